@@ -1,0 +1,328 @@
+//! The rolewarden command line: argument parsing and output only; the work is in the library.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand, ValueEnum};
+use rolewarden::account::NoAccountView;
+use rolewarden::run::{evaluate_reader, Output, Summary};
+use rolewarden::{report, rules, Baseline, Engine, Finding, Severity};
+
+/// Evaluates CloudTrail events about IAM, Amazon Lex and Amazon Connect against a baseline:
+/// unapproved iam:PassRole, edited service-linked roles, risky trust policies.
+#[derive(Parser)]
+#[command(name = "rolewarden", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events ... | rolewarden evaluate -\n  rolewarden explain PR001")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate event files, folders (recursively) or standard input (`-`).
+    ///
+    /// Accepts EventBridge events, raw CloudTrail records, CloudTrail log files
+    /// ({"Records": [...]}, plain or .json.gz) and JSON Lines of any of them. Unreadable input
+    /// is reported with its file and line, the rest is still evaluated, and the exit status
+    /// is 2 at the end.
+    Evaluate(EvaluateArgs),
+    /// List the rule catalogue.
+    Rules {
+        /// Print a Markdown table (as in the README).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print a rule's documentation: what it detects, why it matters, an example, the fix.
+    Explain {
+        /// Rule id, e.g. PR001.
+        id: String,
+    },
+    /// Show or check a baseline.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Print the embedded default baseline (a starting point for your own).
+    Show,
+    /// Validate a baseline file: every error and warning, with line numbers.
+    Check {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    /// Files, folders or `-` for standard input. Folders are read recursively for .json,
+    /// .jsonl, .ndjson and .gz files.
+    #[arg(default_value = "-")]
+    paths: Vec<PathBuf>,
+    /// Output format: a readable report grouped by severity, or JSON Lines (one finding per line).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Baseline file (TOML). Default: the embedded baseline (`rolewarden baseline show`).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Print only findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    min_severity: Option<Severity>,
+    /// Exit with status 1 when a finding reaches this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+    /// Judge exception expiry as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<chrono::NaiveDate>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rolewarden: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Evaluate(args) => evaluate(args),
+        Command::Rules { markdown } => {
+            print!("{}", if markdown { report::rules_markdown() } else { report::rules_text() });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { id } => {
+            let Some(rule) = rules::by_id(&id) else {
+                bail!("unknown rule `{id}` (see `rolewarden rules`)");
+            };
+            let m = rule.meta();
+            println!("{} {} (default severity: {})\n\n{}", m.id, m.name, m.severity, m.doc_text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Baseline { command: BaselineCommand::Show } => {
+            print!("{}", rolewarden::baseline::DEFAULT_TOML);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Baseline { command: BaselineCommand::Check { file } } => {
+            let baseline = load_baseline(Some(&file), chrono::Utc::now().date_naive())?;
+            for warning in &baseline.warnings {
+                eprintln!("{}: {warning}", file.display());
+            }
+            println!(
+                "{}: ok ({} profiles, {} approved passes, {} exceptions, {} warnings)",
+                file.display(),
+                baseline.profiles.len(),
+                baseline.approved_passes.len(),
+                baseline.exceptions.len(),
+                baseline.warnings.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_baseline(path: Option<&Path>, today: chrono::NaiveDate) -> anyhow::Result<Baseline> {
+    match path {
+        None => Ok(Baseline::parse(rolewarden::baseline::DEFAULT_TOML, "embedded default", today)?),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read baseline `{}`", path.display()))?;
+            Ok(Baseline::parse(&text, &path.display().to_string(), today)?)
+        }
+    }
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let today = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let baseline = load_baseline(args.baseline.as_deref(), today)?;
+    for warning in &baseline.warnings {
+        eprintln!("rolewarden: baseline {}: {warning}", baseline.source_name);
+    }
+    let engine = Engine::new(baseline).with_today(today);
+
+    let (inputs, skipped) = expand(&args.paths)?;
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|p| p.as_deref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = (io::stderr().is_terminal() && total_bytes > 32 * 1024 * 1024).then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+
+    let mut summary = Summary::default();
+    let mut kept: Vec<Finding> = Vec::new();
+    let mut worst: Option<Severity> = None;
+    let mut write_error: Option<io::Error> = None;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut input_failures = 0usize;
+
+    for input in &inputs {
+        let origin = input
+            .as_deref()
+            .map_or_else(|| "<stdin>".to_owned(), |p| p.display().to_string());
+        let reader: Box<dyn Read> = match input {
+            None => Box::new(io::stdin().lock()),
+            Some(path) => match File::open(path) {
+                Ok(f) => match &progress {
+                    Some(bar) => Box::new(bar.wrap_read(f)),
+                    None => Box::new(f),
+                },
+                Err(e) => {
+                    eprintln!("rolewarden: {origin}: cannot open: {e}");
+                    input_failures += 1;
+                    continue;
+                }
+            },
+        };
+        if let Some(bar) = &progress {
+            bar.set_message(origin.clone());
+        }
+        let mut emit = |output: Output| match output {
+            Output::Unreadable { origin, position, reason } => {
+                let line = format!("rolewarden: {origin}: {position}: unreadable: {reason}");
+                match &progress {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+            Output::Finding(finding) => {
+                worst = worst.max(Some(finding.severity));
+                if args.min_severity.is_some_and(|min| finding.severity < min) {
+                    return;
+                }
+                match args.format {
+                    Format::Json => {
+                        let written = serde_json::to_writer(&mut out, &finding)
+                            .map_err(io::Error::from)
+                            .and_then(|()| out.write_all(b"\n"));
+                        if let Err(e) = written {
+                            write_error.get_or_insert(e);
+                        }
+                    }
+                    Format::Text => kept.push(*finding),
+                }
+            }
+        };
+        if let Err(e) = evaluate_reader(&engine, reader, &origin, &NoAccountView, &mut summary, &mut emit) {
+            eprintln!("rolewarden: {origin}: read error: {e}");
+            input_failures += 1;
+        }
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    if let Format::Text = args.format {
+        if let Err(e) = out.write_all(report::render_text(&kept).as_bytes()) {
+            write_error.get_or_insert(e);
+        }
+    }
+    if let Err(e) = out.flush() {
+        write_error.get_or_insert(e);
+    }
+    if let Some(e) = write_error {
+        bail!("cannot write findings: {e}");
+    }
+
+    eprintln!("{}", summary_line(&summary, skipped, input_failures, started.elapsed()));
+    if summary.unreadable > 0 || input_failures > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    if args.fail_on.is_some_and(|threshold| worst.is_some_and(|w| w >= threshold)) {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary_line(s: &Summary, skipped: usize, failures: usize, elapsed: std::time::Duration) -> String {
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|sev| s.findings.get(sev).map(|n| format!("{n} {sev}")))
+        .collect();
+    let findings = if by_severity.is_empty() {
+        "no findings".to_owned()
+    } else {
+        format!("findings: {}", by_severity.join(", "))
+    };
+    let mut line = format!(
+        "rolewarden: {} events from {} inputs ({} ignored, not watched), {} unreadable; {findings}; {} suppressed by exceptions; {:.2?}",
+        s.events, s.inputs, s.ignored, s.unreadable, s.suppressed, elapsed
+    );
+    if skipped > 0 {
+        line.push_str(&format!("; {skipped} files in folders skipped (not .json/.jsonl/.ndjson/.gz)"));
+    }
+    if failures > 0 {
+        line.push_str(&format!("; {failures} inputs could not be read"));
+    }
+    line
+}
+
+/// Paths to inputs (`None` is standard input), folders expanded recursively in name order.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<(Vec<Option<PathBuf>>, usize)> {
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            out.push(None);
+        } else if path.is_dir() {
+            walk(path, &mut out, &mut skipped)
+                .with_context(|| format!("cannot read folder `{}`", path.display()))?;
+        } else {
+            out.push(Some(path.clone()));
+        }
+    }
+    Ok((out, skipped))
+}
+
+fn walk(dir: &Path, out: &mut Vec<Option<PathBuf>>, skipped: &mut usize) -> io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out, skipped)?;
+        } else {
+            let name = path.to_string_lossy().to_ascii_lowercase();
+            if [".json", ".jsonl", ".ndjson", ".gz"].iter().any(|ext| name.ends_with(ext)) {
+                out.push(Some(path));
+            } else {
+                *skipped += 1;
+            }
+        }
+    }
+    Ok(())
+}

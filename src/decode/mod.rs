@@ -1,0 +1,131 @@
+//! Decoding what arrives: bytes to records ([`stream`]), records to evaluated events ([`Event`]).
+
+pub mod lenient;
+pub mod record;
+pub mod stream;
+
+pub use record::{Envelope, Identity, Record};
+pub use stream::{read_items, read_slice, Item, Position};
+
+use serde_json::Value;
+
+/// A record chosen for evaluation, with its free-form parts parsed once.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub record: Record,
+    pub envelope: Option<Envelope>,
+    pub identity: Identity,
+    /// `requestParameters`; `Value::Null` when absent or `null`.
+    pub params: Value,
+    /// `responseElements`; `Value::Null` when absent or `null`. May be a string (`"None"`).
+    pub response: Value,
+}
+
+impl Event {
+    pub fn new(record: Record, envelope: Option<Envelope>) -> Self {
+        let identity = Identity::from_raw(record.user_identity.as_deref());
+        let params = record::parse_part(record.request_parameters.as_deref());
+        let response = record::parse_part(record.response_elements.as_deref());
+        Event {
+            record,
+            envelope,
+            identity,
+            params,
+            response,
+        }
+    }
+
+    /// `eventID`, else the EventBridge event id.
+    pub fn id(&self) -> Option<&str> {
+        self.record
+            .event_id
+            .as_deref()
+            .or(self.envelope.as_ref().and_then(|e| e.id.as_deref()))
+    }
+
+    pub fn name(&self) -> &str {
+        self.record.event_name.as_deref().unwrap_or_default()
+    }
+
+    pub fn source(&self) -> &str {
+        self.record.event_source.as_deref().unwrap_or_default()
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.record
+            .aws_region
+            .as_deref()
+            .or(self.envelope.as_ref().and_then(|e| e.region.as_deref()))
+    }
+
+    /// The account the event happened in.
+    pub fn account(&self) -> Option<&str> {
+        self.record
+            .recipient_account_id
+            .as_deref()
+            .or(self.envelope.as_ref().and_then(|e| e.account.as_deref()))
+            .or(self.identity.account_id.as_deref())
+    }
+
+    pub fn time(&self) -> Option<&str> {
+        self.record
+            .event_time
+            .as_deref()
+            .or(self.envelope.as_ref().and_then(|e| e.time.as_deref()))
+    }
+
+    /// The call was refused or failed (`errorCode` set).
+    pub fn error_code(&self) -> Option<&str> {
+        self.record.error_code.as_deref().filter(|c| !c.is_empty())
+    }
+
+    pub fn failed(&self) -> bool {
+        self.error_code().is_some()
+    }
+
+    /// A request parameter by dotted path (`conversationLogs.iamRoleArn`). Keys are looked up as
+    /// written, then case-insensitively, because Connect writes PascalCase where IAM writes
+    /// camelCase.
+    pub fn param(&self, path: &str) -> Option<&Value> {
+        lookup(&self.params, path)
+    }
+
+    /// A request parameter as text, URL-decoded when it holds an encoded ARN (Connect's
+    /// `InstanceId`).
+    pub fn param_text(&self, path: &str) -> Option<String> {
+        self.param(path)
+            .and_then(lenient::text_of)
+            .map(|t| url_decoded(&t))
+            .filter(|t| !t.is_empty())
+    }
+
+    pub fn response_text(&self, path: &str) -> Option<String> {
+        lookup(&self.response, path)
+            .and_then(lenient::text_of)
+            .map(|t| url_decoded(&t))
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// Looks up a dotted path in a JSON value, exact key first, then ignoring ASCII case.
+pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(root, |value, key| {
+        let map = value.as_object()?;
+        map.get(key).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+    })
+}
+
+/// `arn%3Aaws%3Aconnect...` as `arn:aws:connect...`; other text unchanged.
+pub fn url_decoded(text: &str) -> String {
+    if text.contains("%3A") || text.contains("%3a") || text.contains("%2F") {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    } else {
+        text.to_owned()
+    }
+}

@@ -1,0 +1,542 @@
+//! Framing: turns bytes into records, whatever shape the bytes have.
+//!
+//! Accepted, per input: an EventBridge event, a raw CloudTrail record, a CloudTrail log file
+//! (`{"Records": [...]}`), a JSON array of any of these, and JSON Lines (or simply concatenated
+//! values) of any of these; plain or gzip-compressed. The `Records` array is streamed element by
+//! element, so a log file of any size is evaluated in bounded memory.
+//!
+//! A value that is not valid JSON is reported as [`Item::Unreadable`] with its line, and reading
+//! resumes at the next line that starts a new top-level object, so one bad line of a JSON Lines
+//! file costs one record, not the file.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::lenient;
+use super::record::{Envelope, Record};
+
+pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Where in its input an item was found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line where the top-level value starts.
+    pub line: u64,
+    /// 0-based index inside a `Records` array or a top-level array.
+    pub index: Option<u64>,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(i) = self.index {
+            write!(f, ", record {i}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub enum Item {
+    /// A CloudTrail record, with its EventBridge envelope when it came in one.
+    Record {
+        record: Box<Record>,
+        envelope: Option<Envelope>,
+        position: Position,
+    },
+    /// An EventBridge event of another kind (a `Scheduled Event`, an S3 notification...).
+    OtherEvent {
+        envelope: Envelope,
+        position: Position,
+    },
+    /// Something that could not be read as an event.
+    Unreadable { reason: String, position: Position },
+}
+
+/// Reads every item from `reader` and hands it to `on_item`. Fails only when the bytes cannot be
+/// read at all (an I/O error, a corrupt gzip stream); bad JSON is reported through `on_item`.
+pub fn read_items<R: Read>(reader: R, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
+    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
+    let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        read_plain(BufReader::with_capacity(64 * 1024, decoder), on_item)
+    } else {
+        read_plain(buffered, on_item)
+    }
+}
+
+/// Items from a byte slice (tests, benchmarks, the Lambda payload).
+pub fn read_slice(bytes: &[u8], on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
+    read_items(bytes, on_item)
+}
+
+fn read_plain<R: BufRead>(reader: R, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
+    let mut input = Tracked {
+        inner: reader,
+        line: 1,
+    };
+    loop {
+        if !input.skip_whitespace()? {
+            return Ok(());
+        }
+        let start = input.line;
+        let mut de = serde_json::Deserializer::from_reader(&mut input);
+        let seed = TopSeed {
+            on_item: &mut *on_item,
+            line: start,
+        };
+        if let Err(e) = seed.deserialize(&mut de) {
+            if e.is_io() {
+                return Err(io::Error::other(e));
+            }
+            let line = start + (e.line() as u64).saturating_sub(1);
+            on_item(Item::Unreadable {
+                reason: format!("not valid JSON: {e}"),
+                position: Position { line, index: None },
+            });
+            drop(de);
+            input.skip_to_next_object()?;
+        }
+    }
+}
+
+/// A reader that counts the lines it hands out, so errors can name absolute line numbers.
+struct Tracked<R> {
+    inner: R,
+    line: u64,
+}
+
+impl<R: BufRead> Tracked<R> {
+    /// Skips whitespace (and a UTF-8 byte-order mark); `false` at end of input.
+    fn skip_whitespace(&mut self) -> io::Result<bool> {
+        loop {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            let bom = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                3
+            } else {
+                0
+            };
+            let rest = buf.get(bom..).unwrap_or_default();
+            let blank = rest
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            let newlines = rest
+                .get(..blank)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            let done = blank < rest.len();
+            self.line += newlines;
+            self.inner.consume(bom + blank);
+            if done {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// After a syntax error: drops the rest of the line, then every line that does not start
+    /// with `{` (the inside of a broken pretty-printed document).
+    fn skip_to_next_object(&mut self) -> io::Result<()> {
+        let mut at_line_start = false;
+        loop {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let mut used = 0;
+            for &b in buf {
+                if at_line_start && (b == b'{' || b == b'[') {
+                    self.inner.consume(used);
+                    return Ok(());
+                }
+                used += 1;
+                at_line_start = b == b'\n';
+                if at_line_start {
+                    self.line += 1;
+                }
+            }
+            self.inner.consume(used);
+        }
+    }
+}
+
+impl<R: BufRead> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.line += buf
+            .get(..n)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        Ok(n)
+    }
+}
+
+/// One top-level value: envelope, record, log file, or an array of those.
+struct TopSeed<'a> {
+    on_item: &'a mut dyn FnMut(Item),
+    line: u64,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail record, an EventBridge event or a CloudTrail log file")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0u64;
+        while let Some(()) = seq.next_element_seed(ElementSeed {
+            on_item: &mut *self.on_item,
+            position: Position {
+                line: self.line,
+                index: Some(index),
+            },
+        })? {
+            index += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let position = Position {
+            line: self.line,
+            index: None,
+        };
+        let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+        let mut saw_records = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "Records" {
+                saw_records = true;
+                map.next_value_seed(RecordsSeed {
+                    on_item: &mut *self.on_item,
+                    line: self.line,
+                })?;
+            } else if saw_records {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                fields.push((key, map.next_value::<Box<RawValue>>()?));
+            }
+        }
+        if !saw_records {
+            (self.on_item)(classify_object(fields, position));
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.unreadable(format!("expected an object, found the string `{v}`"))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.unreadable("expected an object, found a boolean".into())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.unreadable("expected an object, found a number".into())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.unreadable("expected an object, found a number".into())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.unreadable("expected an object, found a number".into())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.unreadable("expected an object, found null".into())
+    }
+}
+
+impl TopSeed<'_> {
+    fn unreadable<E>(self, reason: String) -> Result<(), E> {
+        (self.on_item)(Item::Unreadable {
+            reason,
+            position: Position {
+                line: self.line,
+                index: None,
+            },
+        });
+        Ok(())
+    }
+}
+
+/// An element of a top-level array: anything a top-level value may be, with its index.
+struct ElementSeed<'a> {
+    on_item: &'a mut dyn FnMut(Item),
+    position: Position,
+}
+
+impl<'de> DeserializeSeed<'de> for ElementSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let position = self.position;
+        let value = Box::<RawValue>::deserialize(d)?;
+        let on_item = self.on_item;
+        let mut tag = |item: Item| on_item(with_index(item, position.index));
+        let result = TopSeed {
+            on_item: &mut tag,
+            line: position.line,
+        }
+        .deserialize(&mut serde_json::Deserializer::from_str(value.get()));
+        if let Err(e) = result {
+            on_item(Item::Unreadable {
+                reason: format!("not valid JSON: {e}"),
+                position,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An element of a `Records` array.
+struct RecordsSeed<'a> {
+    on_item: &'a mut dyn FnMut(Item),
+    line: u64,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of CloudTrail records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0u64;
+        loop {
+            let position = Position {
+                line: self.line,
+                index: Some(index),
+            };
+            match seq.next_element_seed(RecordSeed)? {
+                None => return Ok(()),
+                Some(Some(record)) => (self.on_item)(Item::Record {
+                    record: Box::new(record),
+                    envelope: None,
+                    position,
+                }),
+                Some(None) => (self.on_item)(Item::Unreadable {
+                    reason: "`Records` element is not an object".into(),
+                    position,
+                }),
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.not_an_array()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.not_an_array()
+    }
+}
+
+impl RecordsSeed<'_> {
+    fn not_an_array<E>(self) -> Result<(), E> {
+        (self.on_item)(Item::Unreadable {
+            reason: "`Records` is not an array".into(),
+            position: Position {
+                line: self.line,
+                index: None,
+            },
+        });
+        Ok(())
+    }
+}
+
+/// A record straight from the stream; `None` for an element that is not an object.
+struct RecordSeed;
+
+impl<'de> DeserializeSeed<'de> for RecordSeed {
+    type Value = Option<Record>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed {
+    type Value = Option<Record>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail record")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Record::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Decides what a small top-level object is, from its already-split fields.
+fn classify_object(fields: Vec<(String, Box<RawValue>)>, position: Position) -> Item {
+    let detail = fields.iter().position(|(k, _)| k == "detail");
+    let looks_like_envelope = detail.is_some()
+        && fields
+            .iter()
+            .any(|(k, _)| k == "detail-type" || k == "source");
+    if looks_like_envelope {
+        let text = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| raw_text(v))
+        };
+        let envelope = Envelope {
+            id: text("id"),
+            detail_type: text("detail-type"),
+            source: text("source"),
+            account: text("account"),
+            region: text("region"),
+            time: text("time"),
+        };
+        let is_cloudtrail = envelope
+            .detail_type
+            .as_deref()
+            .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
+        if !is_cloudtrail {
+            return Item::OtherEvent { envelope, position };
+        }
+        let detail = detail
+            .and_then(|i| fields.get(i))
+            .map(|(_, v)| v.get())
+            .unwrap_or("null");
+        return match serde_json::from_str::<RecordOrNot>(detail) {
+            Ok(RecordOrNot(Some(record))) => Item::Record {
+                record: Box::new(record),
+                envelope: Some(envelope),
+                position,
+            },
+            Ok(RecordOrNot(None)) => Item::Unreadable {
+                reason: "`detail` is not an object".into(),
+                position,
+            },
+            Err(e) => Item::Unreadable {
+                reason: format!("`detail` is not a CloudTrail record: {e}"),
+                position,
+            },
+        };
+    }
+    // A raw record: put its fields back together and read them as one.
+    let mut json = String::from("{");
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&serde_json::Value::String(key.clone()).to_string());
+        json.push(':');
+        json.push_str(value.get());
+    }
+    json.push('}');
+    match serde_json::from_str::<Record>(&json) {
+        Ok(record) if record.event_name.is_some() || record.event_source.is_some() => {
+            Item::Record {
+                record: Box::new(record),
+                envelope: None,
+                position,
+            }
+        }
+        Ok(_) => Item::Unreadable {
+            reason: "object is neither a CloudTrail record (no `eventName`), an EventBridge event nor a log file (no `Records`)".into(),
+            position,
+        },
+        Err(e) => Item::Unreadable {
+            reason: format!("not a CloudTrail record: {e}"),
+            position,
+        },
+    }
+}
+
+fn with_index(item: Item, index: Option<u64>) -> Item {
+    match item {
+        Item::Record {
+            record,
+            envelope,
+            position,
+        } => Item::Record {
+            record,
+            envelope,
+            position: Position { index, ..position },
+        },
+        Item::OtherEvent { envelope, position } => Item::OtherEvent {
+            envelope,
+            position: Position { index, ..position },
+        },
+        Item::Unreadable { reason, position } => Item::Unreadable {
+            reason,
+            position: Position { index, ..position },
+        },
+    }
+}
+
+/// A record, or `None` when the JSON is not an object.
+struct RecordOrNot(Option<Record>);
+
+impl<'de> Deserialize<'de> for RecordOrNot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RecordSeed.deserialize(d).map(RecordOrNot)
+    }
+}
+
+fn raw_text(raw: &RawValue) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    lenient::string(&mut de).ok().flatten()
+}

@@ -1,0 +1,237 @@
+//! The engine: picks the rules an event triggers, runs them, and turns their drafts into
+//! findings with severity overrides and baseline exceptions applied.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::NaiveDate;
+
+use crate::account::{AccountView, Needs};
+use crate::baseline::Baseline;
+use crate::decode::{Event, Position};
+use crate::finding::{EventRef, Finding};
+use crate::rules::{self, Context, Draft, Rule, RuleMeta, Trigger};
+
+/// The result of evaluating one event.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    /// Findings an unexpired baseline exception accepted.
+    pub suppressed: usize,
+}
+
+pub struct Engine {
+    baseline: Baseline,
+    rules: Vec<&'static dyn Rule>,
+    /// `(eventSource, eventName)` pairs some enabled rule consumes.
+    watched: HashSet<(String, String)>,
+    pass_events: HashSet<(String, String)>,
+    today: Option<NaiveDate>,
+}
+
+impl Engine {
+    pub fn new(baseline: Baseline) -> Self {
+        let rules: Vec<&'static dyn Rule> = rules::ALL
+            .iter()
+            .copied()
+            .filter(|r| baseline.is_enabled(r.meta().id))
+            .collect();
+        let pass_events: HashSet<(String, String)> = baseline
+            .profiles
+            .iter()
+            .flat_map(|p| {
+                p.passes
+                    .iter()
+                    .map(|s| (p.event_source.to_ascii_lowercase(), s.event.clone()))
+            })
+            .collect();
+        let mut watched = HashSet::new();
+        for rule in &rules {
+            let meta = rule.meta();
+            match meta.trigger {
+                Trigger::Listed => watched.extend(
+                    meta.events
+                        .iter()
+                        .map(|(s, n)| ((*s).to_owned(), (*n).to_owned())),
+                ),
+                Trigger::Passes => watched.extend(pass_events.iter().cloned()),
+                Trigger::AnyWatched | Trigger::Engine => {}
+            }
+        }
+        Engine {
+            baseline,
+            rules,
+            watched,
+            pass_events,
+            today: None,
+        }
+    }
+
+    /// Fixes the date exceptions expire against (tests, reproducible replays).
+    pub fn with_today(mut self, today: NaiveDate) -> Self {
+        self.today = Some(today);
+        self
+    }
+
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+
+    /// Whether any enabled rule consumes this event.
+    pub fn is_watched(&self, source: &str, name: &str) -> bool {
+        self.watched
+            .contains(&(source.to_ascii_lowercase(), name.to_owned()))
+    }
+
+    /// Every `(eventSource, eventName)` the enabled rules consume, sorted: the EventBridge
+    /// pattern is generated from this.
+    pub fn watched_events(&self) -> BTreeSet<(String, String)> {
+        self.watched.iter().cloned().collect()
+    }
+
+    fn is_pass_event(&self, event: &Event) -> bool {
+        self.pass_events
+            .contains(&(event.source().to_ascii_lowercase(), event.name().to_owned()))
+    }
+
+    /// What the event needs from the live account; empty for most events, so they cost no
+    /// API call.
+    pub fn needs(&self, event: &Event) -> Needs {
+        let mut needs = Needs::default();
+        if !self.is_watched(event.source(), event.name()) || event.failed() {
+            return needs;
+        }
+        let view = crate::account::NoAccountView;
+        let cx = Context::new(event, &self.baseline, &view);
+        if self.baseline.is_enabled("PR006") && self.is_pass_event(event) {
+            for passed in cx.passed_roles().iter().filter(|p| !p.is_own_slr()) {
+                needs.roles.insert(passed.role_name().to_owned());
+            }
+        }
+        let attaches = matches!(
+            event.name(),
+            "AttachRolePolicy" | "AttachUserPolicy" | "AttachGroupPolicy"
+        );
+        if self.baseline.is_enabled("PR004") && attaches {
+            if let Some(arn) = event.param_text("policyArn") {
+                if !arn.contains(":iam::aws:policy/") {
+                    needs.managed_policies.insert(arn);
+                }
+            }
+        }
+        needs
+    }
+
+    /// Evaluates one event. Unwatched events give no findings.
+    pub fn evaluate(&self, event: &Event, view: &dyn AccountView) -> Evaluation {
+        let mut result = Evaluation::default();
+        if !self.is_watched(event.source(), event.name()) {
+            return result;
+        }
+        let cx = Context::new(event, &self.baseline, view);
+        let is_pass = self.is_pass_event(event);
+        let source = event.source().to_ascii_lowercase();
+        for rule in &self.rules {
+            let meta = rule.meta();
+            let applies = match meta.trigger {
+                Trigger::Listed => meta
+                    .events
+                    .iter()
+                    .any(|(s, n)| *s == source && *n == event.name()),
+                Trigger::Passes => is_pass,
+                Trigger::AnyWatched => true,
+                Trigger::Engine => false,
+            };
+            if !applies {
+                continue;
+            }
+            let mut drafts = Vec::new();
+            rule.check(&cx, &mut drafts);
+            for draft in drafts {
+                let finding = self.finding(meta, draft, Some(event));
+                self.admit(finding, Some(event), &mut result);
+            }
+        }
+        result
+    }
+
+    /// An RW000 finding for input that could not be read as an event at all.
+    pub fn unreadable(&self, origin: &str, position: Position, reason: &str) -> Option<Finding> {
+        let meta = rules::rw000::UndecodableEvent::META;
+        if !self.baseline.is_enabled(meta.id) {
+            return None;
+        }
+        let draft = Draft::new(format!("{origin}: {position}: unreadable input: {reason}"))
+            .resource(origin.to_owned())
+            .evidence("origin", origin)
+            .evidence("line", position.line)
+            .evidence("record_index", position.index)
+            .evidence("reason", reason);
+        Some(self.finding(&meta, draft, None))
+    }
+
+    /// Applies exceptions: an unexpired one suppresses, an expired one adds RW001.
+    fn admit(&self, finding: Finding, event: Option<&Event>, result: &mut Evaluation) {
+        let today = self.today();
+        let exception = self.baseline.exceptions.iter().find(|e| {
+            e.covers(
+                &finding.rule_id,
+                finding.resource.as_deref(),
+                finding.actor.as_deref(),
+            )
+        });
+        match exception {
+            Some(e) if !e.expired(today) => result.suppressed += 1,
+            Some(e) => {
+                let rw001 = &rules::rw001::ExpiredException::META;
+                let expired = self
+                    .baseline
+                    .is_enabled(rw001.id)
+                    .then(|| self.finding(rw001, rules::rw001::draft(e, &finding), event));
+                result.findings.push(finding);
+                result.findings.extend(expired);
+            }
+            None => result.findings.push(finding),
+        }
+    }
+
+    fn finding(&self, meta: &RuleMeta, draft: Draft, event: Option<&Event>) -> Finding {
+        let severity = self
+            .baseline
+            .severity
+            .get(meta.id)
+            .copied()
+            .or(draft.severity)
+            .unwrap_or(meta.severity);
+        let mut finding = Finding {
+            id: String::new(),
+            rule_id: meta.id.to_owned(),
+            rule_name: meta.name.to_owned(),
+            severity,
+            message: draft.message,
+            account: event.and_then(|e| e.account()).map(str::to_owned),
+            region: event.and_then(|e| e.region()).map(str::to_owned),
+            resource: draft.resource.filter(|r| !r.is_empty()),
+            actor: event
+                .and_then(|e| e.identity.actor())
+                .map(str::to_owned),
+            event: event.map_or_else(EventRef::default, |e| EventRef {
+                id: e.id().map(str::to_owned),
+                name: Some(e.name().to_owned()).filter(|n| !n.is_empty()),
+                source: Some(e.source().to_owned()).filter(|s| !s.is_empty()),
+                time: e.time().map(str::to_owned),
+                error_code: e.error_code().map(str::to_owned),
+            }),
+            evidence: draft.evidence,
+            remediation: meta.remediation(),
+            enrichment: draft.enrichment,
+            truncated: false,
+        };
+        finding.id = finding.compute_id();
+        finding
+    }
+}

@@ -1,0 +1,124 @@
+//! The finding: rolewarden's public output contract (documented in the README).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity `{0}` (expected info, low, medium, high or critical)")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownSeverity(s.to_owned()))
+    }
+}
+
+/// The event a finding came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct EventRef {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub time: Option<String>,
+    pub error_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Deterministic: a digest of the rule, the event id, the resource and the evidence, so the
+    /// same event evaluated twice yields the same id.
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// The ARN (or name, when the event gives no more) of what the finding is about.
+    pub resource: Option<String>,
+    /// The session issuer's ARN when there is one, else the caller's ARN.
+    pub actor: Option<String>,
+    pub event: EventRef,
+    pub evidence: BTreeMap<String, Value>,
+    pub remediation: String,
+    /// How live-account enrichment went, when the rule depends on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<String>,
+    /// Set when `evidence` was shrunk to fit a sink's size limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+impl Finding {
+    /// Computes the deterministic id from the other fields.
+    pub fn compute_id(&self) -> String {
+        let mut hasher = Sha256::new();
+        for part in [
+            self.rule_id.as_str(),
+            self.event.id.as_deref().unwrap_or_default(),
+            self.event.name.as_deref().unwrap_or_default(),
+            self.resource.as_deref().unwrap_or_default(),
+            self.account.as_deref().unwrap_or_default(),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        // BTreeMap serialises in key order, so equal evidence hashes equally.
+        if let Ok(evidence) = serde_json::to_vec(&self.evidence) {
+            hasher.update(&evidence);
+        }
+        let digest = hasher.finalize();
+        let mut id = String::with_capacity(32);
+        for byte in digest.iter().take(16) {
+            id.push_str(&format!("{byte:02x}"));
+        }
+        id
+    }
+}

@@ -1,0 +1,10 @@
+//! IAM policy documents: decoding and the questions rules ask of them.
+
+pub mod document;
+pub mod passrole;
+pub mod trust;
+pub mod wildcard;
+
+pub use document::{Condition, Effect, PolicyDocument, Polarity, Principals, Statement};
+pub use passrole::{pass_role_grants, PassRoleGrant, RoleScope};
+pub use trust::{trusted_principals, PrincipalKind, TrustedPrincipal};
