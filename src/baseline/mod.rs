@@ -234,18 +234,21 @@ impl Baseline {
                 message: e.message().trim().to_owned(),
             }])
         })?;
-        let builtin: Vec<Profile> = if text == DEFAULT_TOML {
-            Vec::new()
+        let defaults = if text == DEFAULT_TOML {
+            Defaults::default()
         } else {
             toml::from_str::<RawBaseline>(DEFAULT_TOML)
-                .map(|d| d.profiles.into_iter().map(Spanned::into_inner).collect())
+                .map(|d| Defaults {
+                    profiles: d.profiles.into_iter().map(Spanned::into_inner).collect(),
+                    broad_managed_policies: d.broad_managed_policies.unwrap_or_default(),
+                })
                 .unwrap_or_default()
         };
         let mut v = Validator {
             text,
             diagnostics: Vec::new(),
         };
-        let baseline = v.check(raw, builtin, source_name, today);
+        let baseline = v.check(raw, defaults, source_name, today);
         let (errors, warnings): (Vec<_>, Vec<_>) = v
             .diagnostics
             .into_iter()
@@ -288,6 +291,13 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// What a user file inherits from the embedded default when it leaves a key out.
+#[derive(Default)]
+struct Defaults {
+    profiles: Vec<Profile>,
+    broad_managed_policies: Vec<String>,
+}
+
 struct Validator<'a> {
     text: &'a str,
     diagnostics: Vec<Diagnostic>,
@@ -324,7 +334,7 @@ impl Validator<'_> {
     fn check(
         &mut self,
         raw: RawBaseline,
-        builtin: Vec<Profile>,
+        defaults: Defaults,
         source_name: &str,
         today: NaiveDate,
     ) -> Baseline {
@@ -369,7 +379,7 @@ impl Validator<'_> {
             }
         }
 
-        let mut profiles = builtin;
+        let mut profiles = defaults.profiles;
         for (i, spanned) in raw.profiles.into_iter().enumerate() {
             let at = Some(spanned.span().start);
             let profile = spanned.into_inner();
@@ -513,7 +523,9 @@ impl Validator<'_> {
             orphan_after_days,
             regions: raw.regions.unwrap_or_default(),
             approve_service_linked_roles: raw.approve_service_linked_roles.unwrap_or(true),
-            broad_managed_policies: raw.broad_managed_policies.unwrap_or_default(),
+            broad_managed_policies: raw
+                .broad_managed_policies
+                .unwrap_or(defaults.broad_managed_policies),
             disabled,
             severity,
             profiles,

@@ -1,0 +1,84 @@
+#![allow(dead_code, reason = "each test binary uses a different part of this module")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rolewarden::account::{Lookup, NamedPolicy, RoleFacts, Snapshot};
+use rolewarden::policy::PolicyDocument;
+use rolewarden::run::{evaluate_reader, Output, Summary};
+use rolewarden::{Baseline, Engine, Finding};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The date tests judge exception expiry by.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+}
+
+pub fn test_engine() -> Engine {
+    let path = root().join("tests/fixtures/test-baseline.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let baseline = Baseline::parse(&text, "test-baseline.toml", today()).unwrap();
+    Engine::new(baseline).with_today(today())
+}
+
+fn role(name: &str, policy: &str) -> RoleFacts {
+    RoleFacts {
+        arn: format!("arn:aws:iam::111122223333:role/service-role/{name}"),
+        name: name.into(),
+        path: "/service-role/".into(),
+        create_date: None,
+        last_used: None,
+        trust_policy: None,
+        inline_policies: vec![NamedPolicy {
+            name: format!("{name}-policy"),
+            document: PolicyDocument::decode_str(policy).unwrap(),
+        }],
+        attached_policies: Vec::new(),
+    }
+}
+
+/// The account the samples assume, as enrichment would see it: the two Lex logging roles
+/// of the PR006 samples.
+pub fn sample_account() -> Snapshot {
+    let mut snapshot = Snapshot::default();
+    snapshot.roles.insert(
+        "lex-logs-minimal".into(),
+        Lookup::Found(role(
+            "lex-logs-minimal",
+            r#"{"Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:eu-west-2:111122223333:log-group:lex-logs:*"}]}"#,
+        )),
+    );
+    snapshot.roles.insert(
+        "lex-logs-overprivileged".into(),
+        Lookup::Found(role(
+            "lex-logs-overprivileged",
+            r#"{"Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:eu-west-2:111122223333:log-group:lex-logs:*"},{"Sid":"TooMuch","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        )),
+    );
+    snapshot
+}
+
+/// Findings for one file, with unreadable inputs turned into RW000 findings as the CLI does.
+pub fn evaluate_file(engine: &Engine, path: &Path) -> Vec<Finding> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut findings = Vec::new();
+    let mut summary = Summary::default();
+    evaluate_reader(
+        engine,
+        file,
+        &path.file_name().unwrap().to_string_lossy(),
+        &sample_account(),
+        &mut summary,
+        &mut |out| {
+            if let Output::Finding(f) = out {
+                findings.push(*f);
+            }
+        },
+    )
+    .unwrap();
+    findings
+}
