@@ -216,9 +216,7 @@ impl Engine {
             account: event.and_then(|e| e.account()).map(str::to_owned),
             region: event.and_then(|e| e.region()).map(str::to_owned),
             resource: draft.resource.filter(|r| !r.is_empty()),
-            actor: event
-                .and_then(|e| e.identity.actor())
-                .map(str::to_owned),
+            actor: event.and_then(|e| e.identity.actor()).map(str::to_owned),
             event: event.map_or_else(EventRef::default, |e| EventRef {
                 id: e.id().map(str::to_owned),
                 name: Some(e.name().to_owned()).filter(|n| !n.is_empty()),

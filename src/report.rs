@@ -13,16 +13,27 @@ pub fn render_text(findings: &[Finding]) -> String {
         return out;
     }
     for severity in Severity::ALL.iter().rev() {
-        let of_severity: Vec<&Finding> = findings.iter().filter(|f| f.severity == *severity).collect();
+        let of_severity: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.severity == *severity)
+            .collect();
         if of_severity.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "{} ({})", severity.as_str().to_uppercase(), of_severity.len());
+        let _ = writeln!(
+            out,
+            "{} ({})",
+            severity.as_str().to_uppercase(),
+            of_severity.len()
+        );
         let mut rule_ids: Vec<&str> = of_severity.iter().map(|f| f.rule_id.as_str()).collect();
         rule_ids.sort_unstable();
         rule_ids.dedup();
         for rule_id in rule_ids {
-            let of_rule: Vec<&&Finding> = of_severity.iter().filter(|f| f.rule_id == rule_id).collect();
+            let of_rule: Vec<&&Finding> = of_severity
+                .iter()
+                .filter(|f| f.rule_id == rule_id)
+                .collect();
             let name = of_rule.first().map_or("", |f| f.rule_name.as_str());
             let _ = writeln!(out, "  {rule_id} {name} ({})", of_rule.len());
             for f in of_rule {
@@ -56,10 +67,15 @@ pub fn render_text(findings: &[Finding]) -> String {
 
 /// The rule catalogue as a Markdown table (the README embeds it; a test keeps them equal).
 pub fn rules_markdown() -> String {
-    let mut out = String::from("| ID | Name | Default severity | Fires when |\n|---|---|---|---|\n");
+    let mut out =
+        String::from("| ID | Name | Default severity | Fires when |\n|---|---|---|---|\n");
     for rule in rules::ALL {
         let m = rule.meta();
-        let _ = writeln!(out, "| {} | {} | {} | {} |", m.id, m.name, m.severity, m.summary);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            m.id, m.name, m.severity, m.summary
+        );
     }
     out
 }
@@ -69,7 +85,14 @@ pub fn rules_text() -> String {
     let mut out = String::new();
     for rule in rules::ALL {
         let m = rule.meta();
-        let _ = writeln!(out, "{:<6} {:<9} {:<42} {}", m.id, m.severity.as_str(), m.name, m.summary);
+        let _ = writeln!(
+            out,
+            "{:<6} {:<9} {:<42} {}",
+            m.id,
+            m.severity.as_str(),
+            m.name,
+            m.summary
+        );
     }
     out
 }

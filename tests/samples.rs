@@ -1,7 +1,13 @@
 //! Every sample event in `events/`: a snapshot of its findings, and the catalogue's promise that
 //! every rule has a sample that fires it, one that must not, and a complete doc comment.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 mod common;
 
@@ -43,7 +49,9 @@ fn every_rule_has_a_firing_and_a_quiet_sample() {
                 .filter(|n| n.starts_with(&format!("{prefix}-{kind}-")))
                 .collect();
             if of_kind.is_empty() {
-                missing.push(format!("{id}: no `{prefix}-{kind}-*.json` sample in events/"));
+                missing.push(format!(
+                    "{id}: no `{prefix}-{kind}-*.json` sample in events/"
+                ));
             }
             for name in of_kind {
                 let findings = evaluate_file(&engine, &root().join("events").join(name));
@@ -77,11 +85,21 @@ fn every_rule_documents_itself() {
         let m = rule.meta();
         assert!(ids.insert(m.id), "duplicate rule id {}", m.id);
         for section in ["What it does", "Why it matters", "Example", "Fix"] {
-            assert!(m.section(section).is_some(), "{} lacks a `## {section}` section", m.id);
+            assert!(
+                m.section(section).is_some(),
+                "{} lacks a `## {section}` section",
+                m.id
+            );
         }
         assert!(!m.remediation().is_empty(), "{}", m.id);
-        assert!(!m.summary.ends_with('.'), "{}: summaries have no final period", m.id);
-        let file = root().join("src/rules").join(format!("{}.rs", m.id.to_ascii_lowercase()));
+        assert!(
+            !m.summary.ends_with('.'),
+            "{}: summaries have no final period",
+            m.id
+        );
+        let file = root()
+            .join("src/rules")
+            .join(format!("{}.rs", m.id.to_ascii_lowercase()));
         assert!(file.exists(), "{} must live in {}", m.id, file.display());
     }
 }

@@ -211,7 +211,11 @@ struct RawException {
 impl Baseline {
     /// The embedded default.
     pub fn embedded() -> Result<Self, BaselineError> {
-        Self::parse(DEFAULT_TOML, "embedded default", chrono::Utc::now().date_naive())
+        Self::parse(
+            DEFAULT_TOML,
+            "embedded default",
+            chrono::Utc::now().date_naive(),
+        )
     }
 
     /// Parses and validates a baseline file. `today` decides which exceptions have expired.
@@ -385,14 +389,26 @@ impl Validator<'_> {
             let profile = spanned.into_inner();
             let key = format!("profiles[{i}]");
             if profile.principals.is_empty() {
-                self.error(at, format!("{key}.principals"), "a profile needs at least one service principal");
+                self.error(
+                    at,
+                    format!("{key}.principals"),
+                    "a profile needs at least one service principal",
+                );
             }
             for (j, pass) in profile.passes.iter().enumerate() {
                 if pass.role.trim().is_empty() {
-                    self.error(at, format!("{key}.passes[{j}].role"), "empty parameter path");
+                    self.error(
+                        at,
+                        format!("{key}.passes[{j}].role"),
+                        "empty parameter path",
+                    );
                 }
                 if profile.event_source.is_empty() {
-                    self.error(at, format!("{key}.event_source"), "a profile with `passes` needs the CloudTrail `event_source` of its API");
+                    self.error(
+                        at,
+                        format!("{key}.event_source"),
+                        "a profile with `passes` needs the CloudTrail `event_source` of its API",
+                    );
                 }
             }
             match profiles.iter_mut().find(|p| p.name == profile.name) {
@@ -457,7 +473,11 @@ impl Validator<'_> {
                     ok.then(|| rule.into_inner().to_ascii_uppercase())
                 }
                 None => {
-                    self.error(at, format!("{key}.rule"), "missing: which rule does it accept?");
+                    self.error(
+                        at,
+                        format!("{key}.rule"),
+                        "missing: which rule does it accept?",
+                    );
                     None
                 }
             };
@@ -470,7 +490,11 @@ impl Validator<'_> {
             }
             for (field, value) in [("owner", &e.owner), ("reason", &e.reason)] {
                 if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                    self.error(at, format!("{key}.{field}"), "missing: every exception needs an owner and a reason");
+                    self.error(
+                        at,
+                        format!("{key}.{field}"),
+                        "missing: every exception needs an owner and a reason",
+                    );
                 }
             }
             let expires = match e.expires {
@@ -564,7 +588,9 @@ principals = ["kendra.amazonaws.com"]
         let b = Baseline::parse(text, "user.toml", today()).unwrap();
         assert_eq!(b.profiles.len(), 4);
         assert!(b.profile_for_principal("kendra.amazonaws.com").is_some());
-        assert!(b.profile_for_slr("AWSServiceRoleForLexV2Bots_ABC").is_some());
+        assert!(b
+            .profile_for_slr("AWSServiceRoleForLexV2Bots_ABC")
+            .is_some());
     }
 
     #[test]
@@ -590,13 +616,25 @@ expires = "next week"
         let lines: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
         let all = lines.join("\n");
         assert!(all.contains("line 1: `orphan_after_days`"), "{all}");
-        assert!(all.contains("line 4: `rules.disabled[0]`: unknown rule `PR999`"), "{all}");
-        assert!(all.contains("line 7: `rules.severity.PR001`: unknown severity `urgent`"), "{all}");
+        assert!(
+            all.contains("line 4: `rules.disabled[0]`: unknown rule `PR999`"),
+            "{all}"
+        );
+        assert!(
+            all.contains("line 7: `rules.severity.PR001`: unknown severity `urgent`"),
+            "{all}"
+        );
         assert!(all.contains("`approved_passes[0].service`"), "{all}");
         assert!(all.contains("`approved_passes[0].role`"), "{all}");
-        assert!(all.contains("`exceptions[0]`: needs `resource` or `actor`"), "{all}");
+        assert!(
+            all.contains("`exceptions[0]`: needs `resource` or `actor`"),
+            "{all}"
+        );
         assert!(all.contains("`exceptions[0].owner`"), "{all}");
-        assert!(all.contains("line 16: `exceptions[0].expires`: `next week` is not a date"), "{all}");
+        assert!(
+            all.contains("line 16: `exceptions[0].expires`: `next week` is not a date"),
+            "{all}"
+        );
         assert_eq!(err.diagnostics.len(), 9, "{all}");
     }
 

@@ -16,7 +16,9 @@ use rolewarden::{report, rules, Baseline, Engine, Finding, Severity};
 /// unapproved iam:PassRole, edited service-linked roles, risky trust policies.
 #[derive(Parser)]
 #[command(name = "rolewarden", version, about, long_about = None)]
-#[command(after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events ... | rolewarden evaluate -\n  rolewarden explain PR001")]
+#[command(
+    after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events ... | rolewarden evaluate -\n  rolewarden explain PR001"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,7 +110,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Evaluate(args) => evaluate(args),
         Command::Rules { markdown } => {
-            print!("{}", if markdown { report::rules_markdown() } else { report::rules_text() });
+            print!(
+                "{}",
+                if markdown {
+                    report::rules_markdown()
+                } else {
+                    report::rules_text()
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { id } => {
@@ -116,14 +125,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bail!("unknown rule `{id}` (see `rolewarden rules`)");
             };
             let m = rule.meta();
-            println!("{} {} (default severity: {})\n\n{}", m.id, m.name, m.severity, m.doc_text());
+            println!(
+                "{} {} (default severity: {})\n\n{}",
+                m.id,
+                m.name,
+                m.severity,
+                m.doc_text()
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Baseline { command: BaselineCommand::Show } => {
+        Command::Baseline {
+            command: BaselineCommand::Show,
+        } => {
             print!("{}", rolewarden::baseline::DEFAULT_TOML);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Baseline { command: BaselineCommand::Check { file } } => {
+        Command::Baseline {
+            command: BaselineCommand::Check { file },
+        } => {
             let baseline = load_baseline(Some(&file), chrono::Utc::now().date_naive())?;
             for warning in &baseline.warnings {
                 eprintln!("{}: {warning}", file.display());
@@ -143,7 +162,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn load_baseline(path: Option<&Path>, today: chrono::NaiveDate) -> anyhow::Result<Baseline> {
     match path {
-        None => Ok(Baseline::parse(rolewarden::baseline::DEFAULT_TOML, "embedded default", today)?),
+        None => Ok(Baseline::parse(
+            rolewarden::baseline::DEFAULT_TOML,
+            "embedded default",
+            today,
+        )?),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read baseline `{}`", path.display()))?;
@@ -154,7 +177,9 @@ fn load_baseline(path: Option<&Path>, today: chrono::NaiveDate) -> anyhow::Resul
 
 fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let today = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let today = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let baseline = load_baseline(args.baseline.as_deref(), today)?;
     for warning in &baseline.warnings {
         eprintln!("rolewarden: baseline {}: {warning}", baseline.source_name);
@@ -209,7 +234,11 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             bar.set_message(origin.clone());
         }
         let mut emit = |output: Output| match output {
-            Output::Unreadable { origin, position, reason } => {
+            Output::Unreadable {
+                origin,
+                position,
+                reason,
+            } => {
                 let line = format!("rolewarden: {origin}: {position}: unreadable: {reason}");
                 match &progress {
                     Some(bar) => bar.println(line),
@@ -234,7 +263,14 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        if let Err(e) = evaluate_reader(&engine, reader, &origin, &NoAccountView, &mut summary, &mut emit) {
+        if let Err(e) = evaluate_reader(
+            &engine,
+            reader,
+            &origin,
+            &NoAccountView,
+            &mut summary,
+            &mut emit,
+        ) {
             eprintln!("rolewarden: {origin}: read error: {e}");
             input_failures += 1;
         }
@@ -254,17 +290,28 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         bail!("cannot write findings: {e}");
     }
 
-    eprintln!("{}", summary_line(&summary, skipped, input_failures, started.elapsed()));
+    eprintln!(
+        "{}",
+        summary_line(&summary, skipped, input_failures, started.elapsed())
+    );
     if summary.unreadable > 0 || input_failures > 0 {
         return Ok(ExitCode::from(2));
     }
-    if args.fail_on.is_some_and(|threshold| worst.is_some_and(|w| w >= threshold)) {
+    if args
+        .fail_on
+        .is_some_and(|threshold| worst.is_some_and(|w| w >= threshold))
+    {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn summary_line(s: &Summary, skipped: usize, failures: usize, elapsed: std::time::Duration) -> String {
+fn summary_line(
+    s: &Summary,
+    skipped: usize,
+    failures: usize,
+    elapsed: std::time::Duration,
+) -> String {
     let by_severity: Vec<String> = Severity::ALL
         .iter()
         .rev()
@@ -280,7 +327,9 @@ fn summary_line(s: &Summary, skipped: usize, failures: usize, elapsed: std::time
         s.events, s.inputs, s.ignored, s.unreadable, s.suppressed, elapsed
     );
     if skipped > 0 {
-        line.push_str(&format!("; {skipped} files in folders skipped (not .json/.jsonl/.ndjson/.gz)"));
+        line.push_str(&format!(
+            "; {skipped} files in folders skipped (not .json/.jsonl/.ndjson/.gz)"
+        ));
     }
     if failures > 0 {
         line.push_str(&format!("; {failures} inputs could not be read"));
@@ -309,7 +358,10 @@ fn walk(dir: &Path, out: &mut Vec<Option<PathBuf>>, skipped: &mut usize) -> io::
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     entries.sort();
     for path in entries {
@@ -317,7 +369,10 @@ fn walk(dir: &Path, out: &mut Vec<Option<PathBuf>>, skipped: &mut usize) -> io::
             walk(&path, out, skipped)?;
         } else {
             let name = path.to_string_lossy().to_ascii_lowercase();
-            if [".json", ".jsonl", ".ndjson", ".gz"].iter().any(|ext| name.ends_with(ext)) {
+            if [".json", ".jsonl", ".ndjson", ".gz"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+            {
                 out.push(Some(path));
             } else {
                 *skipped += 1;

@@ -96,14 +96,19 @@ mod tests {
     }
 
     fn probe(json: &str) -> Option<String> {
-        serde_json::from_str::<Probe>(json).map(|p| p.v).unwrap_or(Some("ERR".into()))
+        serde_json::from_str::<Probe>(json)
+            .map(|p| p.v)
+            .unwrap_or(Some("ERR".into()))
     }
 
     #[test]
     fn scalars_become_text_and_containers_are_skipped() {
         assert_eq!(probe(r#"{"v":"a"}"#), Some("a".into()));
         assert_eq!(probe(r#"{"v":12345}"#), Some("12345".into()));
-        assert_eq!(probe(r#"{"v":1625211991.692}"#), Some("1625211991.692".into()));
+        assert_eq!(
+            probe(r#"{"v":1625211991.692}"#),
+            Some("1625211991.692".into())
+        );
         assert_eq!(probe(r#"{"v":true}"#), Some("true".into()));
         assert_eq!(probe(r#"{"v":null}"#), None);
         assert_eq!(probe(r#"{"v":[1,{"a":2}]}"#), None);

@@ -26,7 +26,11 @@ pub struct Record {
     pub event_name: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub aws_region: Option<String>,
-    #[serde(default, rename = "sourceIPAddress", deserialize_with = "lenient::string")]
+    #[serde(
+        default,
+        rename = "sourceIPAddress",
+        deserialize_with = "lenient::string"
+    )]
     pub source_ip_address: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub user_agent: Option<String>,

@@ -12,7 +12,9 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use super::lenient;
@@ -89,19 +91,68 @@ fn read_plain<R: BufRead>(reader: R, on_item: &mut dyn FnMut(Item)) -> io::Resul
             on_item: &mut *on_item,
             line: start,
         };
-        if let Err(e) = seed.deserialize(&mut de) {
-            if e.is_io() {
-                return Err(io::Error::other(e));
+        match seed.deserialize(&mut de) {
+            Ok(()) => {
+                drop(de);
+                // A value that began and ended on one line, followed by a line break: JSON
+                // Lines. Parse line by line from here, so a truncated line cannot swallow the
+                // next one.
+                if input.line == start && input.at_line_end()? {
+                    return read_lines(input, on_item);
+                }
             }
-            let line = start + (e.line() as u64).saturating_sub(1);
-            on_item(Item::Unreadable {
-                reason: format!("not valid JSON: {e}"),
-                position: Position { line, index: None },
-            });
-            drop(de);
-            input.skip_to_next_object()?;
+            Err(e) if e.is_io() => return Err(io::Error::other(e)),
+            Err(e) => {
+                let line = start + (e.line() as u64).saturating_sub(1);
+                on_item(Item::Unreadable {
+                    reason: syntax_error(&e),
+                    position: Position { line, index: None },
+                });
+                drop(de);
+                input.skip_to_next_object()?;
+            }
         }
     }
+}
+
+/// JSON Lines: every non-blank line is one value.
+fn read_lines<R: BufRead>(mut input: Tracked<R>, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let line = input.line;
+        if input.inner.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        input.line += 1;
+        let text = buf.trim_ascii_end();
+        if text.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let result = TopSeed {
+            on_item: &mut *on_item,
+            line,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if let Err(e) = result {
+            on_item(Item::Unreadable {
+                reason: syntax_error(&e),
+                position: Position { line, index: None },
+            });
+        }
+    }
+}
+
+/// serde_json's message with its relative position replaced by the column: the caller reports
+/// the absolute line.
+fn syntax_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let message = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m);
+    format!("not valid JSON: {message} (column {})", e.column())
 }
 
 /// A reader that counts the lines it hands out, so errors can name absolute line numbers.
@@ -124,10 +175,7 @@ impl<R: BufRead> Tracked<R> {
                 0
             };
             let rest = buf.get(bom..).unwrap_or_default();
-            let blank = rest
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
+            let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
             let newlines = rest
                 .get(..blank)
                 .unwrap_or_default()
@@ -139,6 +187,21 @@ impl<R: BufRead> Tracked<R> {
             self.inner.consume(bom + blank);
             if done {
                 return Ok(true);
+            }
+        }
+    }
+
+    /// Whether only blanks remain before the next line break (or the end).
+    fn at_line_end(&mut self) -> io::Result<bool> {
+        loop {
+            let buf = self.inner.fill_buf()?;
+            let Some(&b) = buf.first() else {
+                return Ok(true);
+            };
+            match b {
+                b'\n' => return Ok(true),
+                b' ' | b'\t' | b'\r' => self.inner.consume(1),
+                _ => return Ok(false),
             }
         }
     }
@@ -295,7 +358,7 @@ impl<'de> DeserializeSeed<'de> for ElementSeed<'_> {
         .deserialize(&mut serde_json::Deserializer::from_str(value.get()));
         if let Err(e) = result {
             on_item(Item::Unreadable {
-                reason: format!("not valid JSON: {e}"),
+                reason: syntax_error(&e),
                 position,
             });
         }

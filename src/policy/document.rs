@@ -362,8 +362,7 @@ mod tests {
     fn every_encoding_gives_the_same_document() {
         let compact = PolicyDocument::decode_str(COMPACT).unwrap();
         let pretty_text =
-            serde_json::to_string_pretty(&serde_json::from_str::<Value>(COMPACT).unwrap())
-                .unwrap();
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(COMPACT).unwrap()).unwrap();
         let pretty = PolicyDocument::decode_str(&pretty_text).unwrap();
         let encoded: String =
             percent_encoding::utf8_percent_encode(COMPACT, percent_encoding::NON_ALPHANUMERIC)
@@ -415,7 +414,16 @@ mod tests {
         ]}))
         .unwrap();
         assert!(doc.statements[0].principals.as_ref().unwrap().1.wildcard);
-        assert_eq!(doc.statements[1].principals.as_ref().unwrap().1.entries.len(), 2);
+        assert_eq!(
+            doc.statements[1]
+                .principals
+                .as_ref()
+                .unwrap()
+                .1
+                .entries
+                .len(),
+            2
+        );
     }
 
     #[test]

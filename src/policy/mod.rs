@@ -5,6 +5,6 @@ pub mod passrole;
 pub mod trust;
 pub mod wildcard;
 
-pub use document::{Condition, Effect, PolicyDocument, Polarity, Principals, Statement};
+pub use document::{Condition, Effect, Polarity, PolicyDocument, Principals, Statement};
 pub use passrole::{pass_role_grants, PassRoleGrant, RoleScope};
 pub use trust::{trusted_principals, PrincipalKind, TrustedPrincipal};

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::document::{Effect, PolicyDocument, Polarity, Statement};
+use super::document::{Effect, Polarity, PolicyDocument, Statement};
 use super::wildcard::{action_matches, has_wildcard, matches};
 
 pub const PASS_ROLE: &str = "iam:PassRole";
@@ -110,10 +110,9 @@ fn grant_of(statement: &Statement) -> Option<PassRoleGrant> {
 /// The pattern through which a statement's Action/NotAction covers `action`, if it does.
 pub fn statement_action(statement: &Statement, action: &str) -> Option<String> {
     match &statement.actions {
-        Some((Polarity::Is, patterns)) => patterns
-            .iter()
-            .find(|p| action_matches(p, action))
-            .cloned(),
+        Some((Polarity::Is, patterns)) => {
+            patterns.iter().find(|p| action_matches(p, action)).cloned()
+        }
         Some((Polarity::Not, patterns)) => (!patterns.iter().any(|p| action_matches(p, action)))
             .then(|| format!("NotAction {}", patterns.join(", "))),
         None => None,
@@ -183,7 +182,10 @@ mod tests {
     #[test]
     fn scopes() {
         assert_eq!(role_scope("*"), Some(RoleScope::AnyAccount));
-        assert_eq!(role_scope("arn:aws:iam::*:role/*"), Some(RoleScope::AnyAccount));
+        assert_eq!(
+            role_scope("arn:aws:iam::*:role/*"),
+            Some(RoleScope::AnyAccount)
+        );
         assert_eq!(
             role_scope("arn:aws:iam::123:role/*"),
             Some(RoleScope::Account("123".into()))
@@ -210,13 +212,24 @@ mod tests {
 
     #[test]
     fn wildcard_actions_and_not_action_grant_pass_role() {
-        for action in [json!("iam:PassRole"), json!("iam:Pass*"), json!("IAM:*"), json!("*")] {
-            let g = grants(json!({"Statement": {"Effect": "Allow", "Action": action, "Resource": "*"}}));
+        for action in [
+            json!("iam:PassRole"),
+            json!("iam:Pass*"),
+            json!("IAM:*"),
+            json!("*"),
+        ] {
+            let g = grants(
+                json!({"Statement": {"Effect": "Allow", "Action": action, "Resource": "*"}}),
+            );
             assert_eq!(g.len(), 1, "{action}");
         }
-        let g = grants(json!({"Statement": {"Effect": "Allow", "NotAction": ["s3:*"], "Resource": "*"}}));
+        let g = grants(
+            json!({"Statement": {"Effect": "Allow", "NotAction": ["s3:*"], "Resource": "*"}}),
+        );
         assert_eq!(g[0].matched_action, "NotAction s3:*");
-        let g = grants(json!({"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}}));
+        let g = grants(
+            json!({"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}}),
+        );
         assert!(g.is_empty());
     }
 
@@ -227,21 +240,39 @@ mod tests {
             {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}
         ]}))
         .is_empty());
-        assert!(grants(json!({"Statement": {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}})).is_empty());
-        let g = grants(json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:iam::1:role/admin"}}));
+        assert!(grants(
+            json!({"Statement": {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}})
+        )
+        .is_empty());
+        let g = grants(
+            json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:iam::1:role/admin"}}),
+        );
         assert_eq!(g[0].scope, RoleScope::AnyAccount);
-        assert!(grants(json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "*"}})).is_empty());
+        assert!(grants(
+            json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "*"}})
+        )
+        .is_empty());
     }
 
     #[test]
     fn conditions_are_read() {
-        let g = grants(json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+        let g = grants(
+            json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
             "Condition": {"StringEquals": {"iam:passedtoservice": "lexv2.amazonaws.com"},
-                          "ArnLike": {"iam:AssociatedResourceArn": "arn:aws:lex:*:1:bot/*"}}}}));
-        assert_eq!(g[0].passed_to_service, Some(vec!["lexv2.amazonaws.com".into()]));
-        assert_eq!(g[0].associated_resource, Some(vec!["arn:aws:lex:*:1:bot/*".into()]));
-        let g = grants(json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-            "Condition": {"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}}));
+                          "ArnLike": {"iam:AssociatedResourceArn": "arn:aws:lex:*:1:bot/*"}}}}),
+        );
+        assert_eq!(
+            g[0].passed_to_service,
+            Some(vec!["lexv2.amazonaws.com".into()])
+        );
+        assert_eq!(
+            g[0].associated_resource,
+            Some(vec!["arn:aws:lex:*:1:bot/*".into()])
+        );
+        let g = grants(
+            json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}}),
+        );
         assert_eq!(g[0].passed_to_service, None);
     }
 }

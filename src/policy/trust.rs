@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::document::{PolicyDocument, Polarity};
+use super::document::{Polarity, PolicyDocument};
 use super::passrole::statement_action;
 
 /// Condition keys that tie a service principal to the caller's own account or resource, the
@@ -43,9 +43,13 @@ pub enum PrincipalKind {
 pub fn trusted_principals(doc: &PolicyDocument) -> Vec<TrustedPrincipal> {
     let mut out = Vec::new();
     for s in doc.statements.iter().filter(|s| s.is_allow()) {
-        let assumes = ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"]
-            .iter()
-            .any(|a| statement_action(s, a).is_some());
+        let assumes = [
+            "sts:AssumeRole",
+            "sts:AssumeRoleWithWebIdentity",
+            "sts:AssumeRoleWithSAML",
+        ]
+        .iter()
+        .any(|a| statement_action(s, a).is_some());
         if !assumes {
             continue;
         }
@@ -116,11 +120,19 @@ mod tests {
         let kinds: Vec<_> = t.iter().map(|p| p.kind).collect();
         assert_eq!(
             kinds,
-            [PrincipalKind::Service, PrincipalKind::Anyone, PrincipalKind::Aws, PrincipalKind::Federated]
+            [
+                PrincipalKind::Service,
+                PrincipalKind::Anyone,
+                PrincipalKind::Aws,
+                PrincipalKind::Federated
+            ]
         );
         assert!(t[0].source_guarded);
         assert!(!t[1].source_guarded);
-        assert_eq!(principal_account("arn:aws:iam::444455556666:root"), Some("444455556666"));
+        assert_eq!(
+            principal_account("arn:aws:iam::444455556666:root"),
+            Some("444455556666")
+        );
         assert_eq!(principal_account("444455556666"), Some("444455556666"));
         assert_eq!(principal_account("*"), None);
     }

@@ -38,7 +38,8 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 /// Whether an action pattern from a policy (`iam:Pass*`, `*`) covers `action` (`iam:PassRole`).
@@ -62,10 +63,22 @@ mod tests {
         assert!(matches("a*c", "abbbc", false));
         assert!(matches("a?c", "abc", false));
         assert!(!matches("a?c", "ac", false));
-        assert!(matches("arn:aws:iam::*:role/*", "arn:aws:iam::123:role/x/y", false));
-        assert!(!matches("arn:aws:iam::123:role/a*", "arn:aws:iam::123:role/b", false));
+        assert!(matches(
+            "arn:aws:iam::*:role/*",
+            "arn:aws:iam::123:role/x/y",
+            false
+        ));
+        assert!(!matches(
+            "arn:aws:iam::123:role/a*",
+            "arn:aws:iam::123:role/b",
+            false
+        ));
         assert!(matches("*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaab", false));
-        assert!(!matches("*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa", false));
+        assert!(!matches(
+            "*a*a*a*a*b",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            false
+        ));
     }
 
     #[test]

@@ -46,7 +46,8 @@ impl PassedRole<'_> {
 
     /// The role is one of this service's own service-linked roles (right name, right path).
     pub fn is_own_slr(&self) -> bool {
-        self.role_arn.contains(":role/aws-service-role/") && self.profile.owns_slr_name(self.role_name())
+        self.role_arn.contains(":role/aws-service-role/")
+            && self.profile.owns_slr_name(self.role_name())
     }
 }
 
@@ -106,14 +107,16 @@ impl<'a> Context<'a> {
 
     /// The trust policy a `CreateRole`/`UpdateAssumeRolePolicy` call sets, decoded.
     pub fn trust_policy(&self) -> Option<&PolicyDocument> {
-        let slot = self.trust.get_or_init(|| match (self.is_iam(), self.event.name()) {
-            (true, "CreateRole") => self.decode_field(&[
-                "assumeRolePolicyDocument",
-                "response:role.assumeRolePolicyDocument",
-            ]),
-            (true, "UpdateAssumeRolePolicy") => self.decode_field(&["policyDocument"]),
-            _ => Slot::Absent,
-        });
+        let slot = self
+            .trust
+            .get_or_init(|| match (self.is_iam(), self.event.name()) {
+                (true, "CreateRole") => self.decode_field(&[
+                    "assumeRolePolicyDocument",
+                    "response:role.assumeRolePolicyDocument",
+                ]),
+                (true, "UpdateAssumeRolePolicy") => self.decode_field(&["policyDocument"]),
+                _ => Slot::Absent,
+            });
         match slot {
             Slot::Decoded(doc) => Some(doc),
             _ => None,
@@ -126,7 +129,11 @@ impl<'a> Context<'a> {
         for candidate in candidates {
             let (root, path, label) = match candidate.strip_prefix("response:") {
                 Some(p) => (&self.event.response, p, format!("responseElements.{p}")),
-                None => (&self.event.params, *candidate, format!("requestParameters.{candidate}")),
+                None => (
+                    &self.event.params,
+                    *candidate,
+                    format!("requestParameters.{candidate}"),
+                ),
             };
             match lookup(root, path) {
                 None | Some(serde_json::Value::Null) => continue,
@@ -165,7 +172,10 @@ impl<'a> Context<'a> {
                 _ => None,
             })
             .collect();
-        for doc in [self.permission_policy(), self.trust_policy()].into_iter().flatten() {
+        for doc in [self.permission_policy(), self.trust_policy()]
+            .into_iter()
+            .flatten()
+        {
             for problem in &doc.problems {
                 out.push(DecodeFailure {
                     field: "policy statement".into(),
@@ -251,10 +261,15 @@ impl<'a> Context<'a> {
         if let Some(arn) = self.event.response_text("role.arn") {
             return arn;
         }
-        let partition = self
-            .event
-            .region()
-            .map_or("aws", |r| if r.starts_with("cn-") { "aws-cn" } else if r.starts_with("us-gov-") { "aws-us-gov" } else { "aws" });
+        let partition = self.event.region().map_or("aws", |r| {
+            if r.starts_with("cn-") {
+                "aws-cn"
+            } else if r.starts_with("us-gov-") {
+                "aws-us-gov"
+            } else {
+                "aws"
+            }
+        });
         match self.event.account() {
             Some(account) => format!("arn:{partition}:iam::{account}:role/{name}"),
             None => format!("role/{name}"),
@@ -282,11 +297,17 @@ impl<'a> Context<'a> {
     /// `Put*Policy`/`Attach*Policy`, the policy of `CreatePolicy`/`CreatePolicyVersion`.
     pub fn policy_holder(&self) -> Option<String> {
         let e = self.event;
-        if let Some(arn) = e.response_text("policy.arn").or_else(|| e.param_text("policyArn").filter(|_| e.name() == "CreatePolicyVersion")) {
+        if let Some(arn) = e.response_text("policy.arn").or_else(|| {
+            e.param_text("policyArn")
+                .filter(|_| e.name() == "CreatePolicyVersion")
+        }) {
             return Some(arn);
         }
         let account = e.account().unwrap_or("UNKNOWN");
-        if let Some(name) = e.param_text("policyName").filter(|_| e.name() == "CreatePolicy") {
+        if let Some(name) = e
+            .param_text("policyName")
+            .filter(|_| e.name() == "CreatePolicy")
+        {
             let path = e.param_text("path").unwrap_or_else(|| "/".into());
             return Some(format!("arn:aws:iam::{account}:policy{path}{name}"));
         }
@@ -304,7 +325,11 @@ impl<'a> Context<'a> {
     /// `role `x``, `user `x``, `group `x`` or `policy `x`` for messages.
     pub fn holder_label(&self) -> String {
         let e = self.event;
-        for (param, kind) in [("roleName", "role"), ("userName", "user"), ("groupName", "group")] {
+        for (param, kind) in [
+            ("roleName", "role"),
+            ("userName", "user"),
+            ("groupName", "group"),
+        ] {
             if let Some(name) = e.param_text(param) {
                 return format!("{kind} `{name}`");
             }

@@ -58,7 +58,9 @@ impl Rule for LexTagConditionUnsupported {
             let tag_keys: Vec<&str> = s
                 .conditions
                 .iter()
-                .filter(|c| c.key_starts_with("lex:ResourceTag/") || c.key_starts_with("aws:ResourceTag/"))
+                .filter(|c| {
+                    c.key_starts_with("lex:ResourceTag/") || c.key_starts_with("aws:ResourceTag/")
+                })
                 .map(|c| c.key.as_str())
                 .collect();
             if tag_keys.is_empty() {
@@ -82,8 +84,16 @@ impl Rule for LexTagConditionUnsupported {
                     "{} statement {} conditions {} on {}, which Lex does not evaluate for them",
                     cx.policy_label(),
                     s.index,
-                    ignored.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "),
-                    tag_keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                    ignored
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    tag_keys
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 ))
                 .resource(cx.policy_holder().unwrap_or_default())
                 .evidence("statement", s.index)

@@ -59,7 +59,9 @@ impl RuleMeta {
     /// One `## Heading` section of the doc, trimmed; `None` when absent.
     pub fn section(&self, heading: &str) -> Option<String> {
         let text = self.doc_text();
-        let mut lines = text.lines().skip_while(|l| l.trim() != format!("## {heading}"));
+        let mut lines = text
+            .lines()
+            .skip_while(|l| l.trim() != format!("## {heading}"));
         lines.next()?;
         let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
         let body = body.join("\n").trim().to_owned();

@@ -57,7 +57,10 @@ impl Rule for ApprovedRoleDeleted {
                     "role `{name}` was deleted but the baseline still approves `{}` for `{}`{}",
                     approval.role,
                     approval.service,
-                    approval.line.map(|l| format!(" (line {l})")).unwrap_or_default()
+                    approval
+                        .line
+                        .map(|l| format!(" (line {l})"))
+                        .unwrap_or_default()
                 ))
                 .resource(approval.role.clone())
                 .evidence("approved_pass", approval),

@@ -68,7 +68,11 @@ impl Rule for UnapprovedRolePassed {
             let mut draft = Draft::new(format!(
                 "{} {} role `{}` to {} via `{}`: {why}",
                 cx.event.name(),
-                if cx.event.failed() { "tried to pass" } else { "passed" },
+                if cx.event.failed() {
+                    "tried to pass"
+                } else {
+                    "passed"
+                },
                 passed.role_arn,
                 passed.profile.title,
                 passed.parameter
@@ -78,7 +82,10 @@ impl Rule for UnapprovedRolePassed {
             .evidence("service", &passed.profile.principals)
             .evidence("parameter", &passed.parameter)
             .evidence("associated_resource", &passed.associated_resource)
-            .evidence("approvals_for_role", candidates.iter().map(|a| &a.role).collect::<Vec<_>>())
+            .evidence(
+                "approvals_for_role",
+                candidates.iter().map(|a| &a.role).collect::<Vec<_>>(),
+            )
             .evidence("outcome", cx.outcome());
             if let Lookup::Unavailable(reason) = cx.view.role(passed.role_name()) {
                 draft = draft.enrichment(format!("unavailable ({reason})"));
@@ -107,7 +114,9 @@ fn mismatch(a: &Approval, passed: &PassedRole<'_>, actor: Option<&str>) -> Strin
     }
     if let Some(pattern) = &a.associated_resource {
         match &passed.associated_resource {
-            None => return format!("approved only for `{pattern}` and the event does not name the bot"),
+            None => {
+                return format!("approved only for `{pattern}` and the event does not name the bot")
+            }
             Some(r) if !wildcard::matches(pattern, r, false) => {
                 return format!("approved only for `{pattern}`, not `{r}`")
             }
@@ -115,8 +124,12 @@ fn mismatch(a: &Approval, passed: &PassedRole<'_>, actor: Option<&str>) -> Strin
         }
     }
     match (&a.principal, actor) {
-        (Some(pattern), Some(who)) => format!("approved only when passed by `{pattern}`, not `{who}`"),
-        (Some(pattern), None) => format!("approved only when passed by `{pattern}`; caller unknown"),
+        (Some(pattern), Some(who)) => {
+            format!("approved only when passed by `{pattern}`, not `{who}`")
+        }
+        (Some(pattern), None) => {
+            format!("approved only when passed by `{pattern}`; caller unknown")
+        }
         _ => "approval does not fit".into(),
     }
 }

@@ -111,7 +111,9 @@ fn statement_excess(s: &Statement, profile: &Profile) -> (Vec<String>, Vec<Strin
     };
     let actions = match &s.actions {
         Some((Polarity::Is, a)) => a.clone(),
-        Some((Polarity::Not, a)) => return (vec![format!("NotAction {}", a.join(", "))], resources),
+        Some((Polarity::Not, a)) => {
+            return (vec![format!("NotAction {}", a.join(", "))], resources)
+        }
         None => return (Vec::new(), resources),
     };
     let excess: Vec<String> = actions

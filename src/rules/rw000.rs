@@ -39,7 +39,11 @@ impl Rule for UndecodableEvent {
                     failure.field,
                     failure.reason
                 ))
-                .resource(cx.policy_holder().or_else(|| cx.role_name()).unwrap_or_default())
+                .resource(
+                    cx.policy_holder()
+                        .or_else(|| cx.role_name())
+                        .unwrap_or_default(),
+                )
                 .evidence("field", &failure.field)
                 .evidence("reason", &failure.reason),
             );

@@ -46,10 +46,7 @@ pub fn draft(exception: &Exception, finding: &Finding) -> Draft {
             .line
             .map(|l| format!(", baseline line {l}"))
             .unwrap_or_default(),
-        exception
-            .expires
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        exception.expires.map(|d| d.to_string()).unwrap_or_default(),
         finding.id
     ))
     .resource(finding.resource.clone().unwrap_or_default())

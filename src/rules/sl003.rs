@@ -44,7 +44,10 @@ impl Rule for ServiceLinkedRoleSettingsModified {
                 .as_object()
                 .map(|m| {
                     m.keys()
-                        .filter(|k| !k.eq_ignore_ascii_case("roleName") && !k.eq_ignore_ascii_case("description"))
+                        .filter(|k| {
+                            !k.eq_ignore_ascii_case("roleName")
+                                && !k.eq_ignore_ascii_case("description")
+                        })
                         .cloned()
                         .collect()
                 })
@@ -56,9 +59,12 @@ impl Rule for ServiceLinkedRoleSettingsModified {
             return;
         }
         out.push(
-            cx.slr_draft(&target, &format!("settings changed ({})", changed.join(", ")))
-                .evidence("changed", &changed)
-                .evidence("request", &cx.event.params),
+            cx.slr_draft(
+                &target,
+                &format!("settings changed ({})", changed.join(", ")),
+            )
+            .evidence("changed", &changed)
+            .evidence("request", &cx.event.params),
         );
     }
 }

@@ -40,8 +40,14 @@ impl Rule for ServiceLinkedRoleCreated {
             Draft::new(format!(
                 "service-linked role for {} ({service}) {}{}",
                 profile.title,
-                if cx.event.failed() { "creation refused" } else { "created" },
-                role.as_deref().map(|r| format!(": `{r}`")).unwrap_or_default()
+                if cx.event.failed() {
+                    "creation refused"
+                } else {
+                    "created"
+                },
+                role.as_deref()
+                    .map(|r| format!(": `{r}`"))
+                    .unwrap_or_default()
             ))
             .resource(role.clone().unwrap_or_else(|| service.clone()))
             .evidence("service", &service)

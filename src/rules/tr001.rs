@@ -1,5 +1,7 @@
 use super::{Context, Draft, Rule, RuleMeta};
-use crate::policy::trust::{principal_account, trusted_principals, PrincipalKind, TrustedPrincipal};
+use crate::policy::trust::{
+    principal_account, trusted_principals, PrincipalKind, TrustedPrincipal,
+};
 
 declare_rule! {
     /// ## What it does
@@ -76,8 +78,16 @@ impl Rule for ServiceTrustSharedWithBroaderPrincipal {
         out.push(
             Draft::new(format!(
                 "role `{role}` trusts {} and also {}",
-                services.iter().map(|p| format!("`{}`", p.value)).collect::<Vec<_>>().join(", "),
-                broader.iter().map(|p| format!("`{}`", p.value)).collect::<Vec<_>>().join(", "),
+                services
+                    .iter()
+                    .map(|p| format!("`{}`", p.value))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                broader
+                    .iter()
+                    .map(|p| format!("`{}`", p.value))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ))
             .resource(cx.role_arn(&role))
             .evidence("service_principals", &services)

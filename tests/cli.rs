@@ -1,0 +1,243 @@
+//! The `rolewarden` binary as a user runs it: exit codes, output formats, messages.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn rolewarden(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn evaluate_the_samples_as_json_lines() {
+    let out = rolewarden(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--baseline",
+        "tests/fixtures/test-baseline.toml",
+        "--as-of",
+        "2026-06-01",
+        "events/",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let findings: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(findings.len() > 40, "{}", findings.len());
+    for f in &findings {
+        for key in [
+            "id",
+            "rule_id",
+            "rule_name",
+            "severity",
+            "message",
+            "account",
+            "region",
+            "resource",
+            "actor",
+            "event",
+            "evidence",
+            "remediation",
+        ] {
+            assert!(f.get(key).is_some(), "missing {key} in {f}");
+        }
+    }
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("69 events from 69 inputs (3 ignored, not watched), 0 unreadable"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn fail_on_and_min_severity() {
+    let out = rolewarden(&[
+        "evaluate",
+        "--fail-on",
+        "critical",
+        "events/sl001-fires-attach-policy-to-lex-slr.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("CRITICAL (1)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = rolewarden(&[
+        "evaluate",
+        "--fail-on",
+        "critical",
+        "events/sl004-fires-update-description-lexv2-slr.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = rolewarden(&[
+        "evaluate",
+        "--min-severity",
+        "high",
+        "events/sl004-fires-update-description-lexv2-slr.json",
+    ]);
+    assert!(
+        text(&out.stdout).contains("No findings."),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn unreadable_input_is_named_and_the_rest_still_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"eventName\": \n").unwrap();
+    let out = rolewarden(&[
+        "evaluate",
+        bad.to_str().unwrap(),
+        "events/sl006-fires-lookalike-lex-slr-no-path.json",
+        dir.path().join("missing.json").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.json: line 2: unreadable: not valid JSON"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing.json: cannot open"), "{stderr}");
+    assert!(text(&out.stdout).contains("SL006"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("RW000"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn standard_input() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+        .args(["evaluate", "--format", "json", "-"])
+        .current_dir(common::root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sample =
+        std::fs::read(common::root().join("events/sl006-fires-lookalike-lex-slr-no-path.json"))
+            .unwrap();
+    child.stdin.take().unwrap().write_all(&sample).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("\"rule_id\":\"SL006\""));
+}
+
+#[test]
+fn rules_explain_and_baseline() {
+    let out = rolewarden(&["rules"]);
+    assert!(
+        text(&out.stdout).contains("PR001  high"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = rolewarden(&["explain", "pr005"]);
+    let doc = text(&out.stdout);
+    for section in [
+        "## What it does",
+        "## Why it matters",
+        "## Example",
+        "## Fix",
+    ] {
+        assert!(doc.contains(section), "{doc}");
+    }
+    let out = rolewarden(&["explain", "PR999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown rule `PR999`"));
+    let out = rolewarden(&["baseline", "show"]);
+    assert_eq!(text(&out.stdout), rolewarden::baseline::DEFAULT_TOML);
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[rules]\ndisabled = [\"XX1\"]\n\n[[exceptions]]\nrule = \"PR001\"\n",
+    )
+    .unwrap();
+    let out = rolewarden(&["baseline", "check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("line 2: `rules.disabled[0]`: unknown rule `XX1`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`exceptions[0]`: needs `resource` or `actor`"),
+        "{stderr}"
+    );
+    let out = rolewarden(&["baseline", "check", "tests/fixtures/test-baseline.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("expired on 2026-01-31"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn exceptions_suppress_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("b.toml");
+    std::fs::write(
+        &baseline,
+        "[[exceptions]]\nrule = \"SL006\"\nactor = \"arn:aws:iam::111122223333:*\"\nowner = \"me\"\nreason = \"test\"\nexpires = 2026-03-01\n",
+    )
+    .unwrap();
+    let sample = "events/sl006-fires-lookalike-lex-slr-no-path.json";
+    let before = rolewarden(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-02-01",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        sample,
+    ]);
+    assert_eq!(text(&before.stdout), "");
+    assert!(
+        text(&before.stderr).contains("1 suppressed by exceptions"),
+        "{}",
+        text(&before.stderr)
+    );
+    let after = rolewarden(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-04-01",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        sample,
+    ]);
+    let rules: Vec<String> = text(&after.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(rules, ["SL006", "RW001"]);
+}
