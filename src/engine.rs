@@ -1,7 +1,7 @@
 //! The engine: picks the rules an event triggers, runs them, and turns their drafts into
 //! findings with severity overrides and baseline exceptions applied.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -22,8 +22,10 @@ pub struct Evaluation {
 pub struct Engine {
     baseline: Baseline,
     rules: Vec<&'static dyn Rule>,
-    /// `(eventSource, eventName)` pairs some enabled rule consumes.
-    watched: HashSet<(String, String)>,
+    /// eventSource (lowercase) to the event names some enabled rule consumes.
+    watched: HashMap<String, HashSet<String>>,
+    /// Each rule's `## Fix` section, rendered once.
+    remediations: HashMap<&'static str, String>,
     pass_events: HashSet<(String, String)>,
     today: Option<NaiveDate>,
 }
@@ -44,23 +46,32 @@ impl Engine {
                     .map(|s| (p.event_source.to_ascii_lowercase(), s.event.clone()))
             })
             .collect();
-        let mut watched = HashSet::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
         for rule in &rules {
             let meta = rule.meta();
             match meta.trigger {
-                Trigger::Listed => watched.extend(
+                Trigger::Listed => pairs.extend(
                     meta.events
                         .iter()
                         .map(|(s, n)| ((*s).to_owned(), (*n).to_owned())),
                 ),
-                Trigger::Passes => watched.extend(pass_events.iter().cloned()),
+                Trigger::Passes => pairs.extend(pass_events.iter().cloned()),
                 Trigger::AnyWatched | Trigger::Engine => {}
             }
         }
+        let mut watched: HashMap<String, HashSet<String>> = HashMap::new();
+        for (source, name) in pairs {
+            watched.entry(source).or_default().insert(name);
+        }
+        let remediations = rules::ALL
+            .iter()
+            .map(|r| (r.meta().id, r.meta().remediation()))
+            .collect();
         Engine {
             baseline,
             rules,
             watched,
+            remediations,
             pass_events,
             today: None,
         }
@@ -83,14 +94,21 @@ impl Engine {
 
     /// Whether any enabled rule consumes this event.
     pub fn is_watched(&self, source: &str, name: &str) -> bool {
-        self.watched
-            .contains(&(source.to_ascii_lowercase(), name.to_owned()))
+        let names = if source.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.watched.get(&source.to_ascii_lowercase())
+        } else {
+            self.watched.get(source)
+        };
+        names.is_some_and(|names| names.contains(name))
     }
 
     /// Every `(eventSource, eventName)` the enabled rules consume, sorted: the EventBridge
     /// pattern is generated from this.
     pub fn watched_events(&self) -> BTreeSet<(String, String)> {
-        self.watched.iter().cloned().collect()
+        self.watched
+            .iter()
+            .flat_map(|(s, names)| names.iter().map(|n| (s.clone(), n.clone())))
+            .collect()
     }
 
     fn is_pass_event(&self, event: &Event) -> bool {
@@ -225,7 +243,7 @@ impl Engine {
                 error_code: e.error_code().map(str::to_owned),
             }),
             evidence: draft.evidence,
-            remediation: meta.remediation(),
+            remediation: self.remediations.get(meta.id).cloned().unwrap_or_default(),
             enrichment: draft.enrichment,
             truncated: false,
         };

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod synth;
 
 pub use baseline::Baseline;
 pub use engine::{Engine, Evaluation};

@@ -326,6 +326,9 @@ fn summary_line(
         "rolewarden: {} events from {} inputs ({} ignored, not watched), {} unreadable; {findings}; {} suppressed by exceptions; {:.2?}",
         s.events, s.inputs, s.ignored, s.unreadable, s.suppressed, elapsed
     );
+    if let Some(peak) = rolewarden::synth::peak_rss_bytes() {
+        line.push_str(&format!("; peak memory {} MB", peak / (1024 * 1024)));
+    }
     if skipped > 0 {
         line.push_str(&format!(
             "; {skipped} files in folders skipped (not .json/.jsonl/.ndjson/.gz)"

@@ -17,22 +17,27 @@ pub struct Event {
     pub identity: Identity,
     /// `requestParameters`; `Value::Null` when absent or `null`.
     pub params: Value,
-    /// `responseElements`; `Value::Null` when absent or `null`. May be a string (`"None"`).
-    pub response: Value,
+    /// `responseElements`, parsed on first use: few rules read it.
+    response: std::cell::OnceCell<Value>,
 }
 
 impl Event {
     pub fn new(record: Record, envelope: Option<Envelope>) -> Self {
         let identity = Identity::from_raw(record.user_identity.as_deref());
         let params = record::parse_part(record.request_parameters.as_deref());
-        let response = record::parse_part(record.response_elements.as_deref());
         Event {
             record,
             envelope,
             identity,
             params,
-            response,
+            response: std::cell::OnceCell::new(),
         }
+    }
+
+    /// `responseElements`; `Value::Null` when absent or `null`. May be a string (`"None"`).
+    pub fn response(&self) -> &Value {
+        self.response
+            .get_or_init(|| record::parse_part(self.record.response_elements.as_deref()))
     }
 
     /// `eventID`, else the EventBridge event id.
@@ -100,7 +105,7 @@ impl Event {
     }
 
     pub fn response_text(&self, path: &str) -> Option<String> {
-        lookup(&self.response, path)
+        lookup(self.response(), path)
             .and_then(lenient::text_of)
             .map(|t| url_decoded(&t))
             .filter(|t| !t.is_empty())

@@ -73,18 +73,72 @@ pub struct Identity {
     pub invoked_by: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawIdentity {
+    #[serde(default, rename = "type", deserialize_with = "lenient::string")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    arn: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    account_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    invoked_by: Option<String>,
+    #[serde(default)]
+    session_context: Option<RawSessionContext>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawSessionContext {
+    #[serde(default)]
+    session_issuer: Option<RawIssuer>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawIssuer {
+    #[serde(default, deserialize_with = "lenient::string")]
+    arn: Option<String>,
+}
+
 impl Identity {
     pub fn from_raw(raw: Option<&RawValue>) -> Self {
-        let Some(value) = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()) else {
-            return Self::default();
+        // Typed first (the common case, no Value tree); a shape it rejects, such as a
+        // `sessionContext` that is a string, falls back to reading what can be read.
+        let typed = raw.map(|r| serde_json::from_str::<RawIdentity>(r.get()));
+        let parsed = match typed {
+            None => return Self::default(),
+            Some(Ok(identity)) => identity,
+            Some(Err(_)) => {
+                let value = raw
+                    .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+                    .unwrap_or(Value::Null);
+                let text = |v: Option<&Value>| v.and_then(lenient::text_of);
+                RawIdentity {
+                    kind: text(value.get("type")),
+                    arn: text(value.get("arn")),
+                    account_id: text(value.get("accountId")),
+                    invoked_by: text(value.get("invokedBy")),
+                    session_context: Some(RawSessionContext {
+                        session_issuer: Some(RawIssuer {
+                            arn: text(value.pointer("/sessionContext/sessionIssuer/arn")),
+                        }),
+                    }),
+                }
+            }
         };
-        let text = |v: Option<&Value>| v.and_then(lenient::text_of).filter(|s| !s.is_empty());
+        let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
         Identity {
-            kind: text(value.get("type")),
-            arn: text(value.get("arn")),
-            account_id: text(value.get("accountId")),
-            issuer_arn: text(value.pointer("/sessionContext/sessionIssuer/arn")),
-            invoked_by: text(value.get("invokedBy")),
+            kind: non_empty(parsed.kind),
+            arn: non_empty(parsed.arn),
+            account_id: non_empty(parsed.account_id),
+            issuer_arn: non_empty(
+                parsed
+                    .session_context
+                    .and_then(|c| c.session_issuer)
+                    .and_then(|i| i.arn),
+            ),
+            invoked_by: non_empty(parsed.invoked_by),
         }
     }
 

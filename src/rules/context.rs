@@ -128,7 +128,7 @@ impl<'a> Context<'a> {
     fn decode_field(&self, candidates: &[&str]) -> Slot {
         for candidate in candidates {
             let (root, path, label) = match candidate.strip_prefix("response:") {
-                Some(p) => (&self.event.response, p, format!("responseElements.{p}")),
+                Some(p) => (self.event.response(), p, format!("responseElements.{p}")),
                 None => (
                     &self.event.params,
                     *candidate,
