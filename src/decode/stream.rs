@@ -58,6 +58,10 @@ pub enum Item {
     Unreadable { reason: String, position: Position },
 }
 
+/// Inputs up to this size are read into memory and parsed from a slice, several times faster
+/// than parsing from a reader; larger ones (log archives) are streamed in bounded memory.
+const IN_MEMORY_LIMIT: u64 = 8 * 1024 * 1024;
+
 /// Reads every item from `reader` and hands it to `on_item`. Fails only when the bytes cannot be
 /// read at all (an I/O error, a corrupt gzip stream); bad JSON is reported through `on_item`.
 pub fn read_items<R: Read>(reader: R, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
@@ -65,15 +69,160 @@ pub fn read_items<R: Read>(reader: R, on_item: &mut dyn FnMut(Item)) -> io::Resu
     let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-        read_plain(BufReader::with_capacity(64 * 1024, decoder), on_item)
+        read_decoded(decoder, on_item)
     } else {
-        read_plain(buffered, on_item)
+        read_decoded(buffered, on_item)
     }
+}
+
+fn read_decoded<R: Read>(mut reader: R, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
+    // Read in chunks: `take(limit).read_to_end` may reserve the whole limit up front.
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut at_end = false;
+    while head.len() as u64 <= IN_MEMORY_LIMIT {
+        match reader.read(&mut chunk) {
+            Ok(0) => {
+                at_end = true;
+                break;
+            }
+            Ok(n) => head.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if at_end {
+        read_buffer(&head, on_item);
+        return Ok(());
+    }
+    let rest = io::Cursor::new(head).chain(reader);
+    read_plain(BufReader::with_capacity(64 * 1024, rest), on_item)
 }
 
 /// Items from a byte slice (tests, benchmarks, the Lambda payload).
 pub fn read_slice(bytes: &[u8], on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
-    read_items(bytes, on_item)
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return read_items(bytes, on_item);
+    }
+    read_buffer(bytes, on_item);
+    Ok(())
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// The in-memory twin of [`read_plain`]: the same framing rules, parsed from a slice.
+fn read_buffer(bytes: &[u8], on_item: &mut dyn FnMut(Item)) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut offset = 0usize;
+    let mut line = 1u64;
+    loop {
+        let rest = bytes.get(offset..).unwrap_or_default();
+        let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        line += newlines(rest.get(..blank).unwrap_or_default());
+        offset += blank;
+        let rest = bytes.get(offset..).unwrap_or_default();
+        if rest.is_empty() {
+            return;
+        }
+        let start = line;
+        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<&RawValue>();
+        match values.next() {
+            None => return,
+            Some(Ok(raw)) => {
+                let used = values.byte_offset();
+                if let Err(e) = classify_in_memory(raw, start, &mut *on_item) {
+                    on_item(Item::Unreadable {
+                        reason: format!("not a CloudTrail record: {e}"),
+                        position: Position {
+                            line: start,
+                            index: None,
+                        },
+                    });
+                }
+                let value_bytes = rest.get(..used).unwrap_or_default();
+                line += newlines(value_bytes);
+                offset += used;
+                // One value on one line, then a line break: JSON Lines from here on, so a
+                // truncated line cannot swallow the next one.
+                let after = bytes.get(offset..).unwrap_or_default();
+                let line_end = after
+                    .iter()
+                    .take_while(|&&b| b == b' ' || b == b'\t' || b == b'\r')
+                    .count();
+                if newlines(value_bytes) == 0 && after.get(line_end).is_none_or(|&b| b == b'\n') {
+                    read_buffer_lines(after, line, on_item);
+                    return;
+                }
+            }
+            Some(Err(e)) => {
+                let error_line = start + (e.line() as u64).saturating_sub(1);
+                on_item(Item::Unreadable {
+                    reason: syntax_error(&e),
+                    position: Position {
+                        line: error_line,
+                        index: None,
+                    },
+                });
+                // Resume at the next line after the error that starts a new object.
+                let mut pos = offset;
+                let mut current = start;
+                while current < error_line {
+                    match bytes
+                        .get(pos..)
+                        .and_then(|r| r.iter().position(|&b| b == b'\n'))
+                    {
+                        Some(nl) => {
+                            pos += nl + 1;
+                            current += 1;
+                        }
+                        None => return,
+                    }
+                }
+                loop {
+                    match bytes
+                        .get(pos..)
+                        .and_then(|r| r.iter().position(|&b| b == b'\n'))
+                    {
+                        Some(nl) => {
+                            pos += nl + 1;
+                            current += 1;
+                            if matches!(bytes.get(pos), Some(b'{') | Some(b'[')) {
+                                break;
+                            }
+                        }
+                        None => return,
+                    }
+                }
+                offset = pos;
+                line = current;
+            }
+        }
+    }
+}
+
+/// JSON Lines in memory: every non-blank line is one value.
+fn read_buffer_lines(bytes: &[u8], first_line: u64, on_item: &mut dyn FnMut(Item)) {
+    for (i, raw_line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = first_line + i as u64;
+        let text = raw_line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        parse_line(text, line, on_item);
+    }
+}
+
+fn parse_line(text: &[u8], line: u64, on_item: &mut dyn FnMut(Item)) {
+    let result = serde_json::from_slice::<&RawValue>(text)
+        .and_then(|raw| classify_in_memory(raw, line, &mut *on_item));
+    if let Err(e) = result {
+        on_item(Item::Unreadable {
+            reason: syntax_error(&e),
+            position: Position { line, index: None },
+        });
+    }
 }
 
 fn read_plain<R: BufRead>(reader: R, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
@@ -125,24 +274,114 @@ fn read_lines<R: BufRead>(mut input: Tracked<R>, on_item: &mut dyn FnMut(Item)) 
             return Ok(());
         }
         input.line += 1;
-        let text = buf.trim_ascii_end();
-        if text.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let mut de = serde_json::Deserializer::from_slice(text);
-        let result = TopSeed {
-            on_item: &mut *on_item,
-            line,
-        }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-        if let Err(e) = result {
-            on_item(Item::Unreadable {
-                reason: syntax_error(&e),
-                position: Position { line, index: None },
-            });
+        let text = buf.trim_ascii();
+        if !text.is_empty() {
+            parse_line(text, line, on_item);
         }
     }
+}
+
+/// The top-level fields that decide what an object is; everything else is skimmed.
+#[derive(serde::Deserialize)]
+struct Frame<'a> {
+    #[serde(borrow, default, rename = "Records")]
+    records: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(default, rename = "detail-type", deserialize_with = "lenient::string")]
+    detail_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    source: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    account: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    region: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    time: Option<String>,
+    #[serde(default, rename = "eventName")]
+    event_name: Option<IgnoredAny>,
+    #[serde(default, rename = "eventSource")]
+    event_source: Option<IgnoredAny>,
+}
+
+/// Classifies one top-level value held in memory: one skim of its top-level keys, then one
+/// parse of the record (or a stream over `Records`). Odd shapes go through [`TopSeed`].
+fn classify_in_memory(
+    raw: &RawValue,
+    line: u64,
+    on_item: &mut dyn FnMut(Item),
+) -> Result<(), serde_json::Error> {
+    let position = Position { line, index: None };
+    let frame = match raw.get().as_bytes().first() {
+        Some(b'{') => serde_json::from_str::<Frame<'_>>(raw.get()).ok(),
+        _ => None,
+    };
+    let Some(frame) = frame else {
+        return TopSeed { on_item, line }
+            .deserialize(&mut serde_json::Deserializer::from_str(raw.get()));
+    };
+    if let Some(records) = frame.records {
+        return RecordsSeed { on_item, line }
+            .deserialize(&mut serde_json::Deserializer::from_str(records.get()));
+    }
+    let is_envelope =
+        frame.detail.is_some() && (frame.detail_type.is_some() || frame.source.is_some());
+    if is_envelope {
+        let envelope = Envelope {
+            id: frame.id,
+            detail_type: frame.detail_type,
+            source: frame.source,
+            account: frame.account,
+            region: frame.region,
+            time: frame.time,
+        };
+        let is_cloudtrail = envelope
+            .detail_type
+            .as_deref()
+            .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
+        if !is_cloudtrail {
+            on_item(Item::OtherEvent { envelope, position });
+            return Ok(());
+        }
+        let detail = frame.detail.map_or("null", RawValue::get);
+        on_item(match serde_json::from_str::<RecordOrNot>(detail) {
+            Ok(RecordOrNot(Some(record))) => Item::Record {
+                record: Box::new(record),
+                envelope: Some(envelope),
+                position,
+            },
+            Ok(RecordOrNot(None)) => Item::Unreadable {
+                reason: "`detail` is not an object".into(),
+                position,
+            },
+            Err(e) => Item::Unreadable {
+                reason: format!("`detail` is not a CloudTrail record: {e}"),
+                position,
+            },
+        });
+        return Ok(());
+    }
+    if frame.event_name.is_none() && frame.event_source.is_none() {
+        on_item(Item::Unreadable {
+            reason: "object is neither a CloudTrail record (no `eventName`), an EventBridge event nor a log file (no `Records`)".into(),
+            position,
+        });
+        return Ok(());
+    }
+    on_item(match serde_json::from_str::<Record>(raw.get()) {
+        Ok(record) => Item::Record {
+            record: Box::new(record),
+            envelope: None,
+            position,
+        },
+        Err(e) => Item::Unreadable {
+            reason: format!("not a CloudTrail record: {e}"),
+            position,
+        },
+    });
+    Ok(())
 }
 
 /// serde_json's message with its relative position replaced by the column: the caller reports
@@ -602,4 +841,48 @@ impl<'de> Deserialize<'de> for RecordOrNot {
 fn raw_text(raw: &RawValue) -> Option<String> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
     lenient::string(&mut de).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn describe(item: Item) -> String {
+        match item {
+            Item::Record {
+                record, position, ..
+            } => {
+                format!("{}@{position}", record.event_name.unwrap_or_default())
+            }
+            Item::OtherEvent { position, .. } => format!("other@{position}"),
+            Item::Unreadable { reason, position } => format!("unreadable@{position}: {reason}"),
+        }
+    }
+
+    /// The streaming path (archives over 8 MB) and the in-memory path agree on every shape.
+    #[test]
+    fn streaming_and_in_memory_paths_agree() {
+        let record = r#"{"eventSource":"iam.amazonaws.com","eventName":"DeleteRole"}"#;
+        let pretty =
+            "{\n  \"eventSource\": \"iam.amazonaws.com\",\n  \"eventName\": \"TagRole\"\n}";
+        let inputs = [
+            format!("{record}\n{{\"eventName\": \n{record}\n\n{record}\n"),
+            format!("{pretty}\n{pretty}\n"),
+            format!("{{\"Records\":[{record},{record},7]}}"),
+            format!("[{record},{pretty}]"),
+            format!("{pretty}\n{{\"broken\": [\n  1,\n{pretty}\n"),
+            "42".to_string(),
+            "   ".to_string(),
+        ];
+        for input in inputs {
+            let mut streamed = Vec::new();
+            read_plain(BufReader::new(input.as_bytes()), &mut |i| {
+                streamed.push(describe(i))
+            })
+            .unwrap();
+            let mut in_memory = Vec::new();
+            read_buffer(input.as_bytes(), &mut |i| in_memory.push(describe(i)));
+            assert_eq!(streamed, in_memory, "input:\n{input}");
+        }
+    }
 }

@@ -6,25 +6,45 @@
 
 /// Whether `pattern` matches all of `text`.
 pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
+    // Policies are almost always ASCII: match bytes without allocating.
+    if pattern.is_ascii() && text.is_ascii() {
+        let eq = |a: u8, b: u8| {
+            if case_insensitive {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        };
+        return glob(pattern.as_bytes(), text.as_bytes(), b'*', b'?', eq);
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    let eq = |a: char, b: char| {
+    glob(&p, &t, '*', '?', |a: char, b: char| {
         if case_insensitive {
             a == b || a.to_lowercase().eq(b.to_lowercase())
         } else {
             a == b
         }
-    };
+    })
+}
+
+fn glob<T: Copy + PartialEq>(
+    p: &[T],
+    t: &[T],
+    star_token: T,
+    one: T,
+    eq: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     // Position after the last `*` seen, and the text position it was tried at.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(&c) if c == star_token => {
                 star = Some((pi + 1, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || t.get(ti).is_some_and(|&tc| eq(c, tc)) => {
+            Some(&c) if c == one || t.get(ti).is_some_and(|&tc| eq(c, tc)) => {
                 pi += 1;
                 ti += 1;
             }
@@ -39,7 +59,7 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
         }
     }
     p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+        .is_some_and(|rest| rest.iter().all(|&c| c == star_token))
 }
 
 /// Whether an action pattern from a policy (`iam:Pass*`, `*`) covers `action` (`iam:PassRole`).

@@ -73,6 +73,7 @@ pub struct Context<'a> {
     permission: OnceCell<Slot>,
     trust: OnceCell<Slot>,
     passed: OnceCell<Vec<PassedRole<'a>>>,
+    grants: OnceCell<Vec<crate::policy::PassRoleGrant>>,
 }
 
 impl<'a> Context<'a> {
@@ -84,7 +85,17 @@ impl<'a> Context<'a> {
             permission: OnceCell::new(),
             trust: OnceCell::new(),
             passed: OnceCell::new(),
+            grants: OnceCell::new(),
         }
+    }
+
+    /// The PassRole grants of the permissions policy this event writes (PR001-PR003 share them).
+    pub fn pass_role_grants(&self) -> &[crate::policy::PassRoleGrant] {
+        self.grants.get_or_init(|| {
+            self.permission_policy()
+                .map(crate::policy::pass_role_grants)
+                .unwrap_or_default()
+        })
     }
 
     fn is_iam(&self) -> bool {

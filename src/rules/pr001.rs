@@ -1,5 +1,4 @@
 use super::{Context, Draft, Rule, RuleMeta};
-use crate::policy::pass_role_grants;
 
 declare_rule! {
     /// ## What it does
@@ -47,10 +46,7 @@ impl Rule for PassRoleOnAnyRole {
         if cx.event.failed() {
             return;
         }
-        let Some(doc) = cx.permission_policy() else {
-            return;
-        };
-        for grant in pass_role_grants(doc) {
+        for grant in cx.pass_role_grants() {
             if !grant.scope.is_every_role() || grant.passed_to_service.is_some() {
                 continue;
             }
@@ -64,7 +60,7 @@ impl Rule for PassRoleOnAnyRole {
                     grant.resources.join(", "),
                 ))
                 .resource(cx.policy_holder().unwrap_or_default())
-                .evidence("grant", &grant),
+                .evidence("grant", grant),
             );
         }
     }

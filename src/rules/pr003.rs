@@ -1,5 +1,5 @@
 use super::{Context, Draft, Rule, RuleMeta};
-use crate::policy::{pass_role_grants, wildcard};
+use crate::policy::wildcard;
 
 declare_rule! {
     /// ## What it does
@@ -48,9 +48,6 @@ impl Rule for LexPassRoleWithoutAssociatedResource {
         if cx.event.failed() {
             return;
         }
-        let Some(doc) = cx.permission_policy() else {
-            return;
-        };
         let lex_principals: Vec<&str> = cx
             .baseline
             .profiles
@@ -58,7 +55,7 @@ impl Rule for LexPassRoleWithoutAssociatedResource {
             .filter(|p| p.event_source.eq_ignore_ascii_case(LEX_SOURCE))
             .flat_map(|p| p.principals.iter().map(String::as_str))
             .collect();
-        for grant in pass_role_grants(doc) {
+        for grant in cx.pass_role_grants() {
             let Some(services) = &grant.passed_to_service else {
                 continue;
             };
@@ -79,7 +76,7 @@ impl Rule for LexPassRoleWithoutAssociatedResource {
                     grant.statement,
                 ))
                 .resource(cx.policy_holder().unwrap_or_default())
-                .evidence("grant", &grant),
+                .evidence("grant", grant),
             );
         }
     }
