@@ -241,3 +241,62 @@ fn exceptions_suppress_until_they_expire() {
         .collect();
     assert_eq!(rules, ["SL006", "RW001"]);
 }
+
+#[test]
+fn a_user_profile_teaches_a_new_service_without_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("kendra.toml");
+    std::fs::write(
+        &baseline,
+        r#"
+[[approved_passes]]
+role = "arn:aws:iam::111122223333:role/service-role/kendra-index"
+service = "kendra.amazonaws.com"
+
+[[profiles]]
+name = "kendra"
+title = "Amazon Kendra"
+principals = ["kendra.amazonaws.com"]
+event_source = "kendra.amazonaws.com"
+[[profiles.passes]]
+event = "CreateIndex"
+role = "roleArn"
+resource = "arn:aws:kendra:{region}:{account}:index/{response.id}"
+"#,
+    )
+    .unwrap();
+    let event = |role: &str| {
+        format!(
+            r#"{{"eventSource":"kendra.amazonaws.com","eventName":"CreateIndex","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e-{role}","requestParameters":{{"name":"docs","roleArn":"arn:aws:iam::111122223333:role/service-role/{role}"}},"responseElements":{{"id":"idx-1"}}}}"#
+        )
+    };
+    let events = dir.path().join("kendra.jsonl");
+    std::fs::write(
+        &events,
+        format!("{}\n{}\n", event("kendra-index"), event("Admin")),
+    )
+    .unwrap();
+    let out = rolewarden(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let findings: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["rule_id"], "PR005");
+    assert_eq!(
+        findings[0]["resource"],
+        "arn:aws:iam::111122223333:role/service-role/Admin"
+    );
+    assert_eq!(
+        findings[0]["evidence"]["associated_resource"],
+        "arn:aws:kendra:us-east-1:111122223333:index/idx-1"
+    );
+}

@@ -306,6 +306,32 @@ struct Frame<'a> {
     event_source: Option<IgnoredAny>,
 }
 
+/// An EventBridge event: its CloudTrail record, or `OtherEvent` for other detail types.
+fn envelope_item(envelope: Envelope, detail: &str, position: Position) -> Item {
+    let is_cloudtrail = envelope
+        .detail_type
+        .as_deref()
+        .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
+    if !is_cloudtrail {
+        return Item::OtherEvent { envelope, position };
+    }
+    match serde_json::from_str::<RecordOrNot>(detail) {
+        Ok(RecordOrNot(Some(record))) => Item::Record {
+            record: Box::new(record),
+            envelope: Some(envelope),
+            position,
+        },
+        Ok(RecordOrNot(None)) => Item::Unreadable {
+            reason: "`detail` is not an object".into(),
+            position,
+        },
+        Err(e) => Item::Unreadable {
+            reason: format!("`detail` is not a CloudTrail record: {e}"),
+            position,
+        },
+    }
+}
+
 /// Classifies one top-level value held in memory: one skim of its top-level keys, then one
 /// parse of the record (or a stream over `Records`). Odd shapes go through [`TopSeed`].
 fn classify_in_memory(
@@ -337,30 +363,8 @@ fn classify_in_memory(
             region: frame.region,
             time: frame.time,
         };
-        let is_cloudtrail = envelope
-            .detail_type
-            .as_deref()
-            .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
-        if !is_cloudtrail {
-            on_item(Item::OtherEvent { envelope, position });
-            return Ok(());
-        }
         let detail = frame.detail.map_or("null", RawValue::get);
-        on_item(match serde_json::from_str::<RecordOrNot>(detail) {
-            Ok(RecordOrNot(Some(record))) => Item::Record {
-                record: Box::new(record),
-                envelope: Some(envelope),
-                position,
-            },
-            Ok(RecordOrNot(None)) => Item::Unreadable {
-                reason: "`detail` is not an object".into(),
-                position,
-            },
-            Err(e) => Item::Unreadable {
-                reason: format!("`detail` is not a CloudTrail record: {e}"),
-                position,
-            },
-        });
+        on_item(envelope_item(envelope, detail, position));
         return Ok(());
     }
     if frame.event_name.is_none() && frame.event_source.is_none() {
@@ -750,32 +754,10 @@ fn classify_object(fields: Vec<(String, Box<RawValue>)>, position: Position) -> 
             region: text("region"),
             time: text("time"),
         };
-        let is_cloudtrail = envelope
-            .detail_type
-            .as_deref()
-            .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
-        if !is_cloudtrail {
-            return Item::OtherEvent { envelope, position };
-        }
         let detail = detail
             .and_then(|i| fields.get(i))
-            .map(|(_, v)| v.get())
-            .unwrap_or("null");
-        return match serde_json::from_str::<RecordOrNot>(detail) {
-            Ok(RecordOrNot(Some(record))) => Item::Record {
-                record: Box::new(record),
-                envelope: Some(envelope),
-                position,
-            },
-            Ok(RecordOrNot(None)) => Item::Unreadable {
-                reason: "`detail` is not an object".into(),
-                position,
-            },
-            Err(e) => Item::Unreadable {
-                reason: format!("`detail` is not a CloudTrail record: {e}"),
-                position,
-            },
-        };
+            .map_or("null", |(_, v)| v.get());
+        return envelope_item(envelope, detail, position);
     }
     // A raw record: put its fields back together and read them as one.
     let mut json = String::from("{");

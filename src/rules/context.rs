@@ -11,15 +11,6 @@ use crate::decode::{lookup, Event};
 use crate::error::PolicyError;
 use crate::policy::PolicyDocument;
 
-/// Events whose `requestParameters.policyDocument` is a permissions policy.
-pub const PERMISSION_POLICY_EVENTS: &[&str] = &[
-    "CreatePolicy",
-    "CreatePolicyVersion",
-    "PutRolePolicy",
-    "PutUserPolicy",
-    "PutGroupPolicy",
-];
-
 /// A document field that could not be decoded (RW000).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecodeFailure {
@@ -105,7 +96,8 @@ impl<'a> Context<'a> {
     /// The permissions policy a `CreatePolicy`/`Put*Policy` call sends, decoded.
     pub fn permission_policy(&self) -> Option<&PolicyDocument> {
         let slot = self.permission.get_or_init(|| {
-            if !self.is_iam() || !PERMISSION_POLICY_EVENTS.contains(&self.event.name()) {
+            let name = self.event.name();
+            if !self.is_iam() || !super::POLICY_WRITES.iter().any(|(_, n)| *n == name) {
                 return Slot::Absent;
             }
             self.decode_field(&["policyDocument"])

@@ -26,13 +26,7 @@ declare_rule! {
         severity: Medium,
         summary: "a policy relies on resource-tag conditions for a Lex action that ignores them",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "CreatePolicy"),
-            ("iam.amazonaws.com", "CreatePolicyVersion"),
-            ("iam.amazonaws.com", "PutRolePolicy"),
-            ("iam.amazonaws.com", "PutUserPolicy"),
-            ("iam.amazonaws.com", "PutGroupPolicy"),
-        ],
+        events: super::POLICY_WRITES,
     }
 }
 

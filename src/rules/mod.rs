@@ -135,7 +135,7 @@ macro_rules! declare_rule {
             severity: $sev:ident,
             summary: $summary:literal,
             trigger: $trigger:ident,
-            events: [$(($src:literal, $ev:literal)),* $(,)?] $(,)?
+            events: $events:expr $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -149,7 +149,7 @@ macro_rules! declare_rule {
                 summary: $summary,
                 doc: concat!($($doc, "\n"),*),
                 trigger: $crate::rules::Trigger::$trigger,
-                events: &[$(($src, $ev)),*],
+                events: $events,
             };
         }
     };
@@ -157,6 +157,15 @@ macro_rules! declare_rule {
 
 /// IAM's eventSource, used by most rules.
 pub(crate) const IAM: &str = "iam.amazonaws.com";
+
+/// The calls that write a permissions policy (`requestParameters.policyDocument`).
+pub(crate) const POLICY_WRITES: &[(&str, &str)] = &[
+    (IAM, "CreatePolicy"),
+    (IAM, "CreatePolicyVersion"),
+    (IAM, "PutRolePolicy"),
+    (IAM, "PutUserPolicy"),
+    (IAM, "PutGroupPolicy"),
+];
 
 pub mod lx001;
 pub mod or003;

@@ -21,7 +21,7 @@ declare_rule! {
         severity: Medium,
         summary: "a role named in an approved pass is deleted (the baseline is now stale)",
         trigger: Listed,
-        events: [("iam.amazonaws.com", "DeleteRole")],
+        events: &[(super::IAM, "DeleteRole")],
     }
 }
 

@@ -23,13 +23,7 @@ declare_rule! {
         severity: Medium,
         summary: "an Allow grants iam:PassRole on named roles with no iam:PassedToService condition",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "CreatePolicy"),
-            ("iam.amazonaws.com", "CreatePolicyVersion"),
-            ("iam.amazonaws.com", "PutRolePolicy"),
-            ("iam.amazonaws.com", "PutUserPolicy"),
-            ("iam.amazonaws.com", "PutGroupPolicy"),
-        ],
+        events: super::POLICY_WRITES,
     }
 }
 

@@ -27,13 +27,7 @@ declare_rule! {
         severity: Low,
         summary: "PassRole limited to a Lex service but not to bots/aliases (no iam:AssociatedResourceARN)",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "CreatePolicy"),
-            ("iam.amazonaws.com", "CreatePolicyVersion"),
-            ("iam.amazonaws.com", "PutRolePolicy"),
-            ("iam.amazonaws.com", "PutUserPolicy"),
-            ("iam.amazonaws.com", "PutGroupPolicy"),
-        ],
+        events: super::POLICY_WRITES,
     }
 }
 

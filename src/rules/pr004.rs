@@ -25,10 +25,10 @@ declare_rule! {
         severity: High,
         summary: "a managed policy that grants PassRole broadly is attached to a role, user or group",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "AttachRolePolicy"),
-            ("iam.amazonaws.com", "AttachUserPolicy"),
-            ("iam.amazonaws.com", "AttachGroupPolicy"),
+        events: &[
+            (super::IAM, "AttachRolePolicy"),
+            (super::IAM, "AttachUserPolicy"),
+            (super::IAM, "AttachGroupPolicy"),
         ],
     }
 }

@@ -27,7 +27,7 @@ declare_rule! {
         severity: High,
         summary: "a Lex/Connect call passes a role that no approved pass allows",
         trigger: Passes,
-        events: [],
+        events: &[],
     }
 }
 

@@ -28,7 +28,7 @@ declare_rule! {
         severity: Medium,
         summary: "the passed role holds more than its service profile allows (needs enrichment)",
         trigger: Passes,
-        events: [],
+        events: &[],
     }
 }
 

@@ -22,7 +22,7 @@ declare_rule! {
         severity: Medium,
         summary: "a call that passes a role failed with an access error naming iam:PassRole",
         trigger: Passes,
-        events: [],
+        events: &[],
     }
 }
 

@@ -21,7 +21,7 @@ declare_rule! {
         severity: Low,
         summary: "a watched event could not be decoded: recorded, never dropped",
         trigger: AnyWatched,
-        events: [],
+        events: &[],
     }
 }
 

@@ -24,7 +24,7 @@ declare_rule! {
         severity: Low,
         summary: "an exception in the baseline has expired",
         trigger: Engine,
-        events: [],
+        events: &[],
     }
 }
 

@@ -26,13 +26,13 @@ declare_rule! {
         severity: Critical,
         summary: "an SLR's permissions are touched (critical if it succeeded, medium if refused)",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "PutRolePolicy"),
-            ("iam.amazonaws.com", "DeleteRolePolicy"),
-            ("iam.amazonaws.com", "AttachRolePolicy"),
-            ("iam.amazonaws.com", "DetachRolePolicy"),
-            ("iam.amazonaws.com", "PutRolePermissionsBoundary"),
-            ("iam.amazonaws.com", "DeleteRolePermissionsBoundary"),
+        events: &[
+            (super::IAM, "PutRolePolicy"),
+            (super::IAM, "DeleteRolePolicy"),
+            (super::IAM, "AttachRolePolicy"),
+            (super::IAM, "DetachRolePolicy"),
+            (super::IAM, "PutRolePermissionsBoundary"),
+            (super::IAM, "DeleteRolePermissionsBoundary"),
         ],
     }
 }

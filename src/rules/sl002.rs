@@ -22,7 +22,7 @@ declare_rule! {
         severity: Critical,
         summary: "UpdateAssumeRolePolicy on an SLR (critical if it succeeded, medium if refused)",
         trigger: Listed,
-        events: [("iam.amazonaws.com", "UpdateAssumeRolePolicy")],
+        events: &[(super::IAM, "UpdateAssumeRolePolicy")],
     }
 }
 

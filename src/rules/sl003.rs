@@ -20,10 +20,10 @@ declare_rule! {
         severity: Low,
         summary: "other SLR settings change (UpdateRole other than description, TagRole, UntagRole)",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "UpdateRole"),
-            ("iam.amazonaws.com", "TagRole"),
-            ("iam.amazonaws.com", "UntagRole"),
+        events: &[
+            (super::IAM, "UpdateRole"),
+            (super::IAM, "TagRole"),
+            (super::IAM, "UntagRole"),
         ],
     }
 }

@@ -20,9 +20,9 @@ declare_rule! {
         severity: Info,
         summary: "an SLR's description changes (allowed by AWS; recorded for audit)",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "UpdateRoleDescription"),
-            ("iam.amazonaws.com", "UpdateRole"),
+        events: &[
+            (super::IAM, "UpdateRoleDescription"),
+            (super::IAM, "UpdateRole"),
         ],
     }
 }

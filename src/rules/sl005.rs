@@ -22,7 +22,7 @@ declare_rule! {
         severity: Medium,
         summary: "DeleteServiceLinkedRole for a profiled SLR",
         trigger: Listed,
-        events: [("iam.amazonaws.com", "DeleteServiceLinkedRole")],
+        events: &[(super::IAM, "DeleteServiceLinkedRole")],
     }
 }
 

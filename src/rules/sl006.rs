@@ -24,7 +24,7 @@ declare_rule! {
         severity: High,
         summary: "a role named like an SLR (AWSServiceRoleFor*) is created outside /aws-service-role/",
         trigger: Listed,
-        events: [("iam.amazonaws.com", "CreateRole")],
+        events: &[(super::IAM, "CreateRole")],
     }
 }
 

@@ -19,7 +19,7 @@ declare_rule! {
         severity: Info,
         summary: "CreateServiceLinkedRole for a profiled service (inventory)",
         trigger: Listed,
-        events: [("iam.amazonaws.com", "CreateServiceLinkedRole")],
+        events: &[(super::IAM, "CreateServiceLinkedRole")],
     }
 }
 

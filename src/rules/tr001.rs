@@ -30,9 +30,9 @@ declare_rule! {
         severity: High,
         summary: "a trust policy lets a profiled service principal and something broader assume the role",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "CreateRole"),
-            ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
+        events: &[
+            (super::IAM, "CreateRole"),
+            (super::IAM, "UpdateAssumeRolePolicy"),
         ],
     }
 }

@@ -25,9 +25,9 @@ declare_rule! {
         severity: Low,
         summary: "a role trusting a profiled service principal has no aws:SourceAccount/aws:SourceArn guard",
         trigger: Listed,
-        events: [
-            ("iam.amazonaws.com", "CreateRole"),
-            ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
+        events: &[
+            (super::IAM, "CreateRole"),
+            (super::IAM, "UpdateAssumeRolePolicy"),
         ],
     }
 }
