@@ -12,6 +12,7 @@ pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod pattern;
 pub mod policy;
 pub mod report;
 pub mod rules;

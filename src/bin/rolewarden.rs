@@ -44,6 +44,19 @@ enum Command {
         /// Rule id, e.g. PR001.
         id: String,
     },
+    /// Print the EventBridge event patterns that route every event the rules consume.
+    ///
+    /// One pattern per source (aws.iam, aws.lex, aws.connect), generated from the rule
+    /// catalogue and the baseline's profiles. Failed calls match too: a refused attempt is
+    /// evidence. template.yaml and forwarder.yaml embed this output; a test keeps them equal.
+    EventPattern {
+        /// Print only the pattern for this EventBridge source, e.g. `aws.iam`.
+        #[arg(long, value_name = "SOURCE")]
+        source: Option<String>,
+        /// Baseline file (TOML): disabled rules and extra profiles change the patterns.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
     /// Show or check a baseline.
     Baseline {
         #[command(subcommand)]
@@ -132,6 +145,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 m.severity,
                 m.doc_text()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EventPattern { source, baseline } => {
+            let baseline = load_baseline(baseline.as_deref(), chrono::Utc::now().date_naive())?;
+            let patterns = rolewarden::pattern::event_patterns(&Engine::new(baseline));
+            let output = match source {
+                None => serde_json::to_string_pretty(&patterns)?,
+                Some(source) => match patterns.get(&source) {
+                    Some(pattern) => serde_json::to_string_pretty(pattern)?,
+                    None => bail!(
+                        "no rule consumes events from `{source}` (sources: {})",
+                        patterns.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            };
+            println!("{output}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Baseline {
