@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod baseline;
+pub mod check;
 pub mod decode;
 pub mod engine;
 pub mod error;

@@ -44,6 +44,13 @@ enum Command {
         /// Rule id, e.g. PR001.
         id: String,
     },
+    /// Check IAM policy documents (JSON files) with the same rules as the events that write them.
+    ///
+    /// A document with a `Principal` is a trust policy (judged as CreateRole: TR001, TR002);
+    /// any other is a permissions policy (judged as CreatePolicy: PR001-PR003, LX001). Plain,
+    /// pretty or URL-encoded JSON. Exit status 1 when a finding reaches --fail-on, 2 when a
+    /// file is not a policy document.
+    CheckPolicy(CheckPolicyArgs),
     /// Print the EventBridge event patterns that route every event the rules consume.
     ///
     /// One pattern per source (aws.iam, aws.lex, aws.connect), generated from the rule
@@ -98,6 +105,22 @@ struct EvaluateArgs {
     as_of: Option<chrono::NaiveDate>,
 }
 
+#[derive(clap::Args)]
+struct CheckPolicyArgs {
+    /// Policy documents, one per file.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format: a readable report, or JSON Lines (one finding per line).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Baseline file (TOML). Default: the embedded baseline.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Exit with status 1 when a finding reaches this severity (default: anything above info).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
+    fail_on: Severity,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
@@ -147,6 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::CheckPolicy(args) => check_policy(args),
         Command::EventPattern { source, baseline } => {
             let baseline = load_baseline(baseline.as_deref(), chrono::Utc::now().date_naive())?;
             let patterns = rolewarden::pattern::event_patterns(&Engine::new(baseline));
@@ -330,6 +354,57 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         .fail_on
         .is_some_and(|threshold| worst.is_some_and(|w| w >= threshold))
     {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<ExitCode> {
+    let today = chrono::Utc::now().date_naive();
+    let engine = Engine::new(load_baseline(args.baseline.as_deref(), today)?).with_today(today);
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut unreadable = 0usize;
+    for file in &args.files {
+        let name = file.file_stem().map_or_else(
+            || file.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let checked = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                rolewarden::check::check_policy(&engine, &text, &name).map_err(|e| e.to_string())
+            });
+        match checked {
+            Ok((kind, found)) => {
+                eprintln!(
+                    "{}: {}: {} findings",
+                    file.display(),
+                    kind.as_str(),
+                    found.len()
+                );
+                findings.extend(found);
+            }
+            Err(reason) => {
+                eprintln!("rolewarden: {}: {reason}", file.display());
+                unreadable += 1;
+            }
+        }
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match args.format {
+        Format::Text => out.write_all(report::render_text(&findings).as_bytes())?,
+        Format::Json => {
+            for finding in &findings {
+                serde_json::to_writer(&mut out, finding)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush().context("cannot write findings")?;
+    if unreadable > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    if findings.iter().any(|f| f.severity >= args.fail_on) {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

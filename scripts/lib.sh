@@ -1,0 +1,64 @@
+# Shared shell helpers for scripts/test.sh and the deploy checks. Source it; do not run it.
+# Everything binds 127.0.0.1 and cleans up after itself through stop_servers (call it from a trap).
+
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+SERVER_PIDS=()
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ensure_venv DIR REQUIREMENTS: a venv at DIR with exactly the pinned requirements. A marker
+# holding the requirements' checksum skips the install when nothing changed.
+ensure_venv() {
+  local dir="$1" req="$2" sum
+  sum=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -f "$dir/.requirements.sha256" ] && [ "$(cat "$dir/.requirements.sha256")" = "$sum" ]; then
+    return 0
+  fi
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  echo "$sum" >"$dir/.requirements.sha256"
+}
+
+# free_port: a TCP port nobody listens on now (the kernel picks it).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http URL SECONDS: until URL answers, or fail.
+wait_http() {
+  local url="$1" seconds="${2:-30}" i
+  for ((i = 0; i < seconds * 10; i++)); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $url" >&2
+  return 1
+}
+
+# start_moto VENV: moto_server on 127.0.0.1, a free port; exports the SDK environment that points
+# every AWS client at it (static test credentials, no instance metadata).
+start_moto() {
+  local venv="$1" port
+  port=$(free_port)
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
+    >"$ROOT/target/moto-server.log" 2>&1 &
+  SERVER_PIDS+=($!)
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+  export AWS_EC2_METADATA_DISABLED=true
+  wait_http "$AWS_ENDPOINT_URL/moto-api/" 30
+  echo "moto_server on $AWS_ENDPOINT_URL (log: target/moto-server.log)"
+}
+
+stop_servers() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${SERVER_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
+}
