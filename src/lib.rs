@@ -7,17 +7,20 @@
 //! [`account::AccountView`].
 
 pub mod account;
+pub mod aws;
 pub mod baseline;
 pub mod check;
 pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod lambda;
 pub mod pattern;
 pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod sink;
 pub mod synth;
 
 pub use baseline::Baseline;

@@ -1,0 +1,187 @@
+//! Findings to CloudWatch Logs: one log event per finding (its JSON), a stream per day and
+//! container (`YYYY/MM/DD/<instance-id>`), batches cut to PutLogEvents' limits by
+//! [`crate::sink::batches`]. A missing stream or group is created and the call retried once.
+//! Every failure is an error: findings are never reported written when they were not.
+
+use std::collections::HashSet;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_cloudwatchlogs::Client;
+use sha2::{Digest, Sha256};
+
+use super::{describe, error_code, CallCounter};
+use crate::finding::Finding;
+use crate::sink::{batches, render, stream_name, LogLine, SinkError, MAX_EVENT_BYTES};
+
+/// `FINDINGS_LOG_GROUP` when it is not set.
+pub const DEFAULT_LOG_GROUP: &str = "/rolewarden/findings";
+
+pub struct CloudWatchWriter {
+    client: Client,
+    group: String,
+    instance: String,
+    /// Streams known to exist: a first write to a stream that already exists costs nothing
+    /// extra, a missing one costs a CreateLogStream and one retry.
+    ready: HashSet<String>,
+}
+
+impl CloudWatchWriter {
+    pub fn new(config: &SdkConfig, calls: &CallCounter, group: &str, instance: &str) -> Self {
+        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
+        CloudWatchWriter {
+            client: Client::from_conf(conf),
+            group: group.to_owned(),
+            instance: instance.to_owned(),
+            ready: HashSet::new(),
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Writes the findings in order, stamped with the time of writing.
+    pub async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let lines = findings
+            .iter()
+            .map(|f| {
+                Ok(LogLine {
+                    timestamp_ms: now_ms,
+                    message: render(f, MAX_EVENT_BYTES)?,
+                })
+            })
+            .collect::<Result<Vec<_>, SinkError>>()?;
+        for batch in batches(lines) {
+            let stream = stream_name(batch.day, &self.instance);
+            self.put(&stream, &batch.lines).await?;
+        }
+        Ok(())
+    }
+
+    async fn put(&mut self, stream: &str, lines: &[LogLine]) -> Result<(), SinkError> {
+        let fail = |reason: String| SinkError::CloudWatch {
+            group: self.group.clone(),
+            stream: stream.to_owned(),
+            count: lines.len(),
+            reason,
+        };
+        let events: Vec<InputLogEvent> = lines
+            .iter()
+            .map(|l| {
+                InputLogEvent::builder()
+                    .timestamp(l.timestamp_ms)
+                    .message(&l.message)
+                    .build()
+                    .map_err(|e| fail(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        if !self.ready.contains(stream) {
+            // A new day or a new container: make sure the stream exists before the first write
+            // rather than after a failed one, which costs the same and keeps the retry path for
+            // a group deleted under a running function.
+            self.create_stream(stream).await.map_err(fail)?;
+            self.ready.insert(stream.to_owned());
+        }
+        let mut answer = self.send(stream, events.clone()).await;
+        if let Err(e) = &answer {
+            if error_code(e) == Some("ResourceNotFoundException") {
+                self.create_stream(stream).await.map_err(fail)?;
+                answer = self.send(stream, events).await;
+            }
+        }
+        let out = answer.map_err(|e| fail(format!("logs:PutLogEvents: {}", describe(&e))))?;
+        if let Some(rejected) = out.rejected_log_events_info {
+            return Err(fail(format!(
+                "logs:PutLogEvents rejected events (too new from index {:?}, too old up to {:?}, expired up to {:?})",
+                rejected.too_new_log_event_start_index,
+                rejected.too_old_log_event_end_index,
+                rejected.expired_log_event_end_index
+            )));
+        }
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        stream: &str,
+        events: Vec<InputLogEvent>,
+    ) -> Result<
+        aws_sdk_cloudwatchlogs::operation::put_log_events::PutLogEventsOutput,
+        aws_sdk_cloudwatchlogs::error::SdkError<
+            aws_sdk_cloudwatchlogs::operation::put_log_events::PutLogEventsError,
+        >,
+    > {
+        self.client
+            .put_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+    }
+
+    /// Creates the stream, and the group first when the group is missing too.
+    async fn create_stream(&self, stream: &str) -> Result<(), String> {
+        let create = || {
+            self.client
+                .create_log_stream()
+                .log_group_name(&self.group)
+                .log_stream_name(stream)
+                .send()
+        };
+        match create().await {
+            Ok(_) => return Ok(()),
+            Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => return Ok(()),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
+            Err(e) => return Err(format!("logs:CreateLogStream: {}", describe(&e))),
+        }
+        match self
+            .client
+            .create_log_group()
+            .log_group_name(&self.group)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+            Err(e) => return Err(format!("logs:CreateLogGroup: {}", describe(&e))),
+        }
+        match create().await {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => Ok(()),
+            Err(e) => Err(format!("logs:CreateLogStream: {}", describe(&e))),
+        }
+    }
+}
+
+/// This container's id for stream names: the id Lambda gave the function's own log stream
+/// (`2024/05/06/[$LATEST]0123abcd...`), else a digest of the host, process and start time.
+pub fn instance_id() -> String {
+    if let Ok(stream) = std::env::var("AWS_LAMBDA_LOG_STREAM_NAME") {
+        if let Some(id) = stream.rsplit(']').next().filter(|id| !id.is_empty()) {
+            return id.to_owned();
+        }
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+            .to_le_bytes(),
+    );
+    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        hasher.update(host.trim().as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

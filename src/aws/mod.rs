@@ -1,0 +1,127 @@
+//! The AWS side of rolewarden: SDK configuration, live reads of IAM (enrichment), writes to
+//! CloudWatch Logs (the findings sink). The engine never calls into this module; callers fetch
+//! what [`crate::Engine::needs`] asks for and hand it over as an [`crate::account::Snapshot`].
+//!
+//! Retries are the SDK's own: the `standard` retry mode of `BehaviorVersion::latest()`, 3
+//! attempts with exponential backoff and jitter (1 s base, 20 s cap) on throttling, 5xx and
+//! transient network errors. `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE=adaptive` change it without
+//! a rebuild. Each attempt is bounded so a hung endpoint cannot eat the function's timeout.
+
+pub mod cache;
+pub mod iam;
+pub mod logs;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_sdk_iam::config::ConfigBag;
+
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
+/// with bounded attempt and connect timeouts.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// Counts API calls per `service:Operation`, once per operation (retries are not calls). The
+/// Lambda reports the count per invocation; the tests hold the sweep to its call formula.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl CallCounter {
+    /// Calls so far, by `service:Operation` (`IAM:GetRole`).
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Calls so far to one service (`IAM`, `CloudWatch Logs`, ...), case-insensitive.
+    pub fn total_for(&self, service: &str) -> u64 {
+        self.snapshot()
+            .iter()
+            .filter(|(k, _)| {
+                k.split_once(':')
+                    .is_some_and(|(s, _)| s.eq_ignore_ascii_case(service))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+
+    fn add(&self, key: String) {
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "rolewarden::CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let key = cfg.load::<Metadata>().map_or_else(
+            || "unknown:unknown".to_owned(),
+            |m| format!("{}:{}", m.service(), m.name()),
+        );
+        self.add(key);
+        Ok(())
+    }
+}
+
+/// The service error code of a failed call (`NoSuchEntity`, `AccessDenied`, `Throttling`), if
+/// the service answered at all.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+/// One line saying why a call failed: `AccessDenied: User ... is not authorized`, or the
+/// transport error when the service could not be reached.
+pub fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(e) => {
+            let inner = e.err();
+            match (inner.code(), inner.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => DisplayErrorContext(err).to_string(),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(_) => {
+            format!("cannot reach the AWS API: {}", DisplayErrorContext(err))
+        }
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}

@@ -1,0 +1,361 @@
+//! The Lambda function: one invocation is one payload (an EventBridge event, a raw CloudTrail
+//! record, a log file's `{"Records": [...]}`, any JSON). Decode, enrich, evaluate, write, answer
+//! a small summary. `src/bin/bootstrap.rs` builds an [`App`] once and hands every invocation to
+//! [`App::handle`]; tests call it directly.
+//!
+//! Failures are typed. Writing findings is the only thing that fails an invocation, as
+//! `Retryable`, so Lambda retries and the dead-letter queue keeps the event. Input that cannot
+//! be decoded is an RW000 finding, not an error: it is never lost and never retried forever.
+//! Enrichment that cannot be had is a note on the affected findings, not an error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use aws_config::SdkConfig;
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+use crate::account::Snapshot;
+use crate::aws::iam::IamReader;
+use crate::aws::logs::{instance_id, CloudWatchWriter, DEFAULT_LOG_GROUP};
+use crate::aws::CallCounter;
+use crate::baseline::{Baseline, DEFAULT_TOML};
+use crate::decode::{read_slice, Event, Item};
+use crate::engine::Engine;
+use crate::error::BaselineError;
+use crate::finding::{Finding, Severity};
+use crate::sink::{Sink, SinkError};
+
+/// Where the function's settings come from: its environment, read once at init.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `FINDINGS_SINK`: `cloudwatch` (default) or `stdout`.
+    pub sink: SinkKind,
+    /// `FINDINGS_LOG_GROUP`, default `/rolewarden/findings`.
+    pub log_group: String,
+    /// `ROLEWARDEN_CACHE_TTL_SECONDS`, default 300.
+    pub cache_ttl: std::time::Duration,
+    /// `ROLEWARDEN_BASELINE`, else `rolewarden.toml` packaged beside the binary, else embedded.
+    pub baseline: BaselineSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    CloudWatch,
+    Stdout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaselineSource {
+    File(PathBuf),
+    Embedded,
+}
+
+/// A setting the function cannot start with.
+#[derive(Debug, Error)]
+pub enum InitError {
+    #[error("{variable}: {message}")]
+    Setting {
+        variable: &'static str,
+        message: String,
+    },
+    #[error("cannot read baseline `{}`: {source}", path.display())]
+    BaselineFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+}
+
+impl Settings {
+    /// Reads the settings from `env` (the process environment in the function; a map in tests).
+    /// `package_dir` is where a packaged `rolewarden.toml` would be (`LAMBDA_TASK_ROOT`).
+    pub fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        package_dir: Option<&Path>,
+    ) -> Result<Self, InitError> {
+        let sink = match env("FINDINGS_SINK").as_deref().map(str::trim) {
+            None | Some("") => SinkKind::CloudWatch,
+            Some(s) if s.eq_ignore_ascii_case("cloudwatch") => SinkKind::CloudWatch,
+            Some(s) if s.eq_ignore_ascii_case("stdout") => SinkKind::Stdout,
+            Some(other) => {
+                return Err(InitError::Setting {
+                    variable: "FINDINGS_SINK",
+                    message: format!("expected `cloudwatch` or `stdout`, not `{other}`"),
+                })
+            }
+        };
+        let log_group = env("FINDINGS_LOG_GROUP")
+            .filter(|g| !g.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_LOG_GROUP.to_owned());
+        let cache_ttl = match env("ROLEWARDEN_CACHE_TTL_SECONDS") {
+            None => crate::aws::cache::DEFAULT_TTL,
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .map(std::time::Duration::from_secs)
+                .map_err(|_| InitError::Setting {
+                    variable: "ROLEWARDEN_CACHE_TTL_SECONDS",
+                    message: format!("expected a whole number of seconds, not `{text}`"),
+                })?,
+        };
+        let packaged = package_dir
+            .map(|dir| dir.join("rolewarden.toml"))
+            .filter(|p| p.is_file());
+        let baseline = match (env("ROLEWARDEN_BASELINE").filter(|p| !p.trim().is_empty()), packaged) {
+            (Some(path), _) => BaselineSource::File(PathBuf::from(path)),
+            (None, Some(path)) => BaselineSource::File(path),
+            (None, None) => BaselineSource::Embedded,
+        };
+        Ok(Settings {
+            sink,
+            log_group,
+            cache_ttl,
+            baseline,
+        })
+    }
+
+    /// Loads and validates the baseline; an invalid one is an error naming the key and line.
+    pub fn load_baseline(&self) -> Result<Baseline, InitError> {
+        let today = chrono::Utc::now().date_naive();
+        match &self.baseline {
+            BaselineSource::Embedded => Ok(Baseline::parse(DEFAULT_TOML, "embedded default", today)?),
+            BaselineSource::File(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| InitError::BaselineFile {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Ok(Baseline::parse(&text, &path.display().to_string(), today)?)
+            }
+        }
+    }
+}
+
+/// Why an invocation failed. `error_type` is stable: alarms and retry policies key on it.
+#[derive(Debug, Error)]
+pub enum HandlerError {
+    #[error("findings were not written: {0}")]
+    Sink(#[from] SinkError),
+}
+
+impl HandlerError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Sink(_) => "Retryable",
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// What an invocation answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Response {
+    /// `evaluated` when a watched event was evaluated, `ignored` when nothing in the payload
+    /// is watched.
+    pub status: &'static str,
+    /// The CloudTrail event id (or EventBridge id) of the first event in the payload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Events in the payload (a log file carries many).
+    pub events: u64,
+    pub ignored: u64,
+    pub unreadable: u64,
+    /// Ids of the findings written, in order.
+    pub findings: Vec<String>,
+    pub counts: BTreeMap<Severity, u64>,
+    pub suppressed: u64,
+    /// AWS API calls this invocation made, by `service:Operation`.
+    pub api_calls: BTreeMap<String, u64>,
+    /// Where the findings went.
+    pub sink: String,
+}
+
+/// Everything built once per container.
+pub struct App {
+    engine: Engine,
+    iam: IamReader,
+    sink: Mutex<Sink>,
+    calls: CallCounter,
+}
+
+impl App {
+    pub fn new(engine: Engine, config: &SdkConfig, settings: &Settings) -> Self {
+        let calls = CallCounter::default();
+        let iam = IamReader::new(config, &calls, settings.cache_ttl);
+        let sink = match settings.sink {
+            SinkKind::Stdout => Sink::Stdout,
+            SinkKind::CloudWatch => Sink::CloudWatch(CloudWatchWriter::new(
+                config,
+                &calls,
+                &settings.log_group,
+                &instance_id(),
+            )),
+        };
+        App {
+            engine,
+            iam,
+            sink: Mutex::new(sink),
+            calls,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    /// One invocation: `payload` is the raw JSON Lambda delivered.
+    pub async fn handle(&self, payload: &[u8]) -> Result<Response, HandlerError> {
+        let before = self.calls.snapshot();
+        let mut items = Vec::new();
+        // An in-memory slice cannot fail to read; malformed JSON arrives as Item::Unreadable.
+        let _ = read_slice(payload, &mut |item| items.push(item));
+        let mut response = Response::default();
+        let mut findings: Vec<Finding> = Vec::new();
+        for item in items {
+            match item {
+                Item::Record {
+                    record, envelope, ..
+                } => {
+                    response.events += 1;
+                    let event = Event::new(*record, envelope);
+                    if response.event_id.is_none() {
+                        response.event_id = event.id().map(str::to_owned);
+                    }
+                    if !self.engine.is_watched(event.source(), event.name()) {
+                        response.ignored += 1;
+                        continue;
+                    }
+                    let needs = self.engine.needs(&event);
+                    let snapshot = if needs.is_empty() {
+                        Snapshot::default()
+                    } else {
+                        self.iam.snapshot(&needs).await
+                    };
+                    let evaluation = self.engine.evaluate(&event, &snapshot);
+                    response.suppressed += evaluation.suppressed as u64;
+                    findings.extend(evaluation.findings);
+                }
+                Item::OtherEvent { envelope, .. } => {
+                    response.events += 1;
+                    response.ignored += 1;
+                    if response.event_id.is_none() {
+                        response.event_id = envelope.id;
+                    }
+                }
+                Item::Unreadable { reason, position } => {
+                    response.unreadable += 1;
+                    tracing::warn!(%position, %reason, "unreadable input");
+                    findings.extend(self.engine.unreadable("lambda payload", position, &reason));
+                }
+            }
+        }
+        let mut sink = self.sink.lock().await;
+        sink.write(&findings).await?;
+        response.sink = sink.describe();
+        drop(sink);
+        for finding in &findings {
+            *response.counts.entry(finding.severity).or_default() += 1;
+        }
+        response.findings = findings.into_iter().map(|f| f.id).collect();
+        response.status = if response.events > response.ignored || response.unreadable > 0 {
+            "evaluated"
+        } else {
+            "ignored"
+        };
+        response.api_calls = difference(&before, &self.calls.snapshot());
+        Ok(response)
+    }
+}
+
+fn difference(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter_map(|(k, n)| {
+            let delta = n.saturating_sub(before.get(k).copied().unwrap_or(0));
+            (delta > 0).then(|| (k.clone(), delta))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let s = Settings::from_env(&env(&[]), None).unwrap();
+        assert_eq!(s.sink, SinkKind::CloudWatch);
+        assert_eq!(s.log_group, "/rolewarden/findings");
+        assert_eq!(s.cache_ttl.as_secs(), 300);
+        assert_eq!(s.baseline, BaselineSource::Embedded);
+        assert!(s.load_baseline().is_ok());
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable() {
+        let e = Settings::from_env(&env(&[("FINDINGS_SINK", "s3")]), None).unwrap_err();
+        assert!(e.to_string().starts_with("FINDINGS_SINK: "), "{e}");
+        let e = Settings::from_env(&env(&[("ROLEWARDEN_CACHE_TTL_SECONDS", "5m")]), None)
+            .unwrap_err();
+        assert!(e.to_string().contains("ROLEWARDEN_CACHE_TTL_SECONDS"), "{e}");
+    }
+
+    #[test]
+    fn an_invalid_baseline_fails_with_key_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rolewarden.toml");
+        std::fs::write(&path, "orphan_after_days = 90\n[rules]\ndisabled = [\"PR999\"]\n").unwrap();
+        // Packaged beside the binary: found without any variable.
+        let s = Settings::from_env(&env(&[]), Some(dir.path())).unwrap();
+        assert_eq!(s.baseline, BaselineSource::File(path.clone()));
+        let e = s.load_baseline().unwrap_err().to_string();
+        assert!(e.contains("PR999") && e.contains("line 3"), "{e}");
+        // ROLEWARDEN_BASELINE wins over the packaged file.
+        let s = Settings::from_env(&env(&[("ROLEWARDEN_BASELINE", "/nowhere.toml")]), Some(dir.path()))
+            .unwrap();
+        let e = s.load_baseline().unwrap_err().to_string();
+        assert!(e.contains("/nowhere.toml"), "{e}");
+    }
+
+    #[test]
+    fn sink_failures_are_retryable() {
+        let e = HandlerError::Sink(SinkError::CloudWatch {
+            group: "g".into(),
+            stream: "s".into(),
+            count: 1,
+            reason: "boom".into(),
+        });
+        let d = Diagnostic::from(e);
+        assert_eq!(d.error_type, "Retryable");
+        assert!(d.error_message.contains("boom"));
+    }
+}

@@ -1,0 +1,257 @@
+"""Least privilege, proven on the templates as CloudFormation would deploy them.
+
+Every IAM policy document of template.yaml and forwarder.yaml (permission policies and trust
+policies; the SQS queue and event bus resource policies are checked separately below) is
+resolved with realistic ARNs and:
+- grants no wildcard action, and Resource "*" only to actions that have no resource type;
+- for the function, grants exactly the calls the code makes, on this stack's resources;
+- is judged by rolewarden itself (`rolewarden check-policy`): nothing above info.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cfn_template import Stack
+from conftest import TEMPLATES, run_rolewarden
+
+CENTRAL_BUS = "arn:aws:events:us-east-1:111122223333:event-bus/default"
+
+# The AWS calls the function makes (src/aws/): IAM reads for enrichment and the account sweep,
+# the Lex V2/V1 bot and Connect instance listings, the findings sink, its own dead-letter queue.
+FUNCTION_ACTIONS = {
+    "iam:GetRole",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListRoles",
+    "lex:ListBots",
+    "lex:GetBots",
+    "connect:ListInstances",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "sqs:SendMessage",
+}
+
+# Actions with no resource type in the Service Authorization Reference: IAM accepts only
+# Resource "*" for them. iam:ListRoles (IAM), lex:ListBots (Lex V2), lex:GetBots (Lex V1),
+# connect:ListInstances (Connect) are all "List" actions with an empty resource-types column.
+ACTIONS_WITHOUT_RESOURCE_TYPES = {"iam:ListRoles", "lex:ListBots", "lex:GetBots", "connect:ListInstances"}
+
+# Resource policies, not identity or trust policies: checked by test_resource_policies.
+RESOURCE_POLICY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::Events::EventBusPolicy"}
+
+
+def deployment(templates: dict, name: str) -> Stack:
+    if name == "forwarder.yaml":
+        return Stack(
+            templates[name],
+            account="444455556666",
+            parameters={"CentralEventBusArn": CENTRAL_BUS},
+        )
+    # Every optional feature on, so conditional statements (if any) are checked too.
+    return Stack(
+        templates[name],
+        parameters={
+            "OrganizationId": "o-abcdefghij",
+            "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:security-alerts",
+            "LogsKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "BaselinePath": "/opt/rolewarden/baseline.toml",
+            "BaselineLayerArn": "arn:aws:lambda:us-east-1:111122223333:layer:rolewarden-baseline:3",
+        },
+    )
+
+
+def policy_documents(stack: Stack) -> list[tuple[str, str, dict]]:
+    """(label, "trust"|"permissions", resolved document) for every IAM policy document."""
+    documents = []
+    for logical_id, resource in stack.resources().items():
+        kind = resource["Type"]
+        properties = resource.get("Properties", {})
+        if kind in RESOURCE_POLICY_TYPES:
+            continue
+        if kind == "AWS::IAM::Role":
+            documents.append((f"{logical_id}.trust", "trust", stack.resolve(properties["AssumeRolePolicyDocument"])))
+            for policy in properties.get("Policies", []):
+                name = stack.resolve(policy["PolicyName"])
+                documents.append((f"{logical_id}.{name}", "permissions", stack.resolve(policy["PolicyDocument"])))
+            continue
+        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append((logical_id, "permissions", stack.resolve(properties["PolicyDocument"])))
+            continue
+        # A policy document anywhere else would escape these checks: refuse it.
+        text = json.dumps(properties)
+        assert "PolicyDocument" not in text and "Statement" not in text, (
+            f"{logical_id} ({kind}) carries a policy this test does not model"
+        )
+    return documents
+
+
+def statements(document: dict) -> list[dict]:
+    found = document["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(params=TEMPLATES)
+def name(request) -> str:
+    return request.param
+
+
+def test_documents_found(templates):
+    central = {label for label, _, _ in policy_documents(deployment(templates, "template.yaml"))}
+    assert central == {
+        "FunctionRole.trust",
+        "FunctionRole.read-iam",
+        "FunctionRole.write-logs",
+        "FunctionRole.dead-letter",
+    }
+    forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
+    assert forwarder == {"ForwarderRole.trust", "ForwarderRole.put-events-on-central-bus"}
+
+
+def test_function_role_is_ours_alone(templates):
+    """No SAM-generated role (it would attach AWSLambdaBasicExecutionRole: logs on every group),
+    no managed policy, no permissions granted anywhere but the inline policies above."""
+    function = templates["template.yaml"]["Resources"]["RolewardenFunction"]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert "Policies" not in function
+    for name in TEMPLATES:
+        for logical_id, resource in templates[name]["Resources"].items():
+            if resource["Type"] == "AWS::IAM::Role":
+                assert "ManagedPolicyArns" not in resource["Properties"], logical_id
+            assert resource["Type"] not in ("AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::AccessKey"), logical_id
+
+
+def test_no_wildcard_action_and_star_resource_only_where_required(templates, name):
+    for label, kind, document in policy_documents(deployment(templates, name)):
+        for statement in statements(document):
+            assert statement["Effect"] == "Allow", label
+            assert "NotAction" not in statement and "NotResource" not in statement, label
+            assert "NotPrincipal" not in statement, label
+            actions = as_list(statement["Action"])
+            assert not any("*" in action for action in actions), f"{label}: wildcard action {actions}"
+            if kind == "trust":
+                assert "Resource" not in statement, label
+                continue
+            resources = as_list(statement["Resource"])
+            if "*" in resources:
+                assert resources == ["*"], label
+                assert set(actions) <= ACTIONS_WITHOUT_RESOURCE_TYPES, (
+                    f"{label}: Resource '*' for {sorted(set(actions) - ACTIONS_WITHOUT_RESOURCE_TYPES)}, "
+                    "which have resource-level permissions"
+                )
+            else:
+                assert not any(r.endswith(":*:*") or r in ("arn:aws:*", "arn:*") for r in resources), label
+
+
+def test_function_grants_exactly_the_calls_the_code_makes(templates):
+    stack = deployment(templates, "template.yaml")
+    granted: dict[str, list[str]] = {}
+    for label, kind, document in policy_documents(stack):
+        if kind == "permissions":
+            for statement in statements(document):
+                for action in as_list(statement["Action"]):
+                    granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    assert set(granted) == FUNCTION_ACTIONS, (
+        f"granted but not called: {sorted(set(granted) - FUNCTION_ACTIONS)}; "
+        f"called but not granted: {sorted(FUNCTION_ACTIONS - set(granted))}"
+    )
+    account, region = stack.account, stack.region
+    findings = stack.ref("FindingsLogGroup")
+    own_logs = stack.ref("FunctionLogGroup")
+    findings_arns = {
+        f"arn:aws:logs:{region}:{account}:log-group:{findings}",
+        f"arn:aws:logs:{region}:{account}:log-group:{findings}:*",
+    }
+    own_logs_arns = {f"arn:aws:logs:{region}:{account}:log-group:{own_logs}:*"}
+    assert set(granted["logs:CreateLogGroup"]) == findings_arns
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert set(granted[action]) == findings_arns | own_logs_arns, action
+    assert granted["sqs:SendMessage"] == [stack.get_att("FunctionDeadLetterQueue", "Arn")]
+    for action in ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"):
+        assert granted[action] == [f"arn:aws:iam::{account}:role/*"], action
+    for action in ("iam:GetPolicy", "iam:GetPolicyVersion"):
+        assert set(granted[action]) == {f"arn:aws:iam::{account}:policy/*", "arn:aws:iam::aws:policy/*"}, action
+
+
+def test_trust_policies(templates):
+    central = dict((label, doc) for label, _, doc in policy_documents(deployment(templates, "template.yaml")))
+    (statement,) = statements(central["FunctionRole.trust"])
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    forwarder = dict((label, doc) for label, _, doc in policy_documents(deployment(templates, "forwarder.yaml")))
+    (statement,) = statements(forwarder["ForwarderRole.trust"])
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "444455556666"}}
+
+
+def test_resource_policies(templates):
+    """The resource policies check-policy does not judge: the dead-letter queues admit only this
+    stack's rules, the central bus only the organization."""
+    for name in TEMPLATES:
+        stack = deployment(templates, name)
+        for logical_id, resource in stack.resources("AWS::SQS::QueuePolicy").items():
+            document = stack.resolve(resource["Properties"]["PolicyDocument"])
+            for statement in statements(document):
+                assert statement["Principal"] == {"Service": "events.amazonaws.com"}, logical_id
+                assert statement["Action"] == "sqs:SendMessage", logical_id
+                arns = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+                assert arns and all(":rule/" in arn for arn in arns), logical_id
+    stack = deployment(templates, "template.yaml")
+    bus_policies = stack.resources("AWS::Events::EventBusPolicy")
+    assert list(bus_policies) == ["OrganizationPutEventsPolicy"]
+    assert bus_policies["OrganizationPutEventsPolicy"]["Condition"] == "HasOrganization"
+    statement = stack.resolve(bus_policies["OrganizationPutEventsPolicy"]["Properties"]["Statement"])
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == "arn:aws:events:us-east-1:111122223333:event-bus/default"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    without_org = Stack(templates["template.yaml"])
+    assert not without_org.resources("AWS::Events::EventBusPolicy"), "no organization, no bus policy"
+
+
+def check_policy(paths: list[Path]) -> tuple[int, list[dict], str]:
+    result = run_rolewarden("check-policy", "--format", "json", *map(str, paths), check=False)
+    if "unrecognized subcommand" in result.stderr:
+        pytest.fail("`rolewarden check-policy` does not exist in this build yet")
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return result.returncode, findings, result.stderr
+
+
+def test_check_policy_finds_nothing_above_info(templates, name, tmp_path):
+    paths = []
+    kinds = {}
+    for label, kind, document in policy_documents(deployment(templates, name)):
+        path = tmp_path / f"{label}.json"
+        path.write_text(json.dumps(document, indent=2))
+        paths.append(path)
+        kinds[path.name] = kind
+    status, findings, stderr = check_policy(paths)
+    above_info = [f for f in findings if f["severity"] != "info"]
+    assert not above_info, "\n".join(f"{f['rule_id']} {f['severity']}: {f['message']}" for f in above_info)
+    assert status == 0, f"check-policy exited {status}\n{stderr}"
+    for file_name, kind in kinds.items():
+        # check-policy tells trust from permissions by `Principal`: it must agree with the template.
+        assert f"{file_name}: {kind} policy" in stderr, f"check-policy did not judge {file_name} as a {kind} policy:\n{stderr}"
+
+
+def test_check_policy_is_not_vacuous(tmp_path):
+    """The same command on a policy this project exists to catch exits 1 with a finding."""
+    broad = tmp_path / "broad.json"
+    broad.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}))
+    trust = tmp_path / "lex-trust.json"
+    trust.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lexv2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    status, findings, _ = check_policy([broad, trust])
+    assert status == 1
+    assert {f["rule_id"] for f in findings} >= {"PR001", "TR002"}

@@ -1,0 +1,282 @@
+"""A real EventBridge pattern matcher decides what reaches the function: the templates' rules are
+loaded into moto's EventBridge (PutRule with the template's EventPattern, an SQS queue standing in
+for the function), every sample in events/ is put on the bus, and the queue is read back.
+
+Which samples *should* arrive is decided from `rolewarden event-pattern` (the source, detail-type,
+eventSource and eventName lists it prints), never from a hand-kept list; the matcher that routes
+them is moto's, fed with the templates' patterns. So the test fails when the templates drift from
+the catalogue, and when a sample the catalogue consumes would not be delivered.
+
+Topologies:
+- central: template.yaml in us-east-1 (every rule) and in eu-west-2 (no IAM rule);
+- organization: forwarder.yaml in a member account's us-east-1 and eu-west-2, targeting the
+  central account's default bus across accounts and regions (moto forwards for real), and
+  template.yaml's rules on that bus routing to the function's queue.
+
+moto facts this relies on (moto 5.2.5): PutEvents accepts sources starting with `aws.` (real
+EventBridge refuses them from callers, which is why these tests need no workaround: every
+PutEvents must report FailedEntryCount 0, so a moto that starts refusing fails loudly); a rule
+target that is an event bus ARN in another account or region is delivered by re-putting the event
+there (the bus policy and the target role are not evaluated); the delivered envelope's
+`account`/`region` are the receiving bus's, not the sample's; a rule's State is not consulted.
+The account behind a set of credentials is chosen with sts:AssumeRole into that account.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from cfn_template import Stack, event_rules, rule_source
+from conftest import ROOT
+
+CENTRAL_ACCOUNT = "123456789012"  # moto's default account: the credentials start_moto exports
+MEMBER_ACCOUNT = "222233334444"
+CENTRAL_REGION = "us-east-1"
+CENTRAL_BUS = f"arn:aws:events:{CENTRAL_REGION}:{CENTRAL_ACCOUNT}:event-bus/default"
+GLOBAL_SOURCES = {"aws.iam"}  # delivered in us-east-1 only
+MISSING = object()
+
+
+# --- the reference: what `rolewarden event-pattern` says is consumed ------------------------------
+def consumed_by(pattern: dict, event: dict) -> bool:
+    """Exact-value EventBridge matching, the only kind the printed patterns use; anything else
+    (prefix, anything-but...) raises so this reference is extended, not silently wrong."""
+    for key, wanted in pattern.items():
+        if isinstance(wanted, dict):
+            inner = event.get(key)
+            if not isinstance(inner, dict) or not consumed_by(wanted, inner):
+                return False
+        elif isinstance(wanted, list) and all(isinstance(w, str) for w in wanted):
+            value = event.get(key, MISSING)
+            values = value if isinstance(value, list) else [value]
+            if not any(v in wanted for v in values):
+                return False
+        else:
+            raise NotImplementedError(f"pattern filter {key}: {wanted!r} is not modelled by this test")
+    return True
+
+
+def expected_ids(events: dict[str, dict], patterns: dict[str, dict], sources: set[str]) -> set[str]:
+    chosen = [patterns[s] for s in sources]
+    return {event_id for event_id, event in events.items() if any(consumed_by(p, event) for p in chosen)}
+
+
+# --- the inputs --------------------------------------------------------------------------------
+def sample_events() -> dict[str, dict]:
+    """Every sample in events/, keyed by its CloudTrail eventID (unique), plus derived look-alikes
+    that must not be routed: the same call with another detail-type, and a Lex call named like
+    an IAM one. Their expectations come from the same reference as the samples'."""
+    events: dict[str, dict] = {}
+    files: dict[str, str] = {}
+    for path in sorted((ROOT / "events").glob("*.json")):
+        event = json.loads(path.read_text())
+        event_id = event["detail"]["eventID"]
+        assert event_id not in events, f"{path.name} repeats eventID {event_id}"
+        events[event_id] = event
+        files[event_id] = path.name
+    for event_id, event in list(events.items()):
+        other_type = copy.deepcopy(event)
+        other_type["detail-type"] = "AWS Service Event via CloudTrail"
+        other_type["detail"]["eventID"] = f"{event_id}-service-event"
+        events[other_type["detail"]["eventID"]] = other_type
+        files[other_type["detail"]["eventID"]] = f"{files[event_id]} as AWS Service Event"
+    for event_id, event in list(events.items()):
+        if event["source"] == "aws.iam" and event["detail-type"] == "AWS API Call via CloudTrail":
+            wrong_service = copy.deepcopy(event)
+            wrong_service["source"] = "aws.lex"
+            wrong_service["detail"]["eventSource"] = "lex.amazonaws.com"
+            wrong_service["detail"]["eventID"] = f"{event_id}-as-lex"
+            events[wrong_service["detail"]["eventID"]] = wrong_service
+            files[wrong_service["detail"]["eventID"]] = f"{files[event_id]} as a Lex call"
+            break
+    sample_events.files = files  # type: ignore[attr-defined]
+    return events
+
+
+EVENTS = sample_events()
+FILES: dict[str, str] = sample_events.files  # type: ignore[attr-defined]
+
+
+def describe(ids) -> list[str]:
+    return sorted(FILES[i] for i in ids)
+
+
+# --- moto ----------------------------------------------------------------------------------------
+class Aws:
+    """boto3 clients for one account (moto picks it from the credentials) against moto."""
+
+    def __init__(self, endpoint: str, credentials: dict | None = None) -> None:
+        self.endpoint = endpoint
+        self.credentials = credentials or {
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+            "aws_session_token": "testing",
+        }
+
+    def client(self, service: str, region: str):
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint, **self.credentials)
+
+    def assume(self, account: str) -> "Aws":
+        sts = self.client("sts", CENTRAL_REGION)
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/rolewarden-test", RoleSessionName="deploy-tests"
+        )["Credentials"]
+        other = Aws(
+            self.endpoint,
+            {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            },
+        )
+        assert other.client("sts", CENTRAL_REGION).get_caller_identity()["Account"] == account
+        return other
+
+
+@pytest.fixture()
+def aws(moto_endpoint) -> Aws:
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    central = Aws(moto_endpoint)
+    assert central.client("sts", CENTRAL_REGION).get_caller_identity()["Account"] == CENTRAL_ACCOUNT
+    return central
+
+
+def function_queue(aws: Aws, region: str) -> tuple[str, str]:
+    sqs = aws.client("sqs", region)
+    url = sqs.create_queue(QueueName=f"rolewarden-function-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def load_rules(aws: Aws, stack: Stack, target_arn_for) -> set[str]:
+    """PutRule + PutTargets for every event rule of the deployment; returns the rules' sources."""
+    events = aws.client("events", stack.region)
+    sources = set()
+    for logical_id, properties in event_rules(stack).items():
+        pattern = properties["EventPattern"]
+        sources.add(rule_source(pattern))
+        events.put_rule(Name=logical_id, EventPattern=json.dumps(pattern), State=properties["State"])
+        (target,) = properties["Targets"]
+        moto_target = {"Id": target["Id"], "Arn": target_arn_for(target)}
+        if "RoleArn" in target:
+            moto_target["RoleArn"] = target["RoleArn"]
+        result = events.put_targets(Rule=logical_id, Targets=[moto_target])
+        assert result["FailedEntryCount"] == 0, result
+    return sources
+
+
+def put_all(aws: Aws, region: str) -> None:
+    events = aws.client("events", region)
+    entries = [
+        {
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": json.dumps(e["detail"]),
+            "Resources": e.get("resources", []),
+        }
+        for e in EVENTS.values()
+    ]
+    for start in range(0, len(entries), 10):
+        result = events.put_events(Entries=entries[start : start + 10])
+        assert result["FailedEntryCount"] == 0, (
+            "moto refused an event (real EventBridge refuses `aws.*` sources from callers; "
+            f"moto 5.2.5 accepts them): {result['Entries']}"
+        )
+
+
+def received(aws: Aws, region: str, queue_url: str) -> list[str]:
+    sqs = aws.client("sqs", region)
+    ids: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return ids
+        for message in messages:
+            ids.append(json.loads(message["Body"])["detail"]["eventID"])
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+
+def assert_routed(arrived: list[str], expected: set[str], where: str) -> None:
+    duplicates = sorted({i for i in arrived if arrived.count(i) > 1})
+    assert not duplicates, f"{where}: delivered more than once: {describe(duplicates)}"
+    missing = expected - set(arrived)
+    unexpected = set(arrived) - expected
+    assert not missing, f"{where}: consumed by the catalogue but not delivered: {describe(missing)}"
+    assert not unexpected, f"{where}: delivered but consumed by no rule: {describe(unexpected)}"
+
+
+# --- the reference itself is sane ----------------------------------------------------------------
+def test_reference_routes_every_firing_sample_and_no_unwatched_one(event_patterns):
+    """A rule's firing sample that is not routed could fire on the CLI but never in the Lambda."""
+    expected = expected_ids(EVENTS, event_patterns, set(event_patterns))
+    for event_id in EVENTS:
+        name = FILES[event_id]
+        if name.endswith(".json") and "-fires-" in name:
+            assert event_id in expected, f"{name} fires a rule but `rolewarden event-pattern` does not route it"
+        if name.startswith("unwatched-") or not name.endswith(".json"):
+            assert event_id not in expected, f"{name} must not be routed"
+    assert any(FILES[i].startswith("unwatched-") for i in EVENTS), "no unwatched sample left in events/"
+
+
+# --- the templates in a real pattern matcher -----------------------------------------------------
+@pytest.mark.parametrize("region", [CENTRAL_REGION, "eu-west-2"])
+def test_central_stack_routes_exactly_the_consumed_events(aws, template, event_patterns, region):
+    stack = Stack(template, region=region, account=CENTRAL_ACCOUNT)
+    queue_url, queue_arn = function_queue(aws, region)
+    function_arn = stack.get_att("RolewardenFunction", "Arn")
+
+    def to_queue(target):
+        assert target["Arn"] == function_arn, target
+        return queue_arn
+
+    sources = load_rules(aws, stack, to_queue)
+    wanted_sources = set(event_patterns) - (set() if region == "us-east-1" else GLOBAL_SOURCES)
+    assert sources == wanted_sources, f"{region}: rules for {sorted(sources)}"
+    put_all(aws, region)
+    expected = expected_ids(EVENTS, event_patterns, wanted_sources)
+    assert expected, "nothing to route"
+    assert_routed(received(aws, region, queue_url), expected, f"template.yaml in {region}")
+
+
+@pytest.mark.parametrize("member_region", [CENTRAL_REGION, "eu-west-2"])
+def test_forwarders_deliver_to_the_central_function(aws, template, forwarder, event_patterns, member_region):
+    """Member account -> forwarder.yaml rules -> central default bus (another account, maybe
+    another region) -> template.yaml rules -> the function's queue."""
+    central = Stack(template, region=CENTRAL_REGION, account=CENTRAL_ACCOUNT)
+    queue_url, queue_arn = function_queue(aws, CENTRAL_REGION)
+    load_rules(aws, central, lambda target: queue_arn)
+
+    member = aws.assume(MEMBER_ACCOUNT)
+    forwarding = Stack(
+        forwarder,
+        region=member_region,
+        account=MEMBER_ACCOUNT,
+        parameters={"CentralEventBusArn": CENTRAL_BUS},
+    )
+
+    def to_central_bus(target):
+        assert target["Arn"] == CENTRAL_BUS, target
+        return target["Arn"]
+
+    sources = load_rules(member, forwarding, to_central_bus)
+    wanted_sources = set(event_patterns) - (set() if member_region == "us-east-1" else GLOBAL_SOURCES)
+    assert sources == wanted_sources, f"forwarder in {member_region}: rules for {sorted(sources)}"
+    put_all(member, member_region)
+    expected = expected_ids(EVENTS, event_patterns, wanted_sources)
+    assert_routed(
+        received(aws, CENTRAL_REGION, queue_url),
+        expected,
+        f"forwarder.yaml in {MEMBER_ACCOUNT}/{member_region} -> template.yaml in {CENTRAL_REGION}",
+    )

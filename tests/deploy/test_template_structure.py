@@ -1,0 +1,146 @@
+"""What issue 4 asks of template.yaml beyond routing and permissions: the function as SAM builds
+it, failure handling (retries, dead-letter queues, alarms), the findings alarm against the real
+finding schema, justified checkov skips, and samconfig.toml."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import pytest
+
+from cfn_template import Stack
+from conftest import ROOT, TEMPLATES, run_rolewarden
+
+FOURTEEN_DAYS = 1209600
+
+
+def test_function_as_sam_builds_it(template):
+    function = template["Resources"]["RolewardenFunction"]
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert function["Metadata"]["BuildMethod"] == "rust-cargolambda"
+    assert function["Metadata"]["BuildProperties"] == {"Binary": "bootstrap"}
+    properties = function["Properties"]
+    assert properties["Runtime"] == "provided.al2023"
+    assert properties["Handler"] == "bootstrap"
+    assert properties["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+    stack = Stack(template)
+    env = stack.resolve(properties["Environment"]["Variables"])
+    assert env["FINDINGS_LOG_GROUP"] == stack.ref("FindingsLogGroup")
+    assert env["FINDINGS_SINK"] == "cloudwatch"
+    assert "ROLEWARDEN_REGIONS" not in env, "regions come from the baseline"
+    assert "ROLEWARDEN_BASELINE" not in env, "no baseline path unless BaselinePath is set"
+    assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    assert env["ROLEWARDEN_CACHE_TTL_SECONDS"] == "300"
+    with_baseline = Stack(template, parameters={"BaselinePath": "/opt/rolewarden/baseline.toml"})
+    env = with_baseline.resolve(properties["Environment"]["Variables"])
+    assert env["ROLEWARDEN_BASELINE"] == "/opt/rolewarden/baseline.toml"
+
+
+def test_memory_and_timeout_point_at_the_measurements():
+    text = (ROOT / "template.yaml").read_text()
+    for key in ("MemorySize", "Timeout"):
+        (line,) = [l for l in text.splitlines() if l.strip().startswith(f"{key}:")]
+        assert "# measured: see README Performance" in line, line
+
+
+def test_findings_log_group(template):
+    group = template["Resources"]["FindingsLogGroup"]
+    assert group["DeletionPolicy"] == "Retain" and group["UpdateReplacePolicy"] == "Retain"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "FindingsRetentionDays"}
+    assert Stack(template).resolve(group["Properties"]).get("KmsKeyId") is None
+    with_key = Stack(template, parameters={"LogsKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/abc-123"})
+    assert with_key.resolve(group["Properties"])["KmsKeyId"] == "arn:aws:kms:us-east-1:111122223333:key/abc-123"
+
+
+def test_asynchronous_invocation_failures_go_to_an_encrypted_queue(template):
+    stack = Stack(template)
+    config = stack.resolve(template["Resources"]["RolewardenFunction"]["Properties"]["EventInvokeConfig"])
+    assert 0 <= int(config["MaximumRetryAttempts"]) <= 2
+    assert 60 <= int(config["MaximumEventAgeInSeconds"]) <= 21600
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": stack.get_att("FunctionDeadLetterQueue", "Arn"),
+    }
+
+
+@pytest.mark.parametrize(
+    "name,queue",
+    [
+        ("template.yaml", "FunctionDeadLetterQueue"),
+        ("template.yaml", "EventsDeadLetterQueue"),
+        ("forwarder.yaml", "ForwarderDeadLetterQueue"),
+    ],
+)
+def test_dead_letter_queues_are_encrypted_and_kept_14_days(templates, name, queue):
+    properties = templates[name]["Resources"][queue]["Properties"]
+    assert properties["MessageRetentionPeriod"] == FOURTEEN_DAYS
+    assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties
+
+
+@pytest.mark.parametrize("queue", ["FunctionDeadLetterQueue", "EventsDeadLetterQueue"])
+def test_dead_letter_queue_depth_is_alarmed(template, queue):
+    stack = Stack(template, parameters={"AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:alerts"})
+    queue_name = stack.get_att(queue, "QueueName")
+    alarms = [
+        stack.resolve(a["Properties"])
+        for a in stack.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+    ]
+    matching = [a for a in alarms if {"Name": "QueueName", "Value": queue_name} in a["Dimensions"]]
+    assert len(matching) == 1, queue
+    (alarm,) = matching
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] == ["arn:aws:sns:us-east-1:111122223333:alerts"]
+    without_topic = Stack(template)
+    for a in without_topic.resources("AWS::CloudWatch::Alarm").values():
+        assert "AlarmActions" not in without_topic.resolve(a["Properties"])
+
+
+def test_high_findings_metric_filter_matches_the_finding_schema(template):
+    """The filter reads `$.severity` of JSON log events; rolewarden's own findings (JSON Lines of
+    the sample events) carry that field with exactly the values the filter names."""
+    stack = Stack(template)
+    metric_filter = stack.resolve(template["Resources"]["HighSeverityFindingsMetricFilter"]["Properties"])
+    assert metric_filter["LogGroupName"] == stack.ref("FindingsLogGroup")
+    pattern = metric_filter["FilterPattern"]
+    named = set(re.findall(r'\$\.severity\s*=\s*"([a-z]+)"', pattern))
+    assert named == {"critical", "high"}, pattern
+    (transformation,) = metric_filter["MetricTransformations"]
+    alarm = stack.resolve(template["Resources"]["HighSeverityFindingsAlarm"]["Properties"])
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+    assert alarm["Threshold"] == 1 and alarm["Statistic"] == "Sum"
+
+    output = run_rolewarden("evaluate", "--format", "json", "events/", check=False).stdout
+    severities = {json.loads(line)["severity"] for line in output.splitlines() if line.strip()}
+    assert {"critical", "high"} <= severities, severities
+    assert severities <= {"info", "low", "medium", "high", "critical"}, severities
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_checkov_skips_are_justified(templates, name):
+    for logical_id, resource in templates[name]["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (logical_id, skip)
+            assert len(skip.get("comment", "")) >= 40, f"{logical_id}: skip {skip['id']} needs a real reason"
+
+
+def test_samconfig(template):
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    default = config["default"]
+    assert default["global"]["parameters"]["region"] == "us-east-1"
+    assert default["global"]["parameters"]["stack_name"]
+    deploy = default["deploy"]["parameters"]
+    assert deploy["resolve_s3"] is True
+    assert "CAPABILITY_IAM" in deploy["capabilities"]
+    assert default["validate"]["parameters"]["lint"] is True
+    overrides = dict(re.findall(r'(\w+)="([^"]*)"', deploy["parameter_overrides"]))
+    assert overrides, "parameter_overrides"
+    assert set(overrides) <= set(template["Parameters"]), set(overrides) - set(template["Parameters"])
+    assert overrides.get("Architecture") == "arm64"
