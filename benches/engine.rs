@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
 use rolewarden::account::NoAccountView;
-use rolewarden::run::{evaluate_reader, Output, Summary};
+use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
 use rolewarden::{Baseline, Engine};
 use serde::de::IgnoredAny;
 
@@ -88,7 +88,7 @@ fn evaluate_all(engine: &Engine, bytes: &[u8]) -> u64 {
         engine,
         bytes,
         "bench",
-        &NoAccountView,
+        &mut Accounts::Fixed(&NoAccountView),
         &mut summary,
         &mut |o| {
             if let Output::Finding(_) = o {

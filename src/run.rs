@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
-use crate::account::AccountView;
+use crate::account::{AccountView, Needs, Snapshot};
 use crate::decode::{read_items, Event, Item, Position};
 use crate::engine::Engine;
 use crate::finding::{Finding, Severity};
@@ -39,13 +39,22 @@ impl Summary {
     }
 }
 
-/// Evaluates every item of `reader`. `view` answers account questions; `emit` receives output.
-/// Fails only when the input cannot be read at all.
+/// How rules learn about the live account while a stream is evaluated.
+pub enum Accounts<'a> {
+    /// One view for every event: [`crate::account::NoAccountView`], or a fixed snapshot.
+    Fixed(&'a dyn AccountView),
+    /// Fetched per event, only for events that need something ([`Engine::needs`]); the CLI's
+    /// `--enrich` blocks on the IAM reader here.
+    Fetch(&'a mut dyn FnMut(&Needs) -> Snapshot),
+}
+
+/// Evaluates every item of `reader`. `accounts` answers account questions; `emit` receives
+/// output. Fails only when the input cannot be read at all.
 pub fn evaluate_reader<R: Read>(
     engine: &Engine,
     reader: R,
     origin: &str,
-    view: &dyn AccountView,
+    accounts: &mut Accounts<'_>,
     summary: &mut Summary,
     emit: &mut dyn FnMut(Output),
 ) -> io::Result<()> {
@@ -62,7 +71,18 @@ pub fn evaluate_reader<R: Read>(
                 return;
             }
             let event = Event::new(*record, envelope);
-            let evaluation = engine.evaluate(&event, view);
+            let evaluation = match accounts {
+                Accounts::Fixed(view) => engine.evaluate(&event, *view),
+                Accounts::Fetch(fetch) => {
+                    let needs = engine.needs(&event);
+                    let snapshot = if needs.is_empty() {
+                        Snapshot::default()
+                    } else {
+                        fetch(&needs)
+                    };
+                    engine.evaluate(&event, &snapshot)
+                }
+            };
             summary.suppressed += evaluation.suppressed as u64;
             for finding in evaluation.findings {
                 *summary.findings.entry(finding.severity).or_default() += 1;

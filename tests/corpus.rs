@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use rolewarden::account::NoAccountView;
 use rolewarden::decode::{read_items, Event, Item};
-use rolewarden::run::{evaluate_reader, Output, Summary};
+use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
 
 fn corpus(kind: &str) -> Vec<PathBuf> {
     let dir = common::root().join("../shared/corpus").join(kind);
@@ -114,7 +114,7 @@ fn malformed_samples_are_reported_with_their_line() {
             &engine,
             std::fs::File::open(&path).unwrap(),
             &origin,
-            &NoAccountView,
+            &mut Accounts::Fixed(&NoAccountView),
             &mut summary,
             &mut |o| match o {
                 Output::Unreadable {

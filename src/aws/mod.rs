@@ -7,6 +7,7 @@
 //! transient network errors. `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE=adaptive` change it without
 //! a rebuild. Each attempt is bounded so a hung endpoint cannot eat the function's timeout.
 
+pub mod blocking;
 pub mod cache;
 pub mod iam;
 pub mod logs;

@@ -9,7 +9,8 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use rolewarden::account::NoAccountView;
-use rolewarden::run::{evaluate_reader, Output, Summary};
+use rolewarden::aws::blocking::Blocking;
+use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
 use rolewarden::{report, rules, Baseline, Engine, Finding, Severity};
 
 /// Evaluates CloudTrail events about IAM, Amazon Lex and Amazon Connect against a baseline:
@@ -103,6 +104,24 @@ struct EvaluateArgs {
     /// Judge exception expiry as of this date (YYYY-MM-DD) instead of today.
     #[arg(long, value_name = "DATE")]
     as_of: Option<chrono::NaiveDate>,
+    /// Read passed roles and attached policies from the live account (PR004 for customer
+    /// managed policies, PR006), with the default AWS credential chain. Needs iam:GetRole,
+    /// iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy,
+    /// iam:GetPolicyVersion.
+    #[arg(long)]
+    enrich: bool,
+    /// Also write each reported finding to this sink: `cloudwatch` puts one log event per
+    /// finding into --log-group (created when missing), as the Lambda does.
+    #[arg(long, value_enum, value_name = "SINK")]
+    sink: Option<SinkArg>,
+    /// The log group for --sink cloudwatch.
+    #[arg(long, value_name = "NAME", env = "FINDINGS_LOG_GROUP", default_value = rolewarden::aws::logs::DEFAULT_LOG_GROUP)]
+    log_group: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SinkArg {
+    Cloudwatch,
 }
 
 #[derive(clap::Args)]
@@ -257,6 +276,29 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         bar
     });
 
+    let live = if args.enrich || args.sink.is_some() {
+        Some(Blocking::new().context("cannot start the AWS client runtime")?)
+    } else {
+        None
+    };
+    let iam = match (&live, args.enrich) {
+        (Some(live), true) => Some(live.iam(rolewarden::aws::cache::DEFAULT_TTL)),
+        _ => None,
+    };
+    let mut fetch = |needs: &rolewarden::account::Needs| match (&live, &iam) {
+        (Some(live), Some(iam)) => live.block_on(iam.snapshot(needs)),
+        _ => rolewarden::account::Snapshot::default(),
+    };
+    let mut accounts = if iam.is_some() {
+        Accounts::Fetch(&mut fetch)
+    } else {
+        Accounts::Fixed(&NoAccountView)
+    };
+    let mut sink = match (&live, args.sink) {
+        (Some(live), Some(SinkArg::Cloudwatch)) => Some(live.cloudwatch(&args.log_group)),
+        _ => None,
+    };
+
     let mut summary = Summary::default();
     let mut kept: Vec<Finding> = Vec::new();
     let mut worst: Option<Severity> = None;
@@ -303,6 +345,9 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
                 if args.min_severity.is_some_and(|min| finding.severity < min) {
                     return;
                 }
+                if let (Some(sink), Some(live)) = (&mut sink, &live) {
+                    sink.push(live, (*finding).clone());
+                }
                 match args.format {
                     Format::Json => {
                         let written = serde_json::to_writer(&mut out, &finding)
@@ -320,7 +365,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             &engine,
             reader,
             &origin,
-            &NoAccountView,
+            &mut accounts,
             &mut summary,
             &mut emit,
         ) {
@@ -342,11 +387,38 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = write_error {
         bail!("cannot write findings: {e}");
     }
+    let sink_failed = match (sink, &live) {
+        (Some(sink), Some(live)) => {
+            let group = sink.group().to_owned();
+            match sink.finish(live) {
+                Ok(n) => {
+                    eprintln!("rolewarden: {n} findings written to log group `{group}`");
+                    false
+                }
+                Err((n, e)) => {
+                    eprintln!("rolewarden: error: {e} ({n} findings were written before)");
+                    true
+                }
+            }
+        }
+        _ => false,
+    };
+    if let Some(live) = &live {
+        let calls = live.calls().snapshot();
+        let listed: Vec<String> = calls.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        eprintln!(
+            "rolewarden: AWS API calls: {}",
+            if listed.is_empty() { "none".to_owned() } else { listed.join(", ") }
+        );
+    }
 
     eprintln!(
         "{}",
         summary_line(&summary, skipped, input_failures, started.elapsed())
     );
+    if sink_failed {
+        return Ok(ExitCode::from(3));
+    }
     if summary.unreadable > 0 || input_failures > 0 {
         return Ok(ExitCode::from(2));
     }

@@ -87,8 +87,13 @@ impl Rule for UnapprovedRolePassed {
                 candidates.iter().map(|a| &a.role).collect::<Vec<_>>(),
             )
             .evidence("outcome", cx.outcome());
-            if let Lookup::Unavailable(reason) = cx.view.role(passed.role_name()) {
-                draft = draft.enrichment(format!("unavailable ({reason})"));
+            // Whether PR006 could judge the role's privileges: a refused call passed nothing.
+            if !cx.event.failed() && cx.baseline.is_enabled("PR006") {
+                draft = draft.enrichment(match cx.view.role(passed.role_name()) {
+                    Lookup::Found(_) => "role read from the account".to_owned(),
+                    Lookup::Missing => "the role does not exist in the account".to_owned(),
+                    Lookup::Unavailable(reason) => format!("unavailable ({reason})"),
+                });
             }
             out.push(draft);
         }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rolewarden::account::{Lookup, NamedPolicy, RoleFacts, Snapshot};
 use rolewarden::policy::PolicyDocument;
-use rolewarden::run::{evaluate_reader, Output, Summary};
+use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
 use rolewarden::{Baseline, Engine, Finding};
 
 pub fn root() -> PathBuf {
@@ -80,7 +80,7 @@ pub fn evaluate_file(engine: &Engine, path: &Path) -> Vec<Finding> {
         engine,
         file,
         &path.file_name().unwrap().to_string_lossy(),
-        &sample_account(),
+        &mut Accounts::Fixed(&sample_account()),
         &mut summary,
         &mut |out| {
             if let Output::Finding(f) = out {

@@ -1,0 +1,110 @@
+//! The AWS side for a synchronous caller: the CLI evaluates files on the calling thread and
+//! blocks on one current-thread runtime for each IAM read or CloudWatch Logs write.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use super::iam::IamReader;
+use super::logs::CloudWatchWriter;
+use super::CallCounter;
+use crate::finding::Finding;
+use crate::sink::{SinkError, MAX_BATCH_EVENTS};
+
+pub struct Blocking {
+    runtime: tokio::runtime::Runtime,
+    config: SdkConfig,
+    calls: CallCounter,
+}
+
+impl Blocking {
+    /// Loads the SDK configuration with the default credential chain (environment, profile,
+    /// SSO, instance role; `AWS_ENDPOINT_URL` points it elsewhere).
+    pub fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let config = runtime.block_on(super::load_config());
+        Ok(Blocking {
+            runtime,
+            config,
+            calls: CallCounter::default(),
+        })
+    }
+
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    pub fn iam(&self, ttl: Duration) -> IamReader {
+        IamReader::new(&self.config, &self.calls, ttl)
+    }
+
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    pub fn cloudwatch(&self, group: &str) -> BufferedWriter {
+        BufferedWriter {
+            writer: CloudWatchWriter::new(
+                &self.config,
+                &self.calls,
+                group,
+                &super::logs::instance_id(),
+            ),
+            pending: Vec::new(),
+            written: 0,
+            error: None,
+        }
+    }
+}
+
+/// Findings collected up to one full batch, then written; memory stays bounded on archives.
+/// After a failed write nothing more is sent: the first error is kept and reported.
+pub struct BufferedWriter {
+    writer: CloudWatchWriter,
+    pending: Vec<Finding>,
+    written: u64,
+    error: Option<SinkError>,
+}
+
+impl BufferedWriter {
+    pub fn push(&mut self, blocking: &Blocking, finding: Finding) {
+        if self.error.is_some() {
+            return;
+        }
+        self.pending.push(finding);
+        if self.pending.len() >= MAX_BATCH_EVENTS {
+            self.flush(blocking);
+        }
+    }
+
+    fn flush(&mut self, blocking: &Blocking) {
+        if self.error.is_some() || self.pending.is_empty() {
+            return;
+        }
+        match blocking.block_on(self.writer.write(&self.pending)) {
+            Ok(()) => self.written += self.pending.len() as u64,
+            Err(e) => self.error = Some(e),
+        }
+        self.pending.clear();
+    }
+
+    /// Writes what is left; the number written, or the first failure.
+    pub fn finish(mut self, blocking: &Blocking) -> Result<u64, (u64, SinkError)> {
+        self.flush(blocking);
+        match self.error {
+            None => Ok(self.written),
+            Some(e) => Err((self.written, e)),
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        self.writer.group()
+    }
+}
