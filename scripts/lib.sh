@@ -36,20 +36,27 @@ wait_http() {
   return 1
 }
 
-# start_moto VENV: moto_server on 127.0.0.1, a free port; exports the SDK environment that points
-# every AWS client at it (static test credentials, no instance metadata).
+# start_moto VENV: moto_server on 127.0.0.1, a free port, behind tests/moto/server.py (a thin shim
+# that fixes moto's Lex V2/Connect wire format and lets tests move IAM's clock; see its header).
+# Exports the SDK environment that points every AWS client at it (static test credentials, no
+# instance metadata) and MOTO_CLOCK_OFFSET_FILE / MOTO_LEXV1_BOTS_FILE for the tests.
 start_moto() {
   local venv="$1" port
   port=$(free_port)
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
-    >"$ROOT/target/moto-server.log" 2>&1 &
+  mkdir -p "$ROOT/target/moto"
+  export MOTO_CLOCK_OFFSET_FILE="$ROOT/target/moto/clock-offset-$port"
+  export MOTO_LEXV1_BOTS_FILE="$ROOT/target/moto/lexv1-bots-$port.json"
+  echo 0 >"$MOTO_CLOCK_OFFSET_FILE"
+  echo '[]' >"$MOTO_LEXV1_BOTS_FILE"
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/python" "$ROOT/tests/moto/server.py" \
+    -H 127.0.0.1 -p "$port" >"$ROOT/target/moto/server-$port.log" 2>&1 &
   SERVER_PIDS+=($!)
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
   export AWS_EC2_METADATA_DISABLED=true
   wait_http "$AWS_ENDPOINT_URL/moto-api/" 30
-  echo "moto_server on $AWS_ENDPOINT_URL (log: target/moto-server.log)"
+  echo "moto_server on $AWS_ENDPOINT_URL (log: target/moto/server-$port.log)"
 }
 
 stop_servers() {

@@ -106,7 +106,10 @@ impl Settings {
         let packaged = package_dir
             .map(|dir| dir.join("rolewarden.toml"))
             .filter(|p| p.is_file());
-        let baseline = match (env("ROLEWARDEN_BASELINE").filter(|p| !p.trim().is_empty()), packaged) {
+        let baseline = match (
+            env("ROLEWARDEN_BASELINE").filter(|p| !p.trim().is_empty()),
+            packaged,
+        ) {
             (Some(path), _) => BaselineSource::File(PathBuf::from(path)),
             (None, Some(path)) => BaselineSource::File(path),
             (None, None) => BaselineSource::Embedded,
@@ -123,7 +126,9 @@ impl Settings {
     pub fn load_baseline(&self) -> Result<Baseline, InitError> {
         let today = chrono::Utc::now().date_naive();
         match &self.baseline {
-            BaselineSource::Embedded => Ok(Baseline::parse(DEFAULT_TOML, "embedded default", today)?),
+            BaselineSource::Embedded => {
+                Ok(Baseline::parse(DEFAULT_TOML, "embedded default", today)?)
+            }
             BaselineSource::File(path) => {
                 let text =
                     std::fs::read_to_string(path).map_err(|source| InitError::BaselineFile {
@@ -324,24 +329,34 @@ mod tests {
     fn bad_settings_name_the_variable() {
         let e = Settings::from_env(&env(&[("FINDINGS_SINK", "s3")]), None).unwrap_err();
         assert!(e.to_string().starts_with("FINDINGS_SINK: "), "{e}");
-        let e = Settings::from_env(&env(&[("ROLEWARDEN_CACHE_TTL_SECONDS", "5m")]), None)
-            .unwrap_err();
-        assert!(e.to_string().contains("ROLEWARDEN_CACHE_TTL_SECONDS"), "{e}");
+        let e =
+            Settings::from_env(&env(&[("ROLEWARDEN_CACHE_TTL_SECONDS", "5m")]), None).unwrap_err();
+        assert!(
+            e.to_string().contains("ROLEWARDEN_CACHE_TTL_SECONDS"),
+            "{e}"
+        );
     }
 
     #[test]
     fn an_invalid_baseline_fails_with_key_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rolewarden.toml");
-        std::fs::write(&path, "orphan_after_days = 90\n[rules]\ndisabled = [\"PR999\"]\n").unwrap();
+        std::fs::write(
+            &path,
+            "orphan_after_days = 90\n[rules]\ndisabled = [\"PR999\"]\n",
+        )
+        .unwrap();
         // Packaged beside the binary: found without any variable.
         let s = Settings::from_env(&env(&[]), Some(dir.path())).unwrap();
         assert_eq!(s.baseline, BaselineSource::File(path.clone()));
         let e = s.load_baseline().unwrap_err().to_string();
         assert!(e.contains("PR999") && e.contains("line 3"), "{e}");
         // ROLEWARDEN_BASELINE wins over the packaged file.
-        let s = Settings::from_env(&env(&[("ROLEWARDEN_BASELINE", "/nowhere.toml")]), Some(dir.path()))
-            .unwrap();
+        let s = Settings::from_env(
+            &env(&[("ROLEWARDEN_BASELINE", "/nowhere.toml")]),
+            Some(dir.path()),
+        )
+        .unwrap();
         let e = s.load_baseline().unwrap_err().to_string();
         assert!(e.contains("/nowhere.toml"), "{e}");
     }

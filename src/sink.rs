@@ -259,7 +259,11 @@ mod tests {
     fn an_oversize_finding_is_shrunk_and_marked_not_dropped() {
         let f = finding(300 * 1024);
         let text = render(&f, MAX_EVENT_BYTES).unwrap();
-        assert!(text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES, "{}", text.len());
+        assert!(
+            text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES,
+            "{}",
+            text.len()
+        );
         let back: Finding = serde_json::from_str(&text).unwrap();
         assert!(back.truncated);
         assert_eq!(back.id, f.id);
@@ -321,7 +325,10 @@ mod tests {
             let first = b.lines.first().unwrap().timestamp_ms;
             let last = b.lines.last().unwrap().timestamp_ms;
             assert!(last - first <= MAX_BATCH_SPAN_MS);
-            assert!(b.lines.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+            assert!(b
+                .lines
+                .windows(2)
+                .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
             assert!(b.lines.iter().all(|l| day_of(l.timestamp_ms) == b.day));
         }
         assert_eq!(

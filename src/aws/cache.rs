@@ -89,7 +89,10 @@ mod tests {
         let cache = TtlCache::new(Duration::from_secs(300), 10);
         let t0 = Instant::now();
         cache.insert_at("role", 1, t0);
-        assert_eq!(cache.get_at(&"role", t0 + Duration::from_secs(299)), Some(1));
+        assert_eq!(
+            cache.get_at(&"role", t0 + Duration::from_secs(299)),
+            Some(1)
+        );
         assert_eq!(cache.get_at(&"role", t0 + Duration::from_secs(300)), None);
         assert!(cache.is_empty());
     }

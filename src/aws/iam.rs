@@ -156,10 +156,7 @@ impl IamReader {
             .try_collect()
             .await
             .map_err(|e| format!("iam:ListAttachedRolePolicies `{role}`: {}", describe(&e)))?;
-        Ok(attached
-            .into_iter()
-            .filter_map(|p| p.policy_arn)
-            .collect())
+        Ok(attached.into_iter().filter_map(|p| p.policy_arn).collect())
     }
 
     async fn fetch_managed_policy(&self, arn: &str) -> Result<Lookup<PolicyDocument>, String> {
@@ -189,7 +186,9 @@ impl IamReader {
             }
         };
         let Some(text) = document else {
-            return Err(format!("iam:GetPolicyVersion `{arn}` {version}: no document"));
+            return Err(format!(
+                "iam:GetPolicyVersion `{arn}` {version}: no document"
+            ));
         };
         PolicyDocument::decode_str(&text)
             .map(Lookup::Found)

@@ -18,12 +18,13 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_iam::config::ConfigBag;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_sdk_iam::config::ConfigBag;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
 /// with bounded attempt and connect timeouts.
@@ -80,9 +81,12 @@ impl Intercept for CallCounter {
         "rolewarden::CallCounter"
     }
 
-    fn read_before_execution(
+    // Serialization runs once per operation, retries or not, and by then the operation's
+    // `Metadata` is in the config bag (it is not yet at `read_before_execution`).
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let key = cfg.load::<Metadata>().map_or_else(

@@ -408,7 +408,11 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         let listed: Vec<String> = calls.iter().map(|(k, n)| format!("{k} {n}")).collect();
         eprintln!(
             "rolewarden: AWS API calls: {}",
-            if listed.is_empty() { "none".to_owned() } else { listed.join(", ") }
+            if listed.is_empty() {
+                "none".to_owned()
+            } else {
+                listed.join(", ")
+            }
         );
     }
 

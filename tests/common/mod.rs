@@ -10,6 +10,8 @@
     reason = "tests"
 )]
 
+pub mod aws;
+
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;

@@ -255,3 +255,36 @@ def test_check_policy_is_not_vacuous(tmp_path):
     status, findings, _ = check_policy([broad, trust])
     assert status == 1
     assert {f["rule_id"] for f in findings} >= {"PR001", "TR002"}
+
+
+def test_sam_transform_adds_no_permission(template, monkeypatch):
+    """What CloudFormation deploys is SAM's transform of template.yaml: run the same translator
+    (aws-sam-translator, offline) and check it adds no role, policy or permission of its own."""
+    import copy
+
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self, arns=None):
+            return {}
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    source = copy.deepcopy(template)
+    source["Resources"]["RolewardenFunction"]["Properties"]["CodeUri"] = "s3://bucket/rolewarden.zip"
+    resources = transform(source, {}, NoManagedPolicies())["Resources"]
+    added = set(resources) - set(template["Resources"])
+    assert added == {"RolewardenFunctionEventInvokeConfig"}, f"SAM added {sorted(added)}"
+    for logical_id, resource in resources.items():
+        assert resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"), logical_id
+    assert [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"] == ["FunctionRole"]
+    assert [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Permission"] == [
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Permission"
+    ]
+    function = resources["RolewardenFunction"]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    invoke = resources["RolewardenFunctionEventInvokeConfig"]["Properties"]
+    assert invoke["Qualifier"] == "$LATEST"
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FunctionDeadLetterQueue", "Arn"]
+    }

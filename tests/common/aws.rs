@@ -1,0 +1,265 @@
+//! The local AWS API server the AWS tests run against: moto_server behind tests/moto/server.py,
+//! started on 127.0.0.1 by scripts/test.sh, which exports `AWS_ENDPOINT_URL` and friends.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+
+/// The server's URL. The AWS tests are `#[ignore]`d so a plain `cargo test` passes without it;
+/// run them through scripts/test.sh.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the AWS tests through scripts/test.sh, which starts moto_server")
+    })
+}
+
+pub async fn config() -> SdkConfig {
+    endpoint();
+    rolewarden::aws::load_config().await
+}
+
+/// A name no other test (or earlier run against the same server) uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{nanos:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub const LEX_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lexv2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Creates a role (or leaves the one already there), replacing its inline policies with
+/// `inline` and attaching `attached`.
+pub async fn seed_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    path: &str,
+    trust: &str,
+    inline: &[(&str, &str)],
+    attached: &[&str],
+) {
+    match iam
+        .create_role()
+        .role_name(name)
+        .path(path)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if rolewarden::aws::error_code(&e) == Some("EntityAlreadyExists") => {}
+        Err(e) => panic!("CreateRole {name}: {e:?}"),
+    }
+    for (policy, document) in inline {
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name(*policy)
+            .policy_document(*document)
+            .send()
+            .await
+            .unwrap();
+    }
+    for arn in attached {
+        iam.attach_role_policy()
+            .role_name(name)
+            .policy_arn(*arn)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+const LOGS_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:eu-west-2:111122223333:log-group:lex-logs:*"}]}"#;
+const S3_EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"TooMuch","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+const DYNAMODB_EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
+
+/// The two Lex logging roles the PR006 samples pass, as the account holds them:
+/// `lex-logs-minimal` (logs only) and `lex-logs-overprivileged` (logs, an inline `TooMuch` with
+/// s3:* and an attached customer managed policy with dynamodb:*). Idempotent; returns the
+/// attached policy's ARN.
+pub async fn seed_sample_roles(iam: &aws_sdk_iam::Client) -> String {
+    let extra = match iam
+        .create_policy()
+        .policy_name("lex-logs-extra-dynamodb")
+        .policy_document(DYNAMODB_EVERYTHING)
+        .send()
+        .await
+    {
+        Ok(out) => out.policy.unwrap().arn.unwrap(),
+        Err(e) if rolewarden::aws::error_code(&e) == Some("EntityAlreadyExists") => iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .send()
+            .await
+            .unwrap()
+            .policies
+            .unwrap_or_default()
+            .into_iter()
+            .find(|p| p.policy_name.as_deref() == Some("lex-logs-extra-dynamodb"))
+            .and_then(|p| p.arn)
+            .unwrap(),
+        Err(e) => panic!("CreatePolicy: {e:?}"),
+    };
+    seed_role(
+        iam,
+        "lex-logs-minimal",
+        "/service-role/",
+        LEX_TRUST,
+        &[("logs", LOGS_ONLY)],
+        &[],
+    )
+    .await;
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("lex-logs-overprivileged")
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.attached_policies)
+        .unwrap_or_default();
+    let attach: Vec<&str> = if attached
+        .iter()
+        .any(|p| p.policy_arn.as_deref() == Some(extra.as_str()))
+    {
+        Vec::new()
+    } else {
+        vec![extra.as_str()]
+    };
+    seed_role(
+        iam,
+        "lex-logs-overprivileged",
+        "/service-role/",
+        LEX_TRUST,
+        &[("logs", LOGS_ONLY), ("TooMuch", S3_EVERYTHING)],
+        &attach,
+    )
+    .await;
+    extra
+}
+
+/// A customer managed policy; its ARN.
+pub async fn seed_policy(iam: &aws_sdk_iam::Client, name: &str, document: &str) -> String {
+    iam.create_policy()
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+/// Every message of every stream of a log group, stream by stream in name order, each stream
+/// read from its head to the end (GetLogEvents signals the end by returning its own token).
+pub async fn read_log_group(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Vec<String> {
+    let streams = logs
+        .describe_log_streams()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap()
+        .log_streams
+        .unwrap_or_default();
+    let mut names: Vec<String> = streams
+        .into_iter()
+        .filter_map(|s| s.log_stream_name)
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for stream in names {
+        let mut token: Option<String> = None;
+        loop {
+            let page = logs
+                .get_log_events()
+                .log_group_name(group)
+                .log_stream_name(&stream)
+                .start_from_head(true)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .unwrap();
+            let events = page.events.unwrap_or_default();
+            let empty = events.is_empty();
+            out.extend(events.into_iter().filter_map(|e| e.message));
+            if empty || page.next_forward_token == token {
+                break;
+            }
+            token = page.next_forward_token;
+        }
+    }
+    out
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A moto_server of the test's own, for tests that stop it on purpose; killed when dropped.
+pub struct OwnServer {
+    pub child: Child,
+    pub url: String,
+}
+
+impl OwnServer {
+    pub fn start() -> Self {
+        let python = std::env::var("ROLEWARDEN_TEST_PYTHON").unwrap_or_else(|_| {
+            panic!("ROLEWARDEN_TEST_PYTHON is not set: run through scripts/test.sh")
+        });
+        let port = free_port();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto/server.py");
+        let child = Command::new(python)
+            .arg(script)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on {url}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        OwnServer { child, url }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The SDK configuration pointed at `url` instead of the shared server. Set on the loader, so it
+/// wins over `AWS_ENDPOINT_URL` (which a service client prefers to an endpoint merely copied into
+/// an `SdkConfig`).
+pub async fn config_for(url: &str) -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .load()
+        .await
+}

@@ -1,0 +1,146 @@
+"""moto_server for rolewarden's tests: the moto[server] app, unchanged, behind a thin WSGI shim.
+
+Run it as moto_server:  .venv/bin/python tests/moto/server.py -H 127.0.0.1 -p PORT
+
+Why a shim. moto 5.2.5 implements IAM, CloudWatch Logs, EventBridge, SQS, STS, Lex V2 and
+Connect, and everything but the last two reaches the Rust SDK as AWS sends it. The shim changes
+only what would make a real client fail, or what moto cannot do at all:
+
+1. Wire format of Lex V2 and Connect answers. moto writes timestamps (`creationDateTime`,
+   `lastUpdatedDateTime`, `CreatedTime`) as ISO strings where AWS's restJson1 protocol sends epoch
+   seconds, and `latestBotVersion` as a number where AWS sends a string; the Rust SDK rejects
+   both. An unknown bot id makes moto answer HTTP 500; AWS answers ResourceNotFoundException.
+2. IAM's clock. An orphaned role is one unused for 90 days; moto stamps CreateDate and
+   RoleLastUsed with the current time. MOTO_CLOCK_OFFSET_FILE names a file holding seconds
+   (may be negative) added to IAM's clock at every stamp, so a test can create a role "400
+   days ago" and use it "100 days ago".
+3. Lex V1 model building (GetBots) is not in moto at all. The shim answers GetBots from the
+   JSON list in MOTO_LEXV1_BOTS_FILE (no file: no bots), so the V1 listing code runs over HTTP
+   through the real SDK; it is the one hand-made answer, and the tests say so.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+
+import moto.iam.models as iam_models
+from moto.core.utils import utcnow as _real_utcnow
+
+
+def _shifted_utcnow():
+    path = os.environ.get("MOTO_CLOCK_OFFSET_FILE")
+    offset = 0.0
+    if path:
+        try:
+            with open(path) as f:
+                offset = float(f.read().strip() or 0)
+        except FileNotFoundError:
+            pass
+    return _real_utcnow() + datetime.timedelta(seconds=offset)
+
+
+iam_models.utcnow = _shifted_utcnow
+
+_TIMESTAMPS = {"creationDateTime", "lastUpdatedDateTime", "CreatedTime"}
+# The signing scope names the service: Credential=AKID/20240101/us-east-1/lex/aws4_request
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/")
+_LEX_ITEM = re.compile(r"/bots/[^/]+(/botaliases/[^/]+)?/?")
+
+
+def _epoch(text):
+    when = datetime.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def _fix(node):
+    if isinstance(node, dict):
+        for key, value in list(node.items()):
+            if key in _TIMESTAMPS and isinstance(value, str):
+                node[key] = _epoch(value)
+            elif key == "latestBotVersion" and isinstance(value, int):
+                node[key] = str(value)
+            else:
+                _fix(value)
+    elif isinstance(node, list):
+        for item in node:
+            _fix(item)
+
+
+def _reply(start_response, status, body, error_type=None):
+    data = json.dumps(body).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    start_response(status, headers)
+    return [data]
+
+
+def _not_found(start_response):
+    return _reply(start_response, "404 NOT FOUND", {"message": "Resource not found"},
+                  "ResourceNotFoundException")
+
+
+def shim(app):
+    def middleware(environ, start_response):
+        match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = match.group(1) if match else None
+        if service not in ("lex", "connect"):
+            return app(environ, start_response)
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if service == "lex" and method == "GET" and path.rstrip("/") == "/bots":
+            bots = []
+            if os.environ.get("MOTO_LEXV1_BOTS_FILE"):
+                with open(os.environ["MOTO_LEXV1_BOTS_FILE"]) as f:
+                    bots = json.load(f)
+            return _reply(start_response, "200 OK", {"bots": bots})
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda _: None
+
+        lex_item = service == "lex" and _LEX_ITEM.fullmatch(path)
+        try:
+            answer = app(environ, capture)
+            try:
+                body = b"".join(answer)
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+        except KeyError:
+            if lex_item:
+                return _not_found(start_response)
+            raise
+        code = int(captured["status"].split()[0])
+        if lex_item and code == 500:
+            return _not_found(start_response)
+        if code == 200 and body.lstrip().startswith(b"{"):
+            data = json.loads(body)
+            _fix(data)
+            return _reply(start_response, "200 OK", data)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    return middleware
+
+
+def main():
+    from werkzeug.serving import run_simple
+    from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                               create_backend_app)
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args()
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(args.host, args.port, shim(app), threaded=True, request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()
