@@ -1,0 +1,304 @@
+//! The release `bootstrap` as Lambda runs it: through the real Lambda Runtime API emulator
+//! (`cargo lambda watch --only-lambda-apis`), invoked with `cargo lambda invoke`, writing to a
+//! moto_server of its own. scripts/test.sh builds the binary and provides cargo-lambda
+//! (`ROLEWARDEN_BOOTSTRAP`, `ROLEWARDEN_CARGO_LAMBDA`); `#[ignore]`d for a plain `cargo test`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::aws::{self, unique, OwnServer};
+use rolewarden::aws::iam::IamReader;
+use rolewarden::decode::{read_slice, Event, Item};
+use rolewarden::{Baseline, Engine, Finding};
+use serde_json::Value;
+
+fn required(var: &str) -> PathBuf {
+    let path = std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the Lambda tests through scripts/test.sh")
+    });
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "{var}: {} does not exist", path.display());
+    path
+}
+
+fn bootstrap() -> PathBuf {
+    required("ROLEWARDEN_BOOTSTRAP")
+}
+
+/// Kills the process when dropped, so a failed assertion leaves nothing running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cargo lambda watch --only-lambda-apis` on 127.0.0.1; the environment it says the function
+/// needs (`AWS_LAMBDA_RUNTIME_API=...` and friends).
+fn start_runtime_api(port: u16) -> (Running, Vec<(String, String)>) {
+    let mut child = Command::new(required("ROLEWARDEN_CARGO_LAMBDA"))
+        .args([
+            "lambda",
+            "watch",
+            "--only-lambda-apis",
+            "-A",
+            "127.0.0.1",
+            "-P",
+        ])
+        .arg(port.to_string())
+        .current_dir(common::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let running = Running(child);
+    let mut env = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                panic!("cargo lambda watch printed no runtime address; got {env:?}")
+            });
+        if let Some((_, pair)) = line.split_once("INFO ") {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                if k.starts_with("AWS_LAMBDA_") && !k.contains(' ') {
+                    env.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+        if line.contains("starting Runtime server") {
+            break;
+        }
+    }
+    assert!(
+        env.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API"),
+        "{env:?}"
+    );
+    (running, env)
+}
+
+fn invoke(port: u16, function: &str, file: &Path) -> Output {
+    Command::new(required("ROLEWARDEN_CARGO_LAMBDA"))
+        .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
+        .arg(port.to_string())
+        .arg("--data-file")
+        .arg(file)
+        .arg(function)
+        .output()
+        .unwrap()
+}
+
+/// What the engine finds for one payload with the same baseline and the same account.
+async fn expected(engine: &Engine, iam: &IamReader, payload: &[u8]) -> Vec<Finding> {
+    let mut items = Vec::new();
+    read_slice(payload, &mut |i| items.push(i)).unwrap();
+    let mut out = Vec::new();
+    for item in items {
+        if let Item::Record {
+            record, envelope, ..
+        } = item
+        {
+            let event = Event::new(*record, envelope);
+            let snapshot = iam.snapshot(&engine.needs(&event)).await;
+            out.extend(engine.evaluate(&event, &snapshot).findings);
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs cargo-lambda, the release bootstrap and moto_server: run by scripts/test.sh"]
+fn every_sample_through_the_lambda_runtime_api() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut server = OwnServer::start();
+    let config = rt.block_on(aws::config_for(&server.url));
+    rt.block_on(aws::seed_sample_roles(&aws_sdk_iam::Client::new(&config)));
+
+    let port = aws::free_port();
+    let (_watch, lambda_env) = start_runtime_api(port);
+    let function = lambda_env
+        .iter()
+        .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
+        .map_or("_".to_owned(), |(_, v)| v.clone());
+    let group = format!("/rolewarden/{}", unique("lambda"));
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let _function = Running(
+        Command::new(bootstrap())
+            .envs(lambda_env.iter().cloned())
+            .env("AWS_ENDPOINT_URL", &server.url)
+            .env("FINDINGS_LOG_GROUP", &group)
+            .env("AWS_MAX_ATTEMPTS", "2")
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap(),
+    );
+
+    let engine = Engine::new(Baseline::embedded().unwrap());
+    let iam = IamReader::new(&config, &Default::default(), Duration::from_secs(300));
+    let mut samples: Vec<PathBuf> = std::fs::read_dir(common::root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    samples.sort();
+    let mut all_expected: Vec<Finding> = Vec::new();
+    for path in &samples {
+        let out = invoke(port, &function, path);
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert!(
+            out.status.success(),
+            "{name}: {}\n{}\nbootstrap log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(log.path()).unwrap()
+        );
+        let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want = rt.block_on(expected(&engine, &iam, &std::fs::read(path).unwrap()));
+        let ids: Vec<&str> = want.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            response["findings"],
+            serde_json::json!(ids),
+            "{name}: {response}"
+        );
+        let status = if name.starts_with("unwatched-") {
+            "ignored"
+        } else {
+            "evaluated"
+        };
+        assert_eq!(response["status"], status, "{name}: {response}");
+        assert_eq!(response["sink"], format!("cloudwatch:{group}"));
+        all_expected.extend(want);
+    }
+    assert!(all_expected.len() > 40, "{}", all_expected.len());
+    assert!(all_expected.iter().any(|f| f.rule_id == "PR006"));
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let stored: Vec<Finding> = rt
+        .block_on(aws::read_log_group(&logs, &group))
+        .iter()
+        .map(|m| serde_json::from_str(m).unwrap())
+        .collect();
+    assert_eq!(
+        stored, all_expected,
+        "the log group holds every finding, field for field"
+    );
+
+    // The AWS API goes away: the invocation fails as Retryable, it never reports success.
+    server.stop();
+    let out = invoke(
+        port,
+        &function,
+        &common::root().join("events/sl001-fires-attach-policy-to-lex-slr.json"),
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("Retryable"), "{said}");
+    assert!(said.contains("findings were not written"), "{said}");
+}
+
+#[test]
+#[ignore = "needs the release bootstrap: run by scripts/test.sh"]
+fn an_invalid_baseline_fails_the_init_naming_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[rules]\ndisabled = [\"PR999\"]\n").unwrap();
+    let out = Command::new(bootstrap())
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("ROLEWARDEN_BASELINE", &path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rolewarden cannot start")
+            && stderr.contains("PR999")
+            && stderr.contains("line 2"),
+        "{stderr}"
+    );
+}
+
+/// A stand-in Runtime API that only notes when the first `GET .../invocation/next` arrives.
+fn first_poll_after(listener: &TcpListener, started: Instant) -> Duration {
+    let (mut stream, _) = listener.accept().unwrap();
+    let arrived = started.elapsed();
+    let mut request = [0u8; 512];
+    let n = stream.read(&mut request).unwrap();
+    let line = String::from_utf8_lossy(&request[..n]);
+    assert!(
+        line.starts_with("GET /2018-06-01/runtime/invocation/next"),
+        "{line}"
+    );
+    let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n");
+    arrived
+}
+
+#[test]
+#[ignore = "needs the release bootstrap: run by scripts/test.sh"]
+fn cold_start_reaches_the_first_poll_quickly() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let child = Command::new(bootstrap())
+            .env("AWS_LAMBDA_RUNTIME_API", &address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "rolewarden")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("FINDINGS_LOG_GROUP", "/rolewarden/findings")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _running = Running(child);
+        times.push(first_poll_after(&listener, started));
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "cold start (exec to first GET /runtime/invocation/next), 20 runs: median {median:?}, min {:?}, max {:?}",
+        times[0],
+        times[times.len() - 1]
+    );
+    assert!(median < Duration::from_millis(15), "median {median:?}");
+}
