@@ -11,6 +11,9 @@ use crate::decode::{Event, Position};
 use crate::finding::{EventRef, Finding};
 use crate::rules::{self, Context, Draft, Rule, RuleMeta, Trigger};
 
+/// `event.name` of every sweep finding.
+pub const SWEEP_EVENT_NAME: &str = "AccountSweep";
+
 /// The result of evaluating one event.
 #[derive(Debug, Default)]
 pub struct Evaluation {
@@ -47,6 +50,7 @@ impl Engine {
             })
             .collect();
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut sweeps = false;
         for rule in &rules {
             let meta = rule.meta();
             match meta.trigger {
@@ -57,6 +61,16 @@ impl Engine {
                 ),
                 Trigger::Passes => pairs.extend(pass_events.iter().cloned()),
                 Trigger::AnyWatched | Trigger::Engine => {}
+                Trigger::Sweep => sweeps = true,
+            }
+        }
+        // Delete events of a profile's dependents trigger a re-check of that profile.
+        if sweeps {
+            for profile in &baseline.profiles {
+                if let Some(spec) = &profile.dependents {
+                    let source = profile.event_source.to_ascii_lowercase();
+                    pairs.extend(spec.deleted_by.iter().map(|n| (source.clone(), n.clone())));
+                }
             }
         }
         let mut watched: HashMap<String, HashSet<String>> = HashMap::new();
@@ -162,7 +176,7 @@ impl Engine {
                     .any(|(s, n)| *s == source && *n == event.name()),
                 Trigger::Passes => is_pass,
                 Trigger::AnyWatched => true,
-                Trigger::Engine => false,
+                Trigger::Engine | Trigger::Sweep => false,
             };
             if !applies {
                 continue;
@@ -172,6 +186,65 @@ impl Engine {
             for draft in drafts {
                 let finding = self.finding(meta, draft, Some(event));
                 self.admit(finding, Some(event), &mut result);
+            }
+        }
+        result
+    }
+
+    /// The profiles a delete event asks to re-check (`profiles.dependents.deleted_by`); empty
+    /// for every other event, and when no sweep rule is enabled.
+    pub fn rechecks(&self, event: &Event) -> Vec<&crate::baseline::Profile> {
+        if !self
+            .rules
+            .iter()
+            .any(|r| r.meta().trigger == Trigger::Sweep)
+        {
+            return Vec::new();
+        }
+        self.baseline
+            .profiles
+            .iter()
+            .filter(|p| {
+                p.event_source.eq_ignore_ascii_case(event.source())
+                    && p.dependents
+                        .as_ref()
+                        .is_some_and(|d| d.deleted_by.iter().any(|n| n == event.name()))
+            })
+            .collect()
+    }
+
+    /// Runs the sweep rules over what a sweep read of the account. Sweep findings carry no
+    /// event id (`event.name` is `AccountSweep`), so the same account state gives the same ids
+    /// whatever triggered the sweep and whenever it ran.
+    pub fn sweep(
+        &self,
+        state: &crate::sweep::AccountState,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Evaluation {
+        let mut result = Evaluation::default();
+        let cx = crate::sweep::SweepContext::new(state, &self.baseline, now);
+        let account = state.account.clone().or_else(|| state.account_from_roles());
+        let event = EventRef {
+            id: None,
+            name: Some(SWEEP_EVENT_NAME.to_owned()),
+            source: Some("rolewarden".to_owned()),
+            time: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            error_code: None,
+        };
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.meta().trigger == Trigger::Sweep)
+        {
+            let meta = rule.meta();
+            let mut drafts = Vec::new();
+            rule.sweep(&cx, &mut drafts);
+            for draft in drafts {
+                let mut finding = self.finding(meta, draft, None);
+                finding.account = account.clone();
+                finding.event = event.clone();
+                finding.id = finding.compute_id();
+                self.admit(finding, None, &mut result);
             }
         }
         result
@@ -232,7 +305,10 @@ impl Engine {
             severity,
             message: draft.message,
             account: event.and_then(|e| e.account()).map(str::to_owned),
-            region: event.and_then(|e| e.region()).map(str::to_owned),
+            region: event
+                .and_then(|e| e.region())
+                .map(str::to_owned)
+                .or(draft.region),
             resource: draft.resource.filter(|r| !r.is_empty()),
             actor: event.and_then(|e| e.identity.actor()).map(str::to_owned),
             event: event.map_or_else(EventRef::default, |e| EventRef {

@@ -21,6 +21,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod sink;
+pub mod sweep;
 pub mod synth;
 
 pub use baseline::Baseline;

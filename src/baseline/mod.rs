@@ -64,6 +64,53 @@ pub struct Profile {
     pub role_permissions: Vec<PermissionSpec>,
     #[serde(default)]
     pub tag_conditions_unsupported: Vec<String>,
+    /// The resources that keep the service's service-linked roles in use (OR002, CN001, SL005)
+    /// and the events that delete them (each triggers a re-check of the profile).
+    #[serde(default)]
+    pub dependents: Option<DependentsSpec>,
+    /// The service itself writes inline policies into its service-linked roles (Amazon Connect
+    /// adds one when a bucket, stream or bot is associated with an instance), so SL008 does not
+    /// count them as tampering.
+    #[serde(default)]
+    pub slr_inline_policies_by_service: bool,
+}
+
+/// How the account sweep finds a service's dependent resources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependentsSpec {
+    pub kind: DependentKind,
+    /// Event names (of the profile's `event_source`) that delete a dependent resource.
+    #[serde(default)]
+    pub deleted_by: Vec<String>,
+}
+
+/// The listings rolewarden knows how to make. Each names the SDK call the sweep uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DependentKind {
+    /// Lex V2 `ListBots`: any bot keeps the service's SLRs in use.
+    LexV2Bots,
+    /// Lex V1 `GetBots`: any bot keeps the service's SLRs in use.
+    LexV1Bots,
+    /// Connect `ListInstances`: an instance keeps the SLR named as its `ServiceRole` in use.
+    ConnectInstances,
+}
+
+impl DependentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependentKind::LexV2Bots => "lex-v2-bots",
+            DependentKind::LexV1Bots => "lex-v1-bots",
+            DependentKind::ConnectInstances => "connect-instances",
+        }
+    }
+
+    /// Each resource names the one service-linked role it uses (rather than any resource
+    /// keeping every SLR of the service in use).
+    pub fn names_its_role(self) -> bool {
+        matches!(self, DependentKind::ConnectInstances)
+    }
 }
 
 /// An event that hands a role to the service.
@@ -95,6 +142,11 @@ impl Profile {
         self.principals
             .iter()
             .any(|p| p.eq_ignore_ascii_case(principal.trim()))
+    }
+
+    /// A service-linked role of this service: one of its names, under `/aws-service-role/`.
+    pub fn owns_slr(&self, role_name: &str, path: &str) -> bool {
+        path.starts_with("/aws-service-role/") && self.owns_slr_name(role_name)
     }
 
     /// Whether a role name is one of this service's service-linked role names.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::finding::Severity;
+pub use crate::sweep::SweepContext;
 
 mod context;
 pub use context::{Context, DecodeFailure, PassedRole, SlrTarget};
@@ -23,6 +24,8 @@ pub enum Trigger {
     Passes,
     /// On every watched event.
     AnyWatched,
+    /// On the account sweep's [`crate::sweep::AccountState`], not on events.
+    Sweep,
     /// Never on an event; the engine raises it itself.
     Engine,
 }
@@ -76,10 +79,13 @@ impl RuleMeta {
     }
 }
 
-/// A rule: metadata and a pure check over one event.
+/// A rule: metadata and a pure check, over one event or over the account sweep's state.
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Draft>);
+    /// Event rules (every trigger but `Sweep`).
+    fn check(&self, _cx: &Context<'_>, _out: &mut Vec<Draft>) {}
+    /// Sweep rules (`Trigger::Sweep`).
+    fn sweep(&self, _cx: &SweepContext<'_>, _out: &mut Vec<Draft>) {}
 }
 
 /// What a rule reports; the engine turns it into a [`crate::Finding`].
@@ -91,6 +97,9 @@ pub struct Draft {
     pub resource: Option<String>,
     pub evidence: BTreeMap<String, Value>,
     pub enrichment: Option<String>,
+    /// The region the finding is about, for sweep findings (an event finding takes the
+    /// event's).
+    pub region: Option<String>,
 }
 
 impl Draft {
@@ -122,6 +131,11 @@ impl Draft {
 
     pub fn enrichment(mut self, note: impl Into<String>) -> Self {
         self.enrichment = Some(note.into());
+        self
+    }
+
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
         self
     }
 }

@@ -1,0 +1,203 @@
+//! The account sweep's pure half: what the sweep read of the account ([`AccountState`]) and what
+//! the sweep rules see of it ([`SweepContext`]). Events alone cannot tell that a role is
+//! orphaned, because the evidence is an absence; the sweep reads the account on a schedule and
+//! after the delete events that create orphans. Gathering the state is in [`crate::aws::sweep`];
+//! the rules (OR001, OR002, OR004, SL008, CN001, RW002) are in [`crate::rules`] like every
+//! other rule, and the engine runs them through [`crate::Engine::sweep`].
+//!
+//! Findings must be deterministic: the same account state gives the same finding ids, so a
+//! daily sweep does not raise new alerts every day. Evidence therefore holds dates and names,
+//! never "days since" counts or the time of the sweep.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::baseline::{Baseline, DependentKind, Profile};
+use crate::policy::{trusted_principals, PolicyDocument, TrustedPrincipal};
+
+/// One role as the sweep read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SweptRole {
+    pub arn: String,
+    pub name: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default)]
+    pub create_date: Option<DateTime<Utc>>,
+    /// `RoleLastUsed.LastUsedDate`: only `GetRole` has it, so it is read for candidates only
+    /// (`detailed`); `None` there means never used (in the tracking period).
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
+    /// `GetRole` was called for this role (it is a candidate of some sweep rule).
+    #[serde(default)]
+    pub detailed: bool,
+    /// The trust policy (`ListRoles` carries it, URL-encoded).
+    #[serde(default, deserialize_with = "policy_document")]
+    pub trust_policy: Option<PolicyDocument>,
+    /// Inline policy names; read for profiled service-linked roles only.
+    #[serde(default)]
+    pub inline_policies: Option<Vec<String>>,
+    /// Attached managed policy ARNs; read for profiled service-linked roles only.
+    #[serde(default)]
+    pub attached_policies: Option<Vec<String>>,
+}
+
+fn root_path() -> String {
+    "/".into()
+}
+
+fn policy_document<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PolicyDocument>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    value
+        .map(|v| PolicyDocument::from_value(&v).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+impl SweptRole {
+    pub fn trusted(&self) -> Vec<TrustedPrincipal> {
+        self.trust_policy
+            .as_ref()
+            .map(trusted_principals)
+            .unwrap_or_default()
+    }
+}
+
+/// A resource that keeps a service's service-linked roles in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependent {
+    pub arn: String,
+    #[serde(default)]
+    pub name: String,
+    /// The role the resource names (a Connect instance's `ServiceRole`); `None` when it names
+    /// none, or the listing does not say.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// One listing of a profile's dependents in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The profile's `name`.
+    pub profile: String,
+    pub kind: DependentKind,
+    pub region: String,
+    pub resources: Vec<Dependent>,
+}
+
+/// Something the sweep could not read; the rules that needed it stay silent, and RW002 reports
+/// the gap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// What was not read: `iam:ListRoles`, `lex-v2-bots in eu-west-2`, `iam:GetRole lex-logs`.
+    pub what: String,
+    pub reason: String,
+    /// The profile whose listing this was, when it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+/// How much of the account a sweep covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Every role, every profile (the schedule, `rolewarden sweep`).
+    #[default]
+    Full,
+    /// The service-linked roles and dependents of these profiles, after a delete event.
+    Profiles(BTreeSet<String>),
+}
+
+/// What a sweep read of the account.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct AccountState {
+    /// The account id (from the scheduled event, or the listed roles' ARNs).
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub scope: Scope,
+    /// Every role listed: all of them in a full sweep, the profiles' service-linked roles in a
+    /// re-check.
+    #[serde(default)]
+    pub roles: Vec<SweptRole>,
+    /// The regions whose dependents were listed.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub listings: Vec<Listing>,
+    #[serde(default)]
+    pub gaps: Vec<Gap>,
+}
+
+impl AccountState {
+    /// The account id from the roles' ARNs when no event named it.
+    pub fn account_from_roles(&self) -> Option<String> {
+        self.roles
+            .iter()
+            .find_map(|r| r.arn.split(':').nth(4).map(str::to_owned))
+            .filter(|a| !a.is_empty())
+    }
+}
+
+/// What a sweep rule sees.
+pub struct SweepContext<'a> {
+    pub state: &'a AccountState,
+    pub baseline: &'a Baseline,
+    /// When the sweep ran; ages are judged against it.
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> SweepContext<'a> {
+    pub fn new(state: &'a AccountState, baseline: &'a Baseline, now: DateTime<Utc>) -> Self {
+        SweepContext {
+            state,
+            baseline,
+            now,
+        }
+    }
+
+    /// Profiled service-linked roles (right name, `/aws-service-role/` path) with their profile.
+    pub fn service_linked_roles(&self) -> Vec<(&'a SweptRole, &'a Profile)> {
+        self.state
+            .roles
+            .iter()
+            .filter_map(|role| {
+                self.baseline
+                    .profiles
+                    .iter()
+                    .find(|p| p.owns_slr(&role.name, &role.path))
+                    .map(|p| (role, p))
+            })
+            .collect()
+    }
+
+    /// The profile's dependents across every region swept, or `None` when a listing of them
+    /// is missing (failed, or not made): then nobody can say the role is unused.
+    pub fn dependents(&self, profile: &Profile) -> Option<Vec<&'a Dependent>> {
+        let spec = profile.dependents.as_ref()?;
+        if self
+            .state
+            .gaps
+            .iter()
+            .any(|g| g.profile.as_deref() == Some(profile.name.as_str()))
+        {
+            return None;
+        }
+        let listings: Vec<&Listing> = self
+            .state
+            .listings
+            .iter()
+            .filter(|l| l.profile == profile.name && l.kind == spec.kind)
+            .collect();
+        let every_region = self
+            .state
+            .regions
+            .iter()
+            .all(|region| listings.iter().any(|l| &l.region == region));
+        if listings.is_empty() || !every_region {
+            return None;
+        }
+        Some(listings.iter().flat_map(|l| l.resources.iter()).collect())
+    }
+}
