@@ -71,6 +71,7 @@ sam_build() {
   # sam build runs `cargo lambda build --release --arm64 --bin bootstrap` in this folder; cargo
   # lambda finds zig as `python3 -m ziglang`, so .venv (ziglang, cargo-lambda) comes first on PATH.
   rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || rustup target add aarch64-unknown-linux-gnu
+  rm -rf .aws-sam/build # so the assertions below cannot see a previous run's bootstrap
   PATH="$PWD/.venv/bin:$PATH" .venv-sam/bin/sam build --template-file template.yaml \
     --parameter-overrides Architecture=arm64
   local bootstrap=.aws-sam/build/RolewardenFunction/bootstrap description

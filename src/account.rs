@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use crate::policy::PolicyDocument;
+use crate::sweep::Dependent;
 
 /// The answer to one lookup.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,8 @@ pub trait AccountView {
     fn role(&self, name: &str) -> Lookup<RoleFacts>;
     /// The default version of a managed policy by ARN.
     fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument>;
+    /// A profile's dependent resources (bots, instances) across the swept regions.
+    fn dependents(&self, profile: &str) -> Lookup<Vec<Dependent>>;
 }
 
 /// What an event needs fetched before it can be fully evaluated.
@@ -55,11 +58,15 @@ pub trait AccountView {
 pub struct Needs {
     pub roles: BTreeSet<String>,
     pub managed_policies: BTreeSet<String>,
+    /// Profile names whose dependents must be listed (SL005).
+    pub dependents: BTreeSet<String>,
+    /// The event's account, for the ARNs of listed resources.
+    pub account: Option<String>,
 }
 
 impl Needs {
     pub fn is_empty(&self) -> bool {
-        self.roles.is_empty() && self.managed_policies.is_empty()
+        self.roles.is_empty() && self.managed_policies.is_empty() && self.dependents.is_empty()
     }
 }
 
@@ -76,6 +83,9 @@ impl AccountView for NoAccountView {
     fn managed_policy(&self, _arn: &str) -> Lookup<PolicyDocument> {
         Lookup::Unavailable(ENRICHMENT_OFF.into())
     }
+    fn dependents(&self, _profile: &str) -> Lookup<Vec<Dependent>> {
+        Lookup::Unavailable(ENRICHMENT_OFF.into())
+    }
 }
 
 /// Answers fetched in advance.
@@ -83,6 +93,7 @@ impl AccountView for NoAccountView {
 pub struct Snapshot {
     pub roles: HashMap<String, Lookup<RoleFacts>>,
     pub managed_policies: HashMap<String, Lookup<PolicyDocument>>,
+    pub dependents: HashMap<String, Lookup<Vec<Dependent>>>,
 }
 
 impl AccountView for Snapshot {
@@ -97,5 +108,10 @@ impl AccountView for Snapshot {
             .get(arn)
             .cloned()
             .unwrap_or_else(|| Lookup::Unavailable(format!("policy `{arn}` was not fetched")))
+    }
+    fn dependents(&self, profile: &str) -> Lookup<Vec<Dependent>> {
+        self.dependents.get(profile).cloned().unwrap_or_else(|| {
+            Lookup::Unavailable(format!("dependents of `{profile}` were not listed"))
+        })
     }
 }

@@ -155,6 +155,16 @@ impl Engine {
                 }
             }
         }
+        if self.baseline.is_enabled("SL005") && event.name() == "DeleteServiceLinkedRole" {
+            if let Some(profile) = cx
+                .slr_target()
+                .and_then(|t| t.profile)
+                .filter(|p| p.dependents.is_some())
+            {
+                needs.dependents.insert(profile.name.clone());
+                needs.account = event.account().map(str::to_owned);
+            }
+        }
         needs
     }
 

@@ -17,9 +17,13 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::Mutex;
 
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
 use crate::account::Snapshot;
-use crate::aws::iam::IamReader;
 use crate::aws::logs::{instance_id, CloudWatchWriter, DEFAULT_LOG_GROUP};
+use crate::aws::reader::AccountReader;
+use crate::aws::sweep::{regions, SweepOptions, SweepStats, DEFAULT_CONCURRENCY};
 use crate::aws::CallCounter;
 use crate::baseline::{Baseline, DEFAULT_TOML};
 use crate::decode::{read_slice, Event, Item};
@@ -27,6 +31,7 @@ use crate::engine::Engine;
 use crate::error::BaselineError;
 use crate::finding::{Finding, Severity};
 use crate::sink::{Sink, SinkError};
+use crate::sweep::Scope;
 
 /// Where the function's settings come from: its environment, read once at init.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,8 +173,8 @@ impl From<HandlerError> for Diagnostic {
 /// What an invocation answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Response {
-    /// `evaluated` when a watched event was evaluated, `ignored` when nothing in the payload
-    /// is watched.
+    /// `swept` when the payload ran the account sweep, `evaluated` when a watched event was
+    /// evaluated, `ignored` when nothing in the payload is watched.
     pub status: &'static str,
     /// The CloudTrail event id (or EventBridge id) of the first event in the payload.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,12 +191,34 @@ pub struct Response {
     pub api_calls: BTreeMap<String, u64>,
     /// Where the findings went.
     pub sink: String,
+    /// The account sweep, when the payload was the schedule or a delete event that re-checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSummary>,
+}
+
+/// What a sweep in this invocation covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepSummary {
+    /// `full`, or the profiles re-checked.
+    pub scope: String,
+    pub regions: Vec<String>,
+    #[serde(flatten)]
+    pub stats: SweepStats,
+}
+
+/// The part of the remaining time a sweep leaves for writing its findings.
+fn sweep_deadline(deadline: Option<Instant>) -> Option<Instant> {
+    deadline.map(|d| {
+        let left = d.saturating_duration_since(Instant::now());
+        let margin = (left / 5).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        d.checked_sub(margin).unwrap_or(d)
+    })
 }
 
 /// Everything built once per container.
 pub struct App {
     engine: Engine,
-    iam: IamReader,
+    reader: AccountReader,
     sink: Mutex<Sink>,
     calls: CallCounter,
 }
@@ -199,7 +226,7 @@ pub struct App {
 impl App {
     pub fn new(engine: Engine, config: &SdkConfig, settings: &Settings) -> Self {
         let calls = CallCounter::default();
-        let iam = IamReader::new(config, &calls, settings.cache_ttl);
+        let reader = AccountReader::new(config, &calls, settings.cache_ttl, engine.baseline());
         let sink = match settings.sink {
             SinkKind::Stdout => Sink::Stdout,
             SinkKind::CloudWatch => Sink::CloudWatch(CloudWatchWriter::new(
@@ -211,7 +238,7 @@ impl App {
         };
         App {
             engine,
-            iam,
+            reader,
             sink: Mutex::new(sink),
             calls,
         }
@@ -225,14 +252,23 @@ impl App {
         &self.calls
     }
 
-    /// One invocation: `payload` is the raw JSON Lambda delivered.
-    pub async fn handle(&self, payload: &[u8]) -> Result<Response, HandlerError> {
+    /// One invocation: `payload` is the raw JSON Lambda delivered; `deadline` is when the
+    /// function times out (a sweep stops early enough to write what it found).
+    pub async fn handle(
+        &self,
+        payload: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
         let before = self.calls.snapshot();
         let mut items = Vec::new();
         // An in-memory slice cannot fail to read; malformed JSON arrives as Item::Unreadable.
         let _ = read_slice(payload, &mut |item| items.push(item));
         let mut response = Response::default();
         let mut findings: Vec<Finding> = Vec::new();
+        let mut full_sweep: Option<Option<String>> = None;
+        let mut recheck: BTreeSet<String> = BTreeSet::new();
+        let mut recheck_regions: BTreeSet<String> = BTreeSet::new();
+        let mut recheck_account: Option<String> = None;
         for item in items {
             match item {
                 Item::Record {
@@ -251,17 +287,30 @@ impl App {
                     let snapshot = if needs.is_empty() {
                         Snapshot::default()
                     } else {
-                        self.iam.snapshot(&needs).await
+                        self.reader.snapshot(&needs, self.engine.baseline()).await
                     };
                     let evaluation = self.engine.evaluate(&event, &snapshot);
                     response.suppressed += evaluation.suppressed as u64;
                     findings.extend(evaluation.findings);
+                    if !event.failed() {
+                        let profiles = self.engine.rechecks(&event);
+                        if !profiles.is_empty() {
+                            recheck.extend(profiles.iter().map(|p| p.name.clone()));
+                            recheck_regions.extend(event.region().map(str::to_owned));
+                            recheck_account =
+                                recheck_account.or(event.account().map(str::to_owned));
+                        }
+                    }
                 }
                 Item::OtherEvent { envelope, .. } => {
                     response.events += 1;
-                    response.ignored += 1;
                     if response.event_id.is_none() {
-                        response.event_id = envelope.id;
+                        response.event_id = envelope.id.clone();
+                    }
+                    if is_schedule(&envelope) {
+                        full_sweep = Some(envelope.account.clone());
+                    } else {
+                        response.ignored += 1;
                     }
                 }
                 Item::Unreadable { reason, position } => {
@@ -271,6 +320,45 @@ impl App {
                 }
             }
         }
+        let baseline = self.engine.baseline();
+        let home = self.reader.sweeper().home_region();
+        let sweep = match full_sweep {
+            Some(account) => Some(SweepOptions {
+                scope: Scope::Full,
+                regions: regions(baseline, home, None),
+                deadline: sweep_deadline(deadline),
+                concurrency: DEFAULT_CONCURRENCY,
+                account,
+            }),
+            None if !recheck.is_empty() => {
+                let mut all = regions(baseline, home, None);
+                all.extend(recheck_regions);
+                all.sort();
+                all.dedup();
+                Some(SweepOptions {
+                    scope: Scope::Profiles(recheck),
+                    regions: all,
+                    deadline: sweep_deadline(deadline),
+                    concurrency: DEFAULT_CONCURRENCY,
+                    account: recheck_account,
+                })
+            }
+            None => None,
+        };
+        if let Some(options) = sweep {
+            let (state, stats) = self.reader.sweeper().gather(baseline, &options).await;
+            let evaluation = self.engine.sweep(&state, chrono::Utc::now());
+            response.suppressed += evaluation.suppressed as u64;
+            findings.extend(evaluation.findings);
+            response.sweep = Some(SweepSummary {
+                scope: match &options.scope {
+                    Scope::Full => "full".to_owned(),
+                    Scope::Profiles(names) => names.iter().cloned().collect::<Vec<_>>().join(","),
+                },
+                regions: options.regions,
+                stats,
+            });
+        }
         let mut sink = self.sink.lock().await;
         sink.write(&findings).await?;
         response.sink = sink.describe();
@@ -279,27 +367,22 @@ impl App {
             *response.counts.entry(finding.severity).or_default() += 1;
         }
         response.findings = findings.into_iter().map(|f| f.id).collect();
-        response.status = if response.events > response.ignored || response.unreadable > 0 {
+        response.status = if response.sweep.is_some() {
+            "swept"
+        } else if response.events > response.ignored || response.unreadable > 0 {
             "evaluated"
         } else {
             "ignored"
         };
-        response.api_calls = difference(&before, &self.calls.snapshot());
+        response.api_calls = crate::aws::difference(&before, &self.calls.snapshot());
         Ok(response)
     }
 }
 
-fn difference(
-    before: &BTreeMap<String, u64>,
-    after: &BTreeMap<String, u64>,
-) -> BTreeMap<String, u64> {
-    after
-        .iter()
-        .filter_map(|(k, n)| {
-            let delta = n.saturating_sub(before.get(k).copied().unwrap_or(0));
-            (delta > 0).then(|| (k.clone(), delta))
-        })
-        .collect()
+/// The EventBridge schedule that runs the full sweep.
+fn is_schedule(envelope: &crate::decode::Envelope) -> bool {
+    envelope.source.as_deref() == Some("aws.events")
+        && envelope.detail_type.as_deref() == Some("Scheduled Event")
 }
 
 #[cfg(test)]

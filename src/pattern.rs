@@ -63,16 +63,28 @@ mod tests {
     fn patterns_cover_every_watched_event_and_no_error_filter() {
         let engine = Engine::new(Baseline::embedded().unwrap());
         let patterns = event_patterns(&engine);
+        // Connect and the Lex deletes: the sweep rules re-check a profile after its delete events.
         assert_eq!(
             patterns.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["aws.iam", "aws.lex"]
+            ["aws.connect", "aws.iam", "aws.lex"]
         );
         let iam = &patterns["aws.iam"];
         let names = iam["detail"]["eventName"].as_array().unwrap();
         assert!(names.iter().any(|n| n == "PutRolePolicy"));
         assert!(names.iter().any(|n| n == "DeleteServiceLinkedRole"));
         let lex = &patterns["aws.lex"]["detail"]["eventName"];
-        assert_eq!(lex, &json!(["CreateBot", "PutBotAlias", "UpdateBot"]));
+        assert_eq!(
+            lex,
+            &json!([
+                "CreateBot",
+                "DeleteBot",
+                "DeleteBotAlias",
+                "PutBotAlias",
+                "UpdateBot"
+            ])
+        );
+        let connect = &patterns["aws.connect"]["detail"]["eventName"];
+        assert_eq!(connect, &json!(["DeleteInstance"]));
         assert!(iam["detail"].get("errorCode").is_none());
         let total: usize = patterns
             .values()

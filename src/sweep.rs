@@ -140,6 +140,27 @@ impl AccountState {
     }
 }
 
+/// Whether a service-linked role is still in use by the given dependents: for services whose
+/// resources name their role (Connect's `ServiceRole`), one of them must name it; for the others
+/// (Lex), any resource of the service keeps its roles in use. Shared by OR002 and SL005.
+pub fn slr_in_use<'d>(
+    kind: DependentKind,
+    slr_arn: &str,
+    dependents: impl IntoIterator<Item = &'d Dependent>,
+) -> bool {
+    let name = last_segment(slr_arn);
+    let mut dependents = dependents.into_iter();
+    if kind.names_its_role() {
+        dependents.any(|d| d.role.as_deref().is_some_and(|r| last_segment(r) == name))
+    } else {
+        dependents.next().is_some()
+    }
+}
+
+fn last_segment(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 /// What a sweep rule sees.
 pub struct SweepContext<'a> {
     pub state: &'a AccountState,

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use common::aws::{self, seed_policy, unique};
 use rolewarden::account::{Lookup, Needs};
-use rolewarden::aws::iam::IamReader;
 use rolewarden::aws::logs::CloudWatchWriter;
+use rolewarden::aws::reader::AccountReader;
 use rolewarden::aws::CallCounter;
 use rolewarden::finding::{EventRef, Severity};
 use rolewarden::lambda::{App, Settings, SinkKind};
@@ -196,22 +196,23 @@ async fn the_cache_spares_repeated_calls_within_the_ttl() {
             .collect(),
         ..Default::default()
     };
+    let baseline = Baseline::embedded().unwrap();
     let calls = CallCounter::default();
-    let cached = IamReader::new(&config, &calls, Duration::from_secs(300));
-    let first = cached.snapshot(&needs).await;
+    let cached = AccountReader::new(&config, &calls, Duration::from_secs(300), &baseline);
+    let first = cached.snapshot(&needs, &baseline).await;
     let cold = calls.total_for("IAM");
     // GetRole x2 (one missing), ListRolePolicies, GetRolePolicy x2, ListAttachedRolePolicies,
     // GetPolicy, GetPolicyVersion.
     assert_eq!(cold, 8, "{:?}", calls.snapshot());
-    let second = cached.snapshot(&needs).await;
+    let second = cached.snapshot(&needs, &baseline).await;
     assert_eq!(calls.total_for("IAM"), cold, "a warm cache makes no call");
     assert_eq!(first.roles, second.roles);
     assert!(first.roles.values().any(|l| matches!(l, Lookup::Missing)));
 
     let uncached_calls = CallCounter::default();
-    let uncached = IamReader::new(&config, &uncached_calls, Duration::ZERO);
-    uncached.snapshot(&needs).await;
-    uncached.snapshot(&needs).await;
+    let uncached = AccountReader::new(&config, &uncached_calls, Duration::ZERO, &baseline);
+    uncached.snapshot(&needs, &baseline).await;
+    uncached.snapshot(&needs, &baseline).await;
     assert_eq!(uncached_calls.total_for("IAM"), 2 * cold);
 }
 
@@ -380,10 +381,10 @@ async fn a_stopped_server_fails_the_invocation_as_retryable() {
     let config = aws::config_for(&server.url).await;
     let app = app(&config, "/rolewarden/stopped");
     let event = sample("sl001-fires-attach-policy-to-lex-slr.json");
-    let ok = app.handle(&event).await.unwrap();
+    let ok = app.handle(&event, None).await.unwrap();
     assert_eq!(ok.findings.len(), 1);
     server.stop();
-    let err = app.handle(&event).await.unwrap_err();
+    let err = app.handle(&event, None).await.unwrap_err();
     assert_eq!(err.error_type(), "Retryable");
     let message = err.to_string();
     assert!(
@@ -392,7 +393,10 @@ async fn a_stopped_server_fails_the_invocation_as_retryable() {
     );
     // An event with nothing to write does not fail: nothing was lost.
     let quiet = app
-        .handle(&sample("sl001-quiet-attach-readonly-to-ordinary-role.json"))
+        .handle(
+            &sample("sl001-quiet-attach-readonly-to-ordinary-role.json"),
+            None,
+        )
         .await
         .unwrap();
     assert!(quiet.findings.is_empty());
@@ -419,9 +423,9 @@ async fn warm_invocations_repeat_no_iam_call() {
             .map(|(_, n)| n)
             .sum()
     };
-    let cold = app.handle(&enriched).await.unwrap();
-    let warm = app.handle(&enriched).await.unwrap();
-    let none = app.handle(&plain).await.unwrap();
+    let cold = app.handle(&enriched, None).await.unwrap();
+    let warm = app.handle(&enriched, None).await.unwrap();
+    let none = app.handle(&plain, None).await.unwrap();
     assert_eq!(iam_calls(&cold), 7, "{:?}", cold.api_calls);
     assert_eq!(iam_calls(&warm), 0, "{:?}", warm.api_calls);
     assert_eq!(iam_calls(&none), 0, "{:?}", none.api_calls);
@@ -432,7 +436,7 @@ async fn warm_invocations_repeat_no_iam_call() {
     let mut times = Vec::new();
     for _ in 0..200 {
         let started = Instant::now();
-        let r = app.handle(&enriched).await.unwrap();
+        let r = app.handle(&enriched, None).await.unwrap();
         times.push(started.elapsed());
         assert_eq!(iam_calls(&r), 0);
     }

@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::aws::{self, unique, OwnServer};
-use rolewarden::aws::iam::IamReader;
+use rolewarden::aws::reader::AccountReader;
 use rolewarden::decode::{read_slice, Event, Item};
 use rolewarden::{Baseline, Engine, Finding};
 use serde_json::Value;
@@ -118,7 +118,7 @@ fn invoke(port: u16, function: &str, file: &Path) -> Output {
 }
 
 /// What the engine finds for one payload with the same baseline and the same account.
-async fn expected(engine: &Engine, iam: &IamReader, payload: &[u8]) -> Vec<Finding> {
+async fn expected(engine: &Engine, reader: &AccountReader, payload: &[u8]) -> Vec<Finding> {
     let mut items = Vec::new();
     read_slice(payload, &mut |i| items.push(i)).unwrap();
     let mut out = Vec::new();
@@ -128,7 +128,9 @@ async fn expected(engine: &Engine, iam: &IamReader, payload: &[u8]) -> Vec<Findi
         } = item
         {
             let event = Event::new(*record, envelope);
-            let snapshot = iam.snapshot(&engine.needs(&event)).await;
+            let snapshot = reader
+                .snapshot(&engine.needs(&event), engine.baseline())
+                .await;
             out.extend(engine.evaluate(&event, &snapshot).findings);
         }
     }
@@ -145,6 +147,18 @@ fn every_sample_through_the_lambda_runtime_api() {
     let mut server = OwnServer::start();
     let config = rt.block_on(aws::config_for(&server.url));
     rt.block_on(aws::seed_sample_roles(&aws_sdk_iam::Client::new(&config)));
+    // A Connect service-linked role no instance uses: the schedule and the DeleteInstance
+    // re-check must both report it (OR002).
+    rt.block_on(async {
+        aws_sdk_iam::Client::new(&config)
+            .create_role()
+            .role_name("AWSServiceRoleForAmazonConnect_ORPHAN")
+            .path("/aws-service-role/connect.amazonaws.com/")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"connect.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
 
     let port = aws::free_port();
     let (_watch, lambda_env) = start_runtime_api(port);
@@ -167,16 +181,24 @@ fn every_sample_through_the_lambda_runtime_api() {
     );
 
     let engine = Engine::new(Baseline::embedded().unwrap());
-    let iam = IamReader::new(&config, &Default::default(), Duration::from_secs(300));
+    let reader = AccountReader::new(
+        &config,
+        &Default::default(),
+        Duration::from_secs(300),
+        engine.baseline(),
+    );
     let mut samples: Vec<PathBuf> = std::fs::read_dir(common::root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     samples.sort();
-    let mut all_expected: Vec<Finding> = Vec::new();
+    // Event findings are predicted by the engine with the same account view; a sweep's are
+    // checked by what they must contain (the orphaned Connect role), its ids by the log group.
+    let mut all_expected: Vec<Option<Finding>> = Vec::new();
+    let mut swept: Vec<(String, Vec<String>)> = Vec::new();
     for path in &samples {
         let out = invoke(port, &function, path);
-        let name = path.file_name().unwrap().to_string_lossy();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             out.status.success(),
             "{name}: {}\n{}\nbootstrap log:\n{}",
@@ -185,24 +207,38 @@ fn every_sample_through_the_lambda_runtime_api() {
             std::fs::read_to_string(log.path()).unwrap()
         );
         let response: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let want = rt.block_on(expected(&engine, &iam, &std::fs::read(path).unwrap()));
-        let ids: Vec<&str> = want.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(
-            response["findings"],
-            serde_json::json!(ids),
+        let want = rt.block_on(expected(&engine, &reader, &std::fs::read(path).unwrap()));
+        let ids: Vec<String> = response["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        let predicted: Vec<&str> = want.iter().map(|f| f.id.as_str()).collect();
+        assert!(
+            ids.len() >= predicted.len() && ids[..predicted.len()] == predicted[..],
             "{name}: {response}"
         );
         let status = if name.starts_with("unwatched-") {
             "ignored"
+        } else if name.starts_with("sweep-") || name.starts_with("recheck-") {
+            "swept"
         } else {
             "evaluated"
         };
         assert_eq!(response["status"], status, "{name}: {response}");
         assert_eq!(response["sink"], format!("cloudwatch:{group}"));
-        all_expected.extend(want);
+        if status == "swept" {
+            swept.push((name.clone(), ids[predicted.len()..].to_vec()));
+        } else {
+            assert_eq!(ids.len(), predicted.len(), "{name}: {response}");
+        }
+        let sweep_count = ids.len() - predicted.len();
+        all_expected.extend(want.into_iter().map(Some));
+        all_expected.extend((0..sweep_count).map(|_| None));
     }
     assert!(all_expected.len() > 40, "{}", all_expected.len());
-    assert!(all_expected.iter().any(|f| f.rule_id == "PR006"));
+    assert!(all_expected.iter().flatten().any(|f| f.rule_id == "PR006"));
 
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let stored: Vec<Finding> = rt
@@ -211,9 +247,34 @@ fn every_sample_through_the_lambda_runtime_api() {
         .map(|m| serde_json::from_str(m).unwrap())
         .collect();
     assert_eq!(
-        stored, all_expected,
-        "the log group holds every finding, field for field"
+        stored.len(),
+        all_expected.len(),
+        "every finding reached the log group"
     );
+    for (got, want) in stored.iter().zip(&all_expected) {
+        match want {
+            Some(want) => assert_eq!(got, want, "field for field"),
+            None => assert_eq!(got.event.name.as_deref(), Some("AccountSweep"), "{got:?}"),
+        }
+    }
+    for (name, ids) in &swept {
+        let rules: Vec<(&str, &str)> = stored
+            .iter()
+            .filter(|f| ids.contains(&f.id))
+            .map(|f| {
+                (
+                    f.rule_id.as_str(),
+                    f.resource.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let orphan = rules.iter().any(|(rule, resource)| {
+            *rule == "OR002" && resource.ends_with("/AWSServiceRoleForAmazonConnect_ORPHAN")
+        });
+        // The Lex re-check looks at Lex roles only; the schedule and Connect's see the orphan.
+        assert_eq!(orphan, !name.contains("lex"), "{name}: {rules:?}");
+    }
+    assert_eq!(swept.len(), 3, "{swept:?}");
 
     // The AWS API goes away: the invocation fails as Retryable, it never reports success.
     server.stop();

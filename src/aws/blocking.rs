@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use super::iam::IamReader;
 use super::logs::CloudWatchWriter;
+use super::reader::AccountReader;
 use super::CallCounter;
 use crate::finding::Finding;
 use crate::sink::{SinkError, MAX_BATCH_EVENTS};
@@ -37,8 +37,8 @@ impl Blocking {
         self.runtime.block_on(future)
     }
 
-    pub fn iam(&self, ttl: Duration) -> IamReader {
-        IamReader::new(&self.config, &self.calls, ttl)
+    pub fn reader(&self, ttl: Duration, baseline: &crate::baseline::Baseline) -> AccountReader {
+        AccountReader::new(&self.config, &self.calls, ttl, baseline)
     }
 
     pub fn config(&self) -> &SdkConfig {

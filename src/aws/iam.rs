@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::cache::{TtlCache, DEFAULT_CAPACITY};
 use super::{describe, error_code, CallCounter};
-use crate::account::{Lookup, NamedPolicy, Needs, RoleFacts, Snapshot};
+use crate::account::{Lookup, NamedPolicy, RoleFacts};
 use crate::policy::PolicyDocument;
 
 pub struct IamReader {
@@ -41,20 +41,6 @@ impl IamReader {
 
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    /// Fetches everything `needs` names; an event that needs nothing costs no call.
-    pub async fn snapshot(&self, needs: &Needs) -> Snapshot {
-        let mut snapshot = Snapshot::default();
-        for name in &needs.roles {
-            snapshot.roles.insert(name.clone(), self.role(name).await);
-        }
-        for arn in &needs.managed_policies {
-            snapshot
-                .managed_policies
-                .insert(arn.clone(), self.managed_policy(arn).await);
-        }
-        snapshot
     }
 
     /// A role with its trust policy, inline and attached policies.
@@ -221,6 +207,6 @@ pub fn role_facts(role: &Role) -> Result<RoleFacts, String> {
     })
 }
 
-fn to_chrono(t: &aws_sdk_iam::primitives::DateTime) -> Option<DateTime<Utc>> {
+pub(crate) fn to_chrono(t: &aws_sdk_iam::primitives::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }

@@ -11,6 +11,8 @@ pub mod blocking;
 pub mod cache;
 pub mod iam;
 pub mod logs;
+pub mod reader;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -96,6 +98,20 @@ impl Intercept for CallCounter {
         self.add(key);
         Ok(())
     }
+}
+
+/// Calls made between two snapshots of a [`CallCounter`].
+pub fn difference(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter_map(|(k, n)| {
+            let delta = n.saturating_sub(before.get(k).copied().unwrap_or(0));
+            (delta > 0).then(|| (k.clone(), delta))
+        })
+        .collect()
 }
 
 /// The service error code of a failed call (`NoSuchEntity`, `AccessDenied`, `Throttling`), if

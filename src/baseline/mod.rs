@@ -463,6 +463,17 @@ impl Validator<'_> {
                     );
                 }
             }
+            let deleted_by = profile
+                .dependents
+                .as_ref()
+                .is_some_and(|d| !d.deleted_by.is_empty());
+            if deleted_by && profile.event_source.trim().is_empty() {
+                self.error(
+                    at,
+                    format!("{key}.event_source"),
+                    "a profile with `dependents.deleted_by` needs the CloudTrail `event_source` of those events",
+                );
+            }
             match profiles.iter_mut().find(|p| p.name == profile.name) {
                 Some(existing) => *existing = profile,
                 None => profiles.push(profile),
@@ -688,6 +699,31 @@ expires = "next week"
             "{all}"
         );
         assert_eq!(err.diagnostics.len(), 9, "{all}");
+    }
+
+    #[test]
+    fn delete_events_need_an_event_source() {
+        let text = r#"
+[[profiles]]
+name = "lex-v2"
+title = "Amazon Lex V2"
+principals = ["lexv2.amazonaws.com"]
+
+[profiles.dependents]
+kind = "lex-v2-bots"
+deleted_by = ["DeleteBot"]
+"#;
+        let err = Baseline::parse(text, "t.toml", today()).unwrap_err();
+        let all: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            all,
+            ["error: line 2: `profiles[0].event_source`: a profile with `dependents.deleted_by` needs the CloudTrail `event_source` of those events"]
+        );
+        let with_source = text.replace(
+            "principals = [\"lexv2.amazonaws.com\"]",
+            "principals = [\"lexv2.amazonaws.com\"]\nevent_source = \"lex.amazonaws.com\"",
+        );
+        assert!(Baseline::parse(&with_source, "t.toml", today()).is_ok());
     }
 
     #[test]

@@ -34,6 +34,15 @@ enum Command {
     /// is reported with its file and line, the rest is still evaluated, and the exit status
     /// is 2 at the end.
     Evaluate(EvaluateArgs),
+    /// Sweep the live account for orphaned roles and drifted service-linked roles.
+    ///
+    /// Lists every role (ListRoles carries the trust policies), reads RoleLastUsed for roles
+    /// that trust Lex or Connect (GetRole), the policies of their service-linked roles, and
+    /// the bots and instances in each region; then runs OR001, OR002, OR004, SL008 and CN001.
+    /// What cannot be read is reported (RW002), never skipped silently. Uses the default AWS
+    /// credential chain; needs iam:ListRoles, iam:GetRole, iam:ListRolePolicies,
+    /// iam:ListAttachedRolePolicies, lex:ListBots, lex:GetBots, connect:ListInstances.
+    Sweep(SweepArgs),
     /// List the rule catalogue.
     Rules {
         /// Print a Markdown table (as in the README).
@@ -125,6 +134,41 @@ enum SinkArg {
 }
 
 #[derive(clap::Args)]
+struct SweepArgs {
+    /// Regions to list Lex bots and Connect instances in (comma-separated). Default: the
+    /// baseline's `regions`, else the SDK's region (AWS_REGION, the profile).
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    regions: Vec<String>,
+    /// Output format: a readable report, or JSON Lines (one finding per line).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Baseline file (TOML). Default: the embedded baseline.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Print only findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    min_severity: Option<Severity>,
+    /// Exit with status 1 when a finding reaches this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+    /// Stop starting new calls after this many seconds and report how far the sweep got.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<u64>,
+    /// API calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = rolewarden::aws::sweep::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Judge role ages and exception expiry as of this date (YYYY-MM-DD, midnight UTC).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<chrono::NaiveDate>,
+    /// Also write each reported finding to this sink (see `evaluate --sink`).
+    #[arg(long, value_enum, value_name = "SINK")]
+    sink: Option<SinkArg>,
+    /// The log group for --sink cloudwatch.
+    #[arg(long, value_name = "NAME", env = "FINDINGS_LOG_GROUP", default_value = rolewarden::aws::logs::DEFAULT_LOG_GROUP)]
+    log_group: String,
+}
+
+#[derive(clap::Args)]
 struct CheckPolicyArgs {
     /// Policy documents, one per file.
     #[arg(required = true)]
@@ -190,6 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckPolicy(args) => check_policy(args),
+        Command::Sweep(args) => sweep(args),
         Command::EventPattern { source, baseline } => {
             let baseline = load_baseline(baseline.as_deref(), chrono::Utc::now().date_naive())?;
             let patterns = rolewarden::pattern::event_patterns(&Engine::new(baseline));
@@ -282,11 +327,13 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let iam = match (&live, args.enrich) {
-        (Some(live), true) => Some(live.iam(rolewarden::aws::cache::DEFAULT_TTL)),
+        (Some(live), true) => {
+            Some(live.reader(rolewarden::aws::cache::DEFAULT_TTL, engine.baseline()))
+        }
         _ => None,
     };
     let mut fetch = |needs: &rolewarden::account::Needs| match (&live, &iam) {
-        (Some(live), Some(iam)) => live.block_on(iam.snapshot(needs)),
+        (Some(live), Some(iam)) => live.block_on(iam.snapshot(needs, engine.baseline())),
         _ => rolewarden::account::Snapshot::default(),
     };
     let mut accounts = if iam.is_some() {
@@ -424,6 +471,108 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(3));
     }
     if summary.unreadable > 0 || input_failures > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    if args
+        .fail_on
+        .is_some_and(|threshold| worst.is_some_and(|w| w >= threshold))
+    {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    use rolewarden::aws::sweep::{regions, SweepOptions, Sweeper};
+    let started = Instant::now();
+    let now = match args.as_of {
+        Some(day) => day.and_time(chrono::NaiveTime::MIN).and_utc(),
+        None => chrono::Utc::now(),
+    };
+    let baseline = load_baseline(args.baseline.as_deref(), now.date_naive())?;
+    for warning in &baseline.warnings {
+        eprintln!("rolewarden: baseline {}: {warning}", baseline.source_name);
+    }
+    let engine = Engine::new(baseline).with_today(now.date_naive());
+    let live = Blocking::new().context("cannot start the AWS client runtime")?;
+    let sweeper = Sweeper::new(live.config(), live.calls());
+    let regions = if args.regions.is_empty() {
+        regions(engine.baseline(), sweeper.home_region(), None)
+    } else {
+        args.regions.clone()
+    };
+    let options = SweepOptions {
+        scope: rolewarden::sweep::Scope::Full,
+        regions: regions.clone(),
+        deadline: args
+            .time_budget
+            .map(|s| Instant::now() + std::time::Duration::from_secs(s)),
+        concurrency: args.concurrency,
+        account: None,
+    };
+    eprintln!(
+        "rolewarden: sweeping the account (regions: {})",
+        regions.join(", ")
+    );
+    let (state, stats) = live.block_on(sweeper.gather(engine.baseline(), &options));
+    let evaluation = engine.sweep(&state, now);
+    let worst = evaluation.findings.iter().map(|f| f.severity).max();
+    let reported: Vec<Finding> = evaluation
+        .findings
+        .into_iter()
+        .filter(|f| args.min_severity.is_none_or(|min| f.severity >= min))
+        .collect();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match args.format {
+        Format::Text => out.write_all(report::render_text(&reported).as_bytes())?,
+        Format::Json => {
+            for finding in &reported {
+                serde_json::to_writer(&mut out, finding)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush().context("cannot write findings")?;
+    let mut sink_failed = false;
+    if let Some(SinkArg::Cloudwatch) = args.sink {
+        let mut sink = live.cloudwatch(&args.log_group);
+        for finding in &reported {
+            sink.push(&live, finding.clone());
+        }
+        match sink.finish(&live) {
+            Ok(n) => eprintln!(
+                "rolewarden: {n} findings written to log group `{}`",
+                args.log_group
+            ),
+            Err((n, e)) => {
+                eprintln!("rolewarden: error: {e} ({n} findings were written before)");
+                sink_failed = true;
+            }
+        }
+    }
+    let calls: Vec<String> = live
+        .calls()
+        .snapshot()
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    eprintln!(
+        "rolewarden: sweep: {} roles in {} ListRoles pages, {} candidates, {} service-linked roles, {} listings, {} gaps; {} findings ({} suppressed by exceptions); API calls: {}; {:.2?}",
+        stats.roles_listed,
+        stats.list_pages,
+        stats.candidates,
+        stats.service_linked_roles,
+        stats.listings,
+        stats.gaps,
+        reported.len(),
+        evaluation.suppressed,
+        if calls.is_empty() { "none".to_owned() } else { calls.join(", ") },
+        started.elapsed()
+    );
+    if sink_failed {
+        return Ok(ExitCode::from(3));
+    }
+    if stats.gaps > 0 {
         return Ok(ExitCode::from(2));
     }
     if args

@@ -181,8 +181,12 @@ pub(crate) const POLICY_WRITES: &[(&str, &str)] = &[
     (IAM, "PutGroupPolicy"),
 ];
 
+pub mod cn001;
 pub mod lx001;
+pub mod or001;
+pub mod or002;
 pub mod or003;
+pub mod or004;
 pub mod pr001;
 pub mod pr002;
 pub mod pr003;
@@ -192,6 +196,7 @@ pub mod pr006;
 pub mod pr007;
 pub mod rw000;
 pub mod rw001;
+pub mod rw002;
 pub mod sl001;
 pub mod sl002;
 pub mod sl003;
@@ -199,6 +204,7 @@ pub mod sl004;
 pub mod sl005;
 pub mod sl006;
 pub mod sl007;
+pub mod sl008;
 pub mod tr001;
 pub mod tr002;
 
@@ -220,10 +226,16 @@ pub static ALL: &[&dyn Rule] = &[
     &sl005::ServiceLinkedRoleDeleted,
     &sl006::ServiceLinkedRoleLookAlike,
     &sl007::ServiceLinkedRoleCreated,
+    &sl008::ServiceLinkedRoleDrifted,
+    &or001::OrphanedServiceRole,
+    &or002::ServiceLinkedRoleWithoutDependents,
     &or003::ApprovedRoleDeleted,
+    &or004::ApprovedRoleMissing,
     &lx001::LexTagConditionUnsupported,
+    &cn001::ConnectInstanceWithoutServiceLinkedRole,
     &rw000::UndecodableEvent,
     &rw001::ExpiredException,
+    &rw002::SweepIncomplete,
 ];
 
 /// A rule by id, case-insensitive.

@@ -1,10 +1,15 @@
 use super::{Context, Draft, Rule, RuleMeta};
+use crate::account::Lookup;
+use crate::finding::Severity;
+use crate::sweep::slr_in_use;
 
 declare_rule! {
     /// ## What it does
     /// Flags `DeleteServiceLinkedRole` for a service-linked role of a profiled service (Lex,
-    /// Connect). The event alone cannot tell whether bots or instances still depend on the
-    /// role; the finding says so, and the account sweep reports what is left.
+    /// Connect). With enrichment (the Lambda, `--enrich`) it lists the service's dependent
+    /// resources in the baseline's regions, the same listing as the account sweep: if a bot (or,
+    /// for Connect, an instance naming this role) is still there, the finding is high;
+    /// otherwise it stays medium, and without enrichment it says the dependents were not checked.
     ///
     /// ## Why it matters
     /// Deleting the role while resources still use it breaks them (bots stop speaking,
@@ -12,7 +17,8 @@ declare_rule! {
     /// should still be deliberate.
     ///
     /// ## Example
-    /// `DeleteServiceLinkedRole` with `roleName` `AWSServiceRoleForLexV2Bots_ABC`.
+    /// `DeleteServiceLinkedRole` with `roleName` `AWSServiceRoleForLexV2Bots_ABC` while bot
+    /// `OrderFlowers` still exists in `us-east-1`.
     ///
     /// ## Fix
     /// Check that no bot or instance still uses the role; if one does, recreate the role with
@@ -20,7 +26,7 @@ declare_rule! {
     pub struct ServiceLinkedRoleDeleted {
         id: "SL005",
         severity: Medium,
-        summary: "DeleteServiceLinkedRole for a profiled SLR",
+        summary: "DeleteServiceLinkedRole for a profiled SLR (high while bots or instances still depend on it)",
         trigger: Listed,
         events: &[(super::IAM, "DeleteServiceLinkedRole")],
     }
@@ -35,13 +41,41 @@ impl Rule for ServiceLinkedRoleDeleted {
         let Some(target) = cx.slr_target() else {
             return;
         };
-        if target.profile.is_none() {
+        let Some(profile) = target.profile else {
             return;
-        }
-        out.push(
-            cx.slr_draft(&target, "deletion requested")
-                .evidence("deletion_task_id", cx.event.response_text("deletionTaskId"))
-                .enrichment("dependent resources not checked from the event; the account sweep reports bots and instances left"),
-        );
+        };
+        let draft = cx
+            .slr_draft(&target, "deletion requested")
+            .evidence("deletion_task_id", cx.event.response_text("deletionTaskId"));
+        let Some(spec) = &profile.dependents else {
+            out.push(draft.enrichment("the profile names no dependent resources to check"));
+            return;
+        };
+        let draft = match cx.view.dependents(&profile.name) {
+            Lookup::Found(dependents) => {
+                let in_use = slr_in_use(spec.kind, &target.arn, &dependents);
+                let names: Vec<&str> = dependents
+                    .iter()
+                    .filter(|d| {
+                        !spec.kind.names_its_role() || slr_in_use(spec.kind, &target.arn, [*d])
+                    })
+                    .map(|d| d.arn.as_str())
+                    .collect();
+                let mut draft = draft
+                    .evidence("dependents_left", &names)
+                    .enrichment(format!("{} listed", spec.kind.as_str()));
+                if in_use {
+                    draft.message.push_str(&format!(
+                        " while {} resource(s) still depend on it",
+                        names.len()
+                    ));
+                    draft = draft.severity(Severity::High);
+                }
+                draft
+            }
+            Lookup::Missing => draft.enrichment(format!("{} listed", spec.kind.as_str())),
+            Lookup::Unavailable(reason) => draft.enrichment(format!("unavailable ({reason})")),
+        };
+        out.push(draft);
     }
 }

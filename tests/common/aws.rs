@@ -146,6 +146,38 @@ pub async fn seed_sample_roles(iam: &aws_sdk_iam::Client) -> String {
     extra
 }
 
+/// Marks a role used, as AWS would: AssumeRole, then a call signed with those credentials.
+pub async fn use_role(config: &SdkConfig, role_arn: &str) {
+    let sts = aws_sdk_sts::Client::new(config);
+    let creds = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("rolewarden-test")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let assumed = config
+        .to_builder()
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            aws_sdk_iam::config::Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                Some(creds.session_token),
+                None,
+                "assumed",
+            ),
+        ))
+        .build();
+    aws_sdk_iam::Client::new(&assumed)
+        .list_roles()
+        .max_items(1)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A customer managed policy; its ARN.
 pub async fn seed_policy(iam: &aws_sdk_iam::Client, name: &str, document: &str) -> String {
     iam.create_policy()
@@ -210,10 +242,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A moto_server of the test's own, for tests that stop it on purpose; killed when dropped.
+/// A moto_server of the test's own (tests that stop it, move its clock, or need an empty
+/// account); killed when dropped.
 pub struct OwnServer {
     pub child: Child,
     pub url: String,
+    files: tempfile::TempDir,
 }
 
 impl OwnServer {
@@ -223,9 +257,15 @@ impl OwnServer {
         });
         let port = free_port();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto/server.py");
+        let files = tempfile::tempdir().unwrap();
+        std::fs::write(files.path().join("clock"), "0").unwrap();
+        std::fs::write(files.path().join("lexv1-bots.json"), "[]").unwrap();
         let child = Command::new(python)
             .arg(script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_CLOCK_OFFSET_FILE", files.path().join("clock"))
+            .env("MOTO_LEXV1_BOTS_FILE", files.path().join("lexv1-bots.json"))
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -239,7 +279,25 @@ impl OwnServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        OwnServer { child, url }
+        OwnServer { child, url, files }
+    }
+
+    /// Moves IAM's clock: what is created or used next is stamped `days` from now.
+    pub fn set_clock_days(&self, days: i64) {
+        std::fs::write(self.files.path().join("clock"), (days * 86_400).to_string()).unwrap();
+    }
+
+    /// The Lex V1 bots GetBots answers (moto has no Lex V1; see tests/moto/server.py).
+    pub fn set_lex_v1_bots(&self, names: &[&str]) {
+        let bots: Vec<serde_json::Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "status": "READY", "version": "$LATEST"}))
+            .collect();
+        std::fs::write(
+            self.files.path().join("lexv1-bots.json"),
+            serde_json::to_string(&bots).unwrap(),
+        )
+        .unwrap();
     }
 
     pub fn stop(&mut self) {

@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use rolewarden::account::{Lookup, NamedPolicy, RoleFacts, Snapshot};
 use rolewarden::policy::PolicyDocument;
 use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
+use rolewarden::sweep::Dependent;
 use rolewarden::{Baseline, Engine, Finding};
 
 pub fn root() -> PathBuf {
@@ -53,7 +54,7 @@ fn role(name: &str, policy: &str) -> RoleFacts {
 }
 
 /// The account the samples assume, as enrichment would see it: the two Lex logging roles
-/// of the PR006 samples.
+/// of the PR006 samples, and the Lex and Connect resources the SL005 samples look for.
 pub fn sample_account() -> Snapshot {
     let mut snapshot = Snapshot::default();
     snapshot.roles.insert(
@@ -69,6 +70,23 @@ pub fn sample_account() -> Snapshot {
             "lex-logs-overprivileged",
             r#"{"Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:eu-west-2:111122223333:log-group:lex-logs:*"},{"Sid":"TooMuch","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
         )),
+    );
+    // SL005: a Lex V2 bot is still there; the one Connect instance uses another SLR.
+    snapshot.dependents.insert(
+        "lex-v2".into(),
+        Lookup::Found(vec![Dependent {
+            arn: "arn:aws:lex:us-east-1:111122223333:bot/ORDERFLWRS".into(),
+            name: "OrderFlowers".into(),
+            role: None,
+        }]),
+    );
+    snapshot.dependents.insert(
+        "connect".into(),
+        Lookup::Found(vec![Dependent {
+            arn: "arn:aws:connect:us-east-1:111122223333:instance/7d3c3b1e-6a0f-4a4e-9d51-2f2b8b0c9e11".into(),
+            name: "support-center".into(),
+            role: Some("arn:aws:iam::111122223333:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_SUPPORT".into()),
+        }]),
     );
     snapshot
 }

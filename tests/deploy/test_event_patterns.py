@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_generated_blocks_are_current():
     """Byte for byte: the generated block is what the generator writes from the live output."""
     env = dict(os.environ, ROLEWARDEN_BIN=" ".join(rolewarden_command()))
     result = subprocess.run(
-        ["python3", "scripts/sync-event-patterns.py", "--check"],
+        [sys.executable, "scripts/sync-event-patterns.py", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,

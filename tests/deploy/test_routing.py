@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import json
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -69,10 +68,11 @@ def expected_ids(events: dict[str, dict], patterns: dict[str, dict], sources: se
 
 
 # --- the inputs --------------------------------------------------------------------------------
-def sample_events() -> dict[str, dict]:
+def sample_events() -> tuple[dict[str, dict], dict[str, str]]:
     """Every sample in events/, keyed by its CloudTrail eventID (unique), plus derived look-alikes
     that must not be routed: the same call with another detail-type, and a Lex call named like
-    an IAM one. Their expectations come from the same reference as the samples'."""
+    an IAM one. Their expectations come from the same reference as the samples'. Also returns,
+    per eventID, the file (or derivation) it comes from, for the failure messages."""
     events: dict[str, dict] = {}
     files: dict[str, str] = {}
     for path in sorted((ROOT / "events").glob("*.json")):
@@ -96,12 +96,10 @@ def sample_events() -> dict[str, dict]:
             events[wrong_service["detail"]["eventID"]] = wrong_service
             files[wrong_service["detail"]["eventID"]] = f"{files[event_id]} as a Lex call"
             break
-    sample_events.files = files  # type: ignore[attr-defined]
-    return events
+    return events, files
 
 
-EVENTS = sample_events()
-FILES: dict[str, str] = sample_events.files  # type: ignore[attr-defined]
+EVENTS, FILES = sample_events()  # eventID -> event, eventID -> where it comes from
 
 
 def describe(ids) -> list[str]:
@@ -112,8 +110,9 @@ def describe(ids) -> list[str]:
 class Aws:
     """boto3 clients for one account (moto picks it from the credentials) against moto."""
 
-    def __init__(self, endpoint: str, credentials: dict | None = None) -> None:
+    def __init__(self, endpoint: str, credentials: dict | None = None, created_rules=None) -> None:
         self.endpoint = endpoint
+        self.created_rules: list = created_rules if created_rules is not None else []
         self.credentials = credentials or {
             "aws_access_key_id": "testing",
             "aws_secret_access_key": "testing",
@@ -135,19 +134,25 @@ class Aws:
                 "aws_secret_access_key": credentials["SecretAccessKey"],
                 "aws_session_token": credentials["SessionToken"],
             },
+            self.created_rules,
         )
         assert other.client("sts", CENTRAL_REGION).get_caller_identity()["Account"] == account
         return other
 
 
 @pytest.fixture()
-def aws(moto_endpoint) -> Aws:
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+def aws(moto_endpoint):
+    """The central account's clients. Each test names its rules and queues uniquely and deletes
+    its rules afterwards (cheaper than /moto-api/reset, which reloads IAM's managed policies)."""
     central = Aws(moto_endpoint)
     assert central.client("sts", CENTRAL_REGION).get_caller_identity()["Account"] == CENTRAL_ACCOUNT
-    return central
+    yield central
+    for owner, region, rule in central.created_rules:
+        events = owner.client("events", region)
+        targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+        if targets:
+            events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
+        events.delete_rule(Name=rule)
 
 
 def function_queue(aws: Aws, region: str) -> tuple[str, str]:
@@ -161,15 +166,18 @@ def load_rules(aws: Aws, stack: Stack, target_arn_for) -> set[str]:
     """PutRule + PutTargets for every event rule of the deployment; returns the rules' sources."""
     events = aws.client("events", stack.region)
     sources = set()
+    suffix = uuid.uuid4().hex[:8]
     for logical_id, properties in event_rules(stack).items():
         pattern = properties["EventPattern"]
         sources.add(rule_source(pattern))
-        events.put_rule(Name=logical_id, EventPattern=json.dumps(pattern), State=properties["State"])
+        name = f"{logical_id}-{suffix}"
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern), State=properties["State"])
+        aws.created_rules.append((aws, stack.region, name))
         (target,) = properties["Targets"]
         moto_target = {"Id": target["Id"], "Arn": target_arn_for(target)}
         if "RoleArn" in target:
             moto_target["RoleArn"] = target["RoleArn"]
-        result = events.put_targets(Rule=logical_id, Targets=[moto_target])
+        result = events.put_targets(Rule=name, Targets=[moto_target])
         assert result["FailedEntryCount"] == 0, result
     return sources
 

@@ -1,0 +1,495 @@
+//! Reading the account for the sweep: roles from IAM, dependents from Lex V2, Lex V1 and
+//! Connect. What cannot be read becomes a [`Gap`] (RW002) and the rules that needed it stay
+//! silent; nothing fails the sweep as a whole.
+//!
+//! API calls for N roles, C candidates (non-SLR roles trusting a profiled service principal),
+//! S profiled service-linked roles and R regions: `ceil(N/1000)` ListRoles pages + C GetRole +
+//! 2·S (ListRolePolicies, ListAttachedRolePolicies) + one listing per profile with dependents and
+//! region (more when a listing has several pages). `ListRoles` carries each trust policy, so
+//! candidates are chosen without a call per role; only `GetRole` has `RoleLastUsed`.
+//!
+//! Calls run with bounded concurrency, retried by the SDK on throttling, within a time budget:
+//! past the deadline no new call starts and the rest is reported as a gap.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::{Region, SdkConfig};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{describe, CallCounter};
+use crate::baseline::{Baseline, DependentKind, Profile};
+use crate::sweep::{AccountState, Dependent, Gap, Listing, Scope, SweptRole};
+
+/// Calls in flight at once: enough to hide latency, few enough not to be throttled.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// What to sweep and how long it may take.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    pub scope: Scope,
+    /// Regions to list dependents in (never empty: the caller falls back to its own region).
+    pub regions: Vec<String>,
+    /// No call starts after this instant.
+    pub deadline: Option<Instant>,
+    pub concurrency: usize,
+    /// The account, when the trigger says (the scheduled event's `account`).
+    pub account: Option<String>,
+}
+
+/// How a sweep went: the numbers the README's call formula speaks of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepStats {
+    pub roles_listed: u64,
+    pub list_pages: u64,
+    pub candidates: u64,
+    pub service_linked_roles: u64,
+    pub listings: u64,
+    pub gaps: u64,
+    /// Every call made, by `service:Operation`.
+    pub api_calls: BTreeMap<String, u64>,
+    pub elapsed_ms: u64,
+}
+
+/// The SDK clients a sweep needs; Lex and Connect clients are made per region on demand.
+#[derive(Clone)]
+pub struct Sweeper {
+    config: SdkConfig,
+    calls: CallCounter,
+    iam: aws_sdk_iam::Client,
+}
+
+impl Sweeper {
+    pub fn new(config: &SdkConfig, calls: &CallCounter) -> Self {
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(config)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        Sweeper {
+            config: config.clone(),
+            calls: calls.clone(),
+            iam,
+        }
+    }
+
+    /// The region the SDK is configured for: the sweep's default region.
+    pub fn home_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    /// Reads the account as `options` asks.
+    pub async fn gather(
+        &self,
+        baseline: &Baseline,
+        options: &SweepOptions,
+    ) -> (AccountState, SweepStats) {
+        let started = Instant::now();
+        let before = self.calls.snapshot();
+        let mut stats = SweepStats::default();
+        let mut state = AccountState {
+            account: options.account.clone(),
+            scope: options.scope.clone(),
+            regions: options.regions.clone(),
+            ..Default::default()
+        };
+        let profiles: Vec<&Profile> = baseline
+            .profiles
+            .iter()
+            .filter(|p| match &options.scope {
+                Scope::Full => true,
+                Scope::Profiles(names) => names.contains(&p.name),
+            })
+            .collect();
+
+        let path_prefix = match options.scope {
+            Scope::Full => None,
+            // A re-check looks at service-linked roles only; they all live under this path.
+            Scope::Profiles(_) => Some("/aws-service-role/"),
+        };
+        match self
+            .list_roles(path_prefix, &mut stats, &mut state.gaps)
+            .await
+        {
+            Ok(roles) => state.roles = roles,
+            Err(reason) => state.gaps.push(Gap {
+                what: "iam:ListRoles".into(),
+                reason,
+                profile: None,
+            }),
+        }
+        if state.account.is_none() {
+            state.account = state.account_from_roles();
+        }
+
+        self.detail_roles(baseline, &profiles, options, &mut state, &mut stats)
+            .await;
+
+        for profile in &profiles {
+            let Some(spec) = &profile.dependents else {
+                continue;
+            };
+            for region in &options.regions {
+                if past(options.deadline) {
+                    state.gaps.push(Gap {
+                        what: format!("{} in {region}", spec.kind.as_str()),
+                        reason: "time budget exhausted before the listing started".into(),
+                        profile: Some(profile.name.clone()),
+                    });
+                    continue;
+                }
+                stats.listings += 1;
+                let account = state.account.as_deref().unwrap_or("UNKNOWN");
+                match self.list_dependents(spec.kind, region, account).await {
+                    Ok(resources) => state.listings.push(Listing {
+                        profile: profile.name.clone(),
+                        kind: spec.kind,
+                        region: region.clone(),
+                        resources,
+                    }),
+                    Err(reason) => state.gaps.push(Gap {
+                        what: format!("{} in {region}", spec.kind.as_str()),
+                        reason,
+                        profile: Some(profile.name.clone()),
+                    }),
+                }
+            }
+        }
+
+        state.gaps.sort_by(|a, b| a.what.cmp(&b.what));
+        stats.gaps = state.gaps.len() as u64;
+        stats.api_calls = super::difference(&before, &self.calls.snapshot());
+        stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        (state, stats)
+    }
+
+    async fn list_roles(
+        &self,
+        path_prefix: Option<&str>,
+        stats: &mut SweepStats,
+        gaps: &mut Vec<Gap>,
+    ) -> Result<Vec<SweptRole>, String> {
+        let mut pages = self
+            .iam
+            .list_roles()
+            .set_path_prefix(path_prefix.map(str::to_owned))
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| describe(&e))?;
+            stats.list_pages += 1;
+            for role in page.roles {
+                stats.roles_listed += 1;
+                let (role, problem) = swept_role(&role);
+                if let Some(reason) = problem {
+                    gaps.push(Gap {
+                        what: format!("trust policy of role `{}`", role.name),
+                        reason,
+                        profile: None,
+                    });
+                }
+                out.push(role);
+            }
+        }
+        Ok(out)
+    }
+
+    /// GetRole for OR001 candidates, policy listings for profiled service-linked roles.
+    async fn detail_roles(
+        &self,
+        baseline: &Baseline,
+        profiles: &[&Profile],
+        options: &SweepOptions,
+        state: &mut AccountState,
+        stats: &mut SweepStats,
+    ) {
+        #[derive(Clone, Copy)]
+        enum Want {
+            LastUsed,
+            Policies,
+        }
+        let mut work: Vec<(usize, Want)> = Vec::new();
+        for (i, role) in state.roles.iter().enumerate() {
+            if profiles.iter().any(|p| p.owns_slr(&role.name, &role.path)) {
+                work.push((i, Want::Policies));
+            } else if matches!(options.scope, Scope::Full)
+                && trusts_profiled_service(baseline, role)
+            {
+                work.push((i, Want::LastUsed));
+            }
+        }
+        stats.candidates = work
+            .iter()
+            .filter(|(_, w)| matches!(w, Want::LastUsed))
+            .count() as u64;
+        stats.service_linked_roles = work.len() as u64 - stats.candidates;
+
+        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let mut tasks: JoinSet<(usize, Result<RoleDetail, String>)> = JoinSet::new();
+        let mut skipped = 0usize;
+        for (index, want) in work {
+            if past(options.deadline) {
+                skipped += 1;
+                continue;
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                skipped += 1;
+                continue;
+            };
+            let iam = self.iam.clone();
+            let name = state
+                .roles
+                .get(index)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            tasks.spawn(async move {
+                let detail = match want {
+                    Want::LastUsed => last_used(&iam, &name).await.map(RoleDetail::LastUsed),
+                    Want::Policies => policies(&iam, &name)
+                        .await
+                        .map(|(inline, attached)| RoleDetail::Policies { inline, attached }),
+                };
+                drop(permit);
+                (index, detail)
+            });
+        }
+        let mut failed: Vec<String> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((index, detail)) = joined else {
+                failed.push("a role lookup task stopped".into());
+                continue;
+            };
+            let Some(role) = state.roles.get_mut(index) else {
+                continue;
+            };
+            match detail {
+                Ok(RoleDetail::LastUsed(last)) => {
+                    role.last_used = last;
+                    role.detailed = true;
+                }
+                Ok(RoleDetail::Policies { inline, attached }) => {
+                    role.inline_policies = Some(inline);
+                    role.attached_policies = Some(attached);
+                }
+                Err(reason) => failed.push(format!("`{}`: {reason}", role.name)),
+            }
+        }
+        if skipped > 0 {
+            state.gaps.push(Gap {
+                what: format!("iam role details ({skipped} roles)"),
+                reason: "time budget exhausted before these calls started".into(),
+                profile: None,
+            });
+        }
+        failed.sort();
+        for reason in failed {
+            state.gaps.push(Gap {
+                what: "iam role details".into(),
+                reason,
+                profile: None,
+            });
+        }
+    }
+
+    /// One profile's dependents in one region.
+    pub async fn list_dependents(
+        &self,
+        kind: DependentKind,
+        region: &str,
+        account: &str,
+    ) -> Result<Vec<Dependent>, String> {
+        let region_cfg = Region::new(region.to_owned());
+        match kind {
+            DependentKind::LexV2Bots => {
+                let client = aws_sdk_lexmodelsv2::Client::from_conf(
+                    aws_sdk_lexmodelsv2::config::Builder::from(&self.config)
+                        .region(region_cfg)
+                        .interceptor(self.calls.clone())
+                        .build(),
+                );
+                let mut pages = client.list_bots().into_paginator().send();
+                let mut out = Vec::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| format!("lex:ListBots: {}", describe(&e)))?;
+                    for bot in page.bot_summaries.unwrap_or_default() {
+                        let id = bot.bot_id.unwrap_or_default();
+                        out.push(Dependent {
+                            arn: format!("arn:aws:lex:{region}:{account}:bot/{id}"),
+                            name: bot.bot_name.unwrap_or(id),
+                            role: None,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            DependentKind::LexV1Bots => self.lex_v1_bots(region_cfg, account).await,
+            DependentKind::ConnectInstances => {
+                let client = aws_sdk_connect::Client::from_conf(
+                    aws_sdk_connect::config::Builder::from(&self.config)
+                        .region(region_cfg)
+                        .interceptor(self.calls.clone())
+                        .build(),
+                );
+                let instances: Vec<_> = client
+                    .list_instances()
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| format!("connect:ListInstances: {}", describe(&e)))?;
+                Ok(instances
+                    .into_iter()
+                    .map(|i| Dependent {
+                        arn: i.arn.unwrap_or_default(),
+                        name: i.instance_alias.or(i.id).unwrap_or_default(),
+                        role: i.service_role.filter(|r| !r.is_empty()),
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// A `ListRoles` entry as the sweep keeps it. A trust policy that cannot be decoded is left out
+/// (the role is then no candidate) and its reason returned, to be reported as a gap.
+fn swept_role(role: &aws_sdk_iam::types::Role) -> (SweptRole, Option<String>) {
+    let (trust_policy, problem) = match role.assume_role_policy_document.as_deref() {
+        None => (None, None),
+        Some(text) => match crate::policy::PolicyDocument::decode_str(text) {
+            Ok(doc) => (Some(doc), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    };
+    let swept = SweptRole {
+        arn: role.arn.clone(),
+        name: role.role_name.clone(),
+        path: role.path.clone(),
+        create_date: super::iam::to_chrono(&role.create_date),
+        last_used: None,
+        detailed: false,
+        trust_policy,
+        inline_policies: None,
+        attached_policies: None,
+    };
+    (swept, problem)
+}
+
+impl Sweeper {
+    // Lex V1 is past its end of support and the SDK marks it deprecated; bots left there still
+    // keep the V1 service-linked roles, so the sweep still lists them.
+    #[allow(deprecated, reason = "Lex V1 leftovers are still reported")]
+    async fn lex_v1_bots(&self, region: Region, account: &str) -> Result<Vec<Dependent>, String> {
+        let name_of_region = region.to_string();
+        let client = aws_sdk_lexmodelbuilding::Client::from_conf(
+            aws_sdk_lexmodelbuilding::config::Builder::from(&self.config)
+                .region(region)
+                .interceptor(self.calls.clone())
+                .build(),
+        );
+        let mut pages = client.get_bots().into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| format!("lex:GetBots: {}", describe(&e)))?;
+            for bot in page.bots.unwrap_or_default() {
+                let name = bot.name.unwrap_or_default();
+                out.push(Dependent {
+                    arn: format!("arn:aws:lex:{name_of_region}:{account}:bot:{name}"),
+                    name,
+                    role: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+enum RoleDetail {
+    LastUsed(Option<chrono::DateTime<chrono::Utc>>),
+    Policies {
+        inline: Vec<String>,
+        attached: Vec<String>,
+    },
+}
+
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+fn trusts_profiled_service(baseline: &Baseline, role: &SweptRole) -> bool {
+    role.trusted().iter().any(|p| {
+        p.kind == crate::policy::PrincipalKind::Service
+            && baseline.profile_for_principal(&p.value).is_some()
+    })
+}
+
+async fn last_used(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    let out = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("iam:GetRole: {}", describe(&e)))?;
+    let role = out.role.ok_or("iam:GetRole: the answer holds no role")?;
+    Ok(role
+        .role_last_used
+        .as_ref()
+        .and_then(|u| u.last_used_date.as_ref())
+        .and_then(super::iam::to_chrono))
+}
+
+async fn policies(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let inline: Vec<String> = iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| format!("iam:ListRolePolicies: {}", describe(&e)))?;
+    let attached: Vec<String> = iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| format!("iam:ListAttachedRolePolicies: {}", describe(&e)))?
+        .into_iter()
+        .filter_map(|p| p.policy_arn)
+        .collect();
+    Ok((inline, attached))
+}
+
+/// The time budget a Lambda invocation leaves for the sweep: its deadline less a margin for
+/// writing the findings.
+pub fn budget_before(deadline: Instant, margin: Duration) -> Instant {
+    deadline.checked_sub(margin).unwrap_or(deadline)
+}
+
+/// Regions to list dependents in: the baseline's, else the SDK's own, plus `extra` (the region
+/// of a delete event), sorted and without repeats.
+pub fn regions(baseline: &Baseline, home: Option<String>, extra: Option<&str>) -> Vec<String> {
+    let mut set: BTreeSet<String> = baseline.regions.iter().cloned().collect();
+    if set.is_empty() {
+        set.extend(home);
+    }
+    set.extend(extra.map(str::to_owned));
+    if set.is_empty() {
+        set.insert("us-east-1".into());
+    }
+    set.into_iter().collect()
+}
