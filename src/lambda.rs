@@ -206,6 +206,24 @@ pub struct SweepSummary {
     pub stats: SweepStats,
 }
 
+/// The invocation's deadline as an `Instant`. Lambda sends wall-clock epoch milliseconds
+/// (`Lambda-Runtime-Deadline-Ms`); emulators such as `cargo lambda watch` send the timeout itself
+/// (`600000`). A value before 2001 cannot be a wall-clock deadline, so it is read as a duration.
+pub fn deadline_instant(deadline_ms: u64) -> Instant {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    deadline_from(deadline_ms, now_ms, Instant::now())
+}
+
+fn deadline_from(deadline_ms: u64, now_ms: u64, now: Instant) -> Instant {
+    const EPOCH_2001_MS: u64 = 978_307_200_000;
+    let left = if deadline_ms < EPOCH_2001_MS {
+        deadline_ms
+    } else {
+        deadline_ms.saturating_sub(now_ms)
+    };
+    now + Duration::from_millis(left)
+}
+
 /// The part of the remaining time a sweep leaves for writing its findings.
 fn sweep_deadline(deadline: Option<Instant>) -> Option<Instant> {
     deadline.map(|d| {
@@ -442,6 +460,18 @@ mod tests {
         .unwrap();
         let e = s.load_baseline().unwrap_err().to_string();
         assert!(e.contains("/nowhere.toml"), "{e}");
+    }
+
+    #[test]
+    fn deadlines_are_wall_clock_or_a_duration() {
+        let now = Instant::now();
+        let now_ms = 1_795_416_915_680;
+        let wall = deadline_from(now_ms + 30_000, now_ms, now);
+        assert_eq!(wall.duration_since(now), Duration::from_secs(30));
+        let relative = deadline_from(600_000, now_ms, now);
+        assert_eq!(relative.duration_since(now), Duration::from_secs(600));
+        let passed = deadline_from(now_ms - 5, now_ms, now);
+        assert_eq!(passed, now);
     }
 
     #[test]

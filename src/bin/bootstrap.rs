@@ -28,10 +28,7 @@ async fn main() -> ExitCode {
     tracing::info!(sink = ?settings.sink, log_group = %settings.log_group, "rolewarden ready");
     let app = &app;
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        // The context's deadline is wall-clock milliseconds; the sweep wants an Instant.
-        let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
-        let deadline = std::time::Instant::now()
-            + std::time::Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+        let deadline = rolewarden::lambda::deadline_instant(event.context.deadline);
         let response: Result<Response, HandlerError> = app
             .handle(event.payload.get().as_bytes(), Some(deadline))
             .await;
