@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: formatting, lints, every test, the AWS tests against
-# a local moto_server, the Lambda through the real Runtime API, benchmarks once, the memory
-# check, the Lambda package size, and the deployment checks.
+# a local moto_server (enrichment, CloudWatch Logs sink, account sweep), the release Lambda
+# through the real Runtime API (cargo lambda), benchmarks once, the memory check, the Lambda
+# package size, and the deployment checks (templates, SAM, checkov, EventBridge routing).
 # Usage: scripts/test.sh   (CI runs exactly this through .ci/run)
 # Needs: the Rust toolchain (rustup), python3 with venv, curl. Everything else is installed into
 # .venv*/ folders here; servers bind 127.0.0.1 and are stopped on exit.
@@ -33,7 +34,7 @@ start_moto .venv
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
 export ROLEWARDEN_BOOTSTRAP="$ROOT/target/release/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
-cargo test --test aws --test lambda_runtime -- --ignored --nocapture --test-threads 1
+cargo test --test aws --test aws_sweep --test lambda_runtime -- --ignored --nocapture --test-threads 1
 stop_servers
 
 step "benchmarks compile and run once (cargo bench -- --test)"
@@ -52,6 +53,9 @@ if [ "$size" -ge $((12 * 1024 * 1024)) ]; then
   echo "the arm64 bootstrap is over 12 MB" >&2
   exit 1
 fi
+
+step "deployment: cfn-lint, sam validate, sam build (arm64), checkov, EventBridge routing on moto (scripts/deploy-checks.sh)"
+scripts/deploy-checks.sh
 
 echo
 echo "all checks passed in ${SECONDS}s"
