@@ -276,7 +276,10 @@ fn every_sample_through_the_lambda_runtime_api() {
             .iter()
             .filter(|f| ids.contains(&f.id) && f.rule_id == "RW002")
             .collect();
-        assert!(gaps.is_empty(), "{name}: the sweep could not read everything: {gaps:#?}");
+        assert!(
+            gaps.is_empty(),
+            "{name}: the sweep could not read everything: {gaps:#?}"
+        );
         assert_eq!(orphan, !name.contains("lex"), "{name}: {rules:?}");
     }
     assert_eq!(swept.len(), 3, "{swept:?}");
