@@ -6,7 +6,7 @@
 # venvs (.venv, .venv-sam, .venv-checkov; reused while the requirements files are unchanged).
 # Idempotent. Exits non-zero on the first failure. Prints each step's duration.
 #
-# Steps: venvs; cfn-lint on both templates; sam validate --lint; the rolewarden CLI (debug, for
+# Steps: venvs; cfn-lint on both templates; sam validate --lint; the rolewarden CLI (release, for
 # event-pattern and check-policy); sam build for arm64 (asserts .aws-sam/build/RolewardenFunction/
 # bootstrap is an aarch64 ELF); checkov on both templates; the pytest tests in tests/deploy/ against
 # a local moto server (routing through EventBridge's pattern matcher, least privilege,
@@ -64,7 +64,15 @@ sam_validate() {
 
 rolewarden_cli() {
   # The tests ask the CLI for the event patterns and run check-policy on the templates' policies.
-  cargo build --quiet --bin rolewarden
+  # scripts/test.sh hands over the binary its release tests built (ROLEWARDEN_BIN): building it
+  # again without the dev-dependencies' features would recompile part of the SDK for nothing.
+  if [ -n "${ROLEWARDEN_BIN:-}" ] && [ -x "$ROLEWARDEN_BIN" ]; then
+    echo "using $ROLEWARDEN_BIN"
+  else
+    cargo build --release --quiet --bin rolewarden
+    ROLEWARDEN_BIN="$PWD/target/release/rolewarden"
+  fi
+  export ROLEWARDEN_BIN
 }
 
 sam_build() {
@@ -120,13 +128,13 @@ PY
 
 deploy_tests() {
   start_moto .venv
-  ROLEWARDEN_BIN="$PWD/target/debug/rolewarden" .venv-sam/bin/pytest -q -p no:cacheprovider tests/deploy
+  .venv-sam/bin/pytest -q -p no:cacheprovider tests/deploy
 }
 
 timed "venvs (.venv, .venv-sam, .venv-checkov)" venvs
 timed "cfn-lint template.yaml forwarder.yaml" cfn_lint
 timed "sam validate --lint" sam_validate
-timed "cargo build --bin rolewarden (event-pattern, check-policy)" rolewarden_cli
+timed "the rolewarden CLI (event-pattern, check-policy)" rolewarden_cli
 timed "sam build (arm64 bootstrap)" sam_build
 timed "checkov template.yaml forwarder.yaml" checkov_scan
 timed "pytest tests/deploy (moto EventBridge routing, least privilege, check-policy)" deploy_tests

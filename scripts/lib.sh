@@ -4,7 +4,9 @@
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 SERVER_PIDS=()
 
-step() { printf '\n==> %s\n' "$*"; }
+# A step's header, with the seconds since the script started (bash's SECONDS), so a slow step
+# shows in the log.
+step() { printf '\n==> [%ds] %s\n' "$SECONDS" "$*"; }
 
 # ensure_venv DIR REQUIREMENTS: a venv at DIR with exactly the pinned requirements. A marker
 # holding the requirements' checksum skips the install when nothing changed.

@@ -22,19 +22,19 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-step "cargo test (unit, samples and snapshots, corpus, CLI, property tests)"
+# One release build serves every step below (tests, the Lambda binary, benchmarks, the memory
+# check): a second, debug build of the AWS SDK would cost CI several minutes for nothing.
+step "cargo test --release (unit, samples and snapshots, corpus, CLI, property tests)"
 # CI=true makes insta fail on a missing or changed snapshot instead of writing it.
-CI="${CI:-true}" cargo test --all-targets
-
-step "release build: the CLI and the Lambda bootstrap"
-cargo build --release --bins
+# Benchmarks are left out here (a plain `cargo test` would run them in full); they run once below.
+CI="${CI:-true}" cargo test --release --lib --bins --tests
 
 step "AWS tests against moto_server, and the release bootstrap through cargo lambda's Runtime API"
 start_moto .venv
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
 export ROLEWARDEN_BOOTSTRAP="$ROOT/target/release/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
-cargo test --test aws --test aws_sweep --test lambda_runtime -- --ignored --nocapture --test-threads 1
+cargo test --release --test aws --test aws_sweep --test lambda_runtime -- --ignored --nocapture --test-threads 1
 stop_servers
 
 step "benchmarks compile and run once (cargo bench -- --test)"
@@ -55,7 +55,7 @@ if [ "$size" -ge $((12 * 1024 * 1024)) ]; then
 fi
 
 step "deployment: cfn-lint, sam validate, sam build (arm64), checkov, EventBridge routing on moto (scripts/deploy-checks.sh)"
-scripts/deploy-checks.sh
+ROLEWARDEN_BIN="$ROOT/target/release/rolewarden" scripts/deploy-checks.sh
 
 echo
 echo "all checks passed in ${SECONDS}s"

@@ -94,6 +94,22 @@ pub struct Snapshot {
     pub roles: HashMap<String, Lookup<RoleFacts>>,
     pub managed_policies: HashMap<String, Lookup<PolicyDocument>>,
     pub dependents: HashMap<String, Lookup<Vec<Dependent>>>,
+    /// Why anything not in the maps is unavailable; `None`: "was not fetched".
+    pub absent: Option<String>,
+}
+
+impl Snapshot {
+    /// A view that answers every lookup with `Unavailable(reason)`.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Snapshot {
+            absent: Some(reason.into()),
+            ..Default::default()
+        }
+    }
+
+    fn absent<T>(&self, what: String) -> Lookup<T> {
+        Lookup::Unavailable(self.absent.clone().unwrap_or(what))
+    }
 }
 
 impl AccountView for Snapshot {
@@ -101,17 +117,18 @@ impl AccountView for Snapshot {
         self.roles
             .get(name)
             .cloned()
-            .unwrap_or_else(|| Lookup::Unavailable(format!("role `{name}` was not fetched")))
+            .unwrap_or_else(|| self.absent(format!("role `{name}` was not fetched")))
     }
     fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument> {
         self.managed_policies
             .get(arn)
             .cloned()
-            .unwrap_or_else(|| Lookup::Unavailable(format!("policy `{arn}` was not fetched")))
+            .unwrap_or_else(|| self.absent(format!("policy `{arn}` was not fetched")))
     }
     fn dependents(&self, profile: &str) -> Lookup<Vec<Dependent>> {
-        self.dependents.get(profile).cloned().unwrap_or_else(|| {
-            Lookup::Unavailable(format!("dependents of `{profile}` were not listed"))
-        })
+        self.dependents
+            .get(profile)
+            .cloned()
+            .unwrap_or_else(|| self.absent(format!("dependents of `{profile}` were not listed")))
     }
 }

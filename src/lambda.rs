@@ -233,6 +233,43 @@ fn sweep_deadline(deadline: Option<Instant>) -> Option<Instant> {
     })
 }
 
+/// What the runtime says of one invocation.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// When the function times out; a sweep stops early enough to write what it found.
+    pub deadline: Option<Instant>,
+    /// The function's own account (from its ARN). Enrichment and re-checks read this account
+    /// only: an event from another account (forwarded by the organization) is judged from what
+    /// it carries.
+    pub account: Option<String>,
+}
+
+impl Invocation {
+    /// From the runtime's context: the deadline (see [`deadline_instant`]) and the account in
+    /// the invoked function's ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
+    pub fn from_context(deadline_ms: u64, invoked_function_arn: &str) -> Self {
+        let account = invoked_function_arn
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split(':').nth(3))
+            .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned);
+        Invocation {
+            deadline: Some(deadline_instant(deadline_ms)),
+            account,
+        }
+    }
+
+    /// Why an event from `account` cannot be enriched, if it cannot.
+    fn foreign(&self, account: Option<&str>) -> Option<String> {
+        match (self.account.as_deref(), account) {
+            (Some(home), Some(other)) if home != other => Some(format!(
+                "the event is from account {other}; enrichment reads account {home} only"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Everything built once per container.
 pub struct App {
     engine: Engine,
@@ -270,13 +307,13 @@ impl App {
         &self.calls
     }
 
-    /// One invocation: `payload` is the raw JSON Lambda delivered; `deadline` is when the
-    /// function times out (a sweep stops early enough to write what it found).
+    /// One invocation: `payload` is the raw JSON Lambda delivered.
     pub async fn handle(
         &self,
         payload: &[u8],
-        deadline: Option<Instant>,
+        invocation: &Invocation,
     ) -> Result<Response, HandlerError> {
+        let deadline = invocation.deadline;
         let before = self.calls.snapshot();
         let mut items = Vec::new();
         // An in-memory slice cannot fail to read; malformed JSON arrives as Item::Unreadable.
@@ -302,15 +339,16 @@ impl App {
                         continue;
                     }
                     let needs = self.engine.needs(&event);
-                    let snapshot = if needs.is_empty() {
-                        Snapshot::default()
-                    } else {
-                        self.reader.snapshot(&needs, self.engine.baseline()).await
+                    let foreign = invocation.foreign(event.account());
+                    let snapshot = match &foreign {
+                        _ if needs.is_empty() => Snapshot::default(),
+                        Some(reason) => Snapshot::unavailable(reason.clone()),
+                        None => self.reader.snapshot(&needs, self.engine.baseline()).await,
                     };
                     let evaluation = self.engine.evaluate(&event, &snapshot);
                     response.suppressed += evaluation.suppressed as u64;
                     findings.extend(evaluation.findings);
-                    if !event.failed() {
+                    if !event.failed() && foreign.is_none() {
                         let profiles = self.engine.rechecks(&event);
                         if !profiles.is_empty() {
                             recheck.extend(profiles.iter().map(|p| p.name.clone()));
@@ -472,6 +510,22 @@ mod tests {
         assert_eq!(relative.duration_since(now), Duration::from_secs(600));
         let passed = deadline_from(now_ms - 5, now_ms, now);
         assert_eq!(passed, now);
+    }
+
+    #[test]
+    fn the_home_account_comes_from_the_function_arn() {
+        let i = Invocation::from_context(0, "arn:aws:lambda:us-east-1:111122223333:function:rw");
+        assert_eq!(i.account.as_deref(), Some("111122223333"));
+        assert!(i.foreign(Some("111122223333")).is_none());
+        let why = i.foreign(Some("444455556666")).unwrap();
+        assert!(
+            why.contains("444455556666") && why.contains("111122223333"),
+            "{why}"
+        );
+        // cargo lambda's emulator sends no ARN: then nothing is foreign.
+        let emulated = Invocation::from_context(0, "function-arn");
+        assert!(emulated.account.is_none());
+        assert!(emulated.foreign(Some("444455556666")).is_none());
     }
 
     #[test]

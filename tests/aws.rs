@@ -22,7 +22,7 @@ use rolewarden::aws::logs::CloudWatchWriter;
 use rolewarden::aws::reader::AccountReader;
 use rolewarden::aws::CallCounter;
 use rolewarden::finding::{EventRef, Severity};
-use rolewarden::lambda::{App, Settings, SinkKind};
+use rolewarden::lambda::{App, Invocation, Settings, SinkKind};
 use rolewarden::sink::{batches, render, LogLine, MAX_EVENT_BYTES};
 use rolewarden::{Baseline, Engine, Finding};
 use serde_json::Value;
@@ -381,10 +381,13 @@ async fn a_stopped_server_fails_the_invocation_as_retryable() {
     let config = aws::config_for(&server.url).await;
     let app = app(&config, "/rolewarden/stopped");
     let event = sample("sl001-fires-attach-policy-to-lex-slr.json");
-    let ok = app.handle(&event, None).await.unwrap();
+    let ok = app.handle(&event, &Invocation::default()).await.unwrap();
     assert_eq!(ok.findings.len(), 1);
     server.stop();
-    let err = app.handle(&event, None).await.unwrap_err();
+    let err = app
+        .handle(&event, &Invocation::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "Retryable");
     let message = err.to_string();
     assert!(
@@ -395,7 +398,7 @@ async fn a_stopped_server_fails_the_invocation_as_retryable() {
     let quiet = app
         .handle(
             &sample("sl001-quiet-attach-readonly-to-ordinary-role.json"),
-            None,
+            &Invocation::default(),
         )
         .await
         .unwrap();
@@ -423,9 +426,9 @@ async fn warm_invocations_repeat_no_iam_call() {
             .map(|(_, n)| n)
             .sum()
     };
-    let cold = app.handle(&enriched, None).await.unwrap();
-    let warm = app.handle(&enriched, None).await.unwrap();
-    let none = app.handle(&plain, None).await.unwrap();
+    let cold = app.handle(&enriched, &Invocation::default()).await.unwrap();
+    let warm = app.handle(&enriched, &Invocation::default()).await.unwrap();
+    let none = app.handle(&plain, &Invocation::default()).await.unwrap();
     assert_eq!(iam_calls(&cold), 7, "{:?}", cold.api_calls);
     assert_eq!(iam_calls(&warm), 0, "{:?}", warm.api_calls);
     assert_eq!(iam_calls(&none), 0, "{:?}", none.api_calls);
@@ -436,7 +439,7 @@ async fn warm_invocations_repeat_no_iam_call() {
     let mut times = Vec::new();
     for _ in 0..200 {
         let started = Instant::now();
-        let r = app.handle(&enriched, None).await.unwrap();
+        let r = app.handle(&enriched, &Invocation::default()).await.unwrap();
         times.push(started.elapsed());
         assert_eq!(iam_calls(&r), 0);
     }
@@ -449,4 +452,44 @@ async fn warm_invocations_repeat_no_iam_call() {
         iam_calls(&warm),
         iam_calls(&none)
     );
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn events_from_another_account_are_judged_from_the_event_alone() {
+    let config = aws::config().await;
+    let group = format!("/rolewarden/{}", unique("foreign"));
+    let app = app(&config, &group);
+    let central = Invocation {
+        account: Some("999999999999".into()),
+        ..Default::default()
+    };
+    let r = app
+        .handle(
+            &sample("pr006-fires-lexv2-createbot-overprivileged-role.json"),
+            &central,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !r.api_calls.keys().any(|k| k.starts_with("IAM:")),
+        "{:?}",
+        r.api_calls
+    );
+    assert_eq!(r.findings.len(), 1, "PR005 only: {r:?}");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let stored = aws::read_log_group(&logs, &group).await;
+    let pr005: Finding = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(pr005.rule_id, "PR005");
+    assert_eq!(
+        pr005.enrichment.as_deref(),
+        Some("unavailable (the event is from account 111122223333; enrichment reads account 999999999999 only)")
+    );
+    // A delete event from another account re-checks nothing: the sweep reads this account.
+    let delete = app
+        .handle(&sample("recheck-lexv2-deletebot.json"), &central)
+        .await
+        .unwrap();
+    assert_eq!(delete.status, "evaluated");
+    assert!(delete.sweep.is_none());
 }

@@ -20,7 +20,7 @@ use aws_config::SdkConfig;
 use common::aws::{self, use_role, OwnServer};
 use rolewarden::aws::sweep::{SweepOptions, Sweeper};
 use rolewarden::aws::CallCounter;
-use rolewarden::lambda::{App, Settings, SinkKind};
+use rolewarden::lambda::{App, Invocation, Settings, SinkKind};
 use rolewarden::sweep::Scope;
 use rolewarden::{Baseline, Engine};
 use serde_json::Value;
@@ -245,7 +245,7 @@ async fn deleting_the_last_bot_then_its_event_reports_or002() {
     let app = app(&config);
     let event = std::fs::read(common::root().join("events/recheck-lexv2-deletebot.json")).unwrap();
 
-    let before = app.handle(&event, None).await.unwrap();
+    let before = app.handle(&event, &Invocation::default()).await.unwrap();
     assert_eq!(before.status, "swept");
     assert!(before.findings.is_empty(), "{before:?}");
     let sweep = before.sweep.as_ref().unwrap();
@@ -258,7 +258,7 @@ async fn deleting_the_last_bot_then_its_event_reports_or002() {
         .send()
         .await
         .unwrap();
-    let after = app.handle(&event, None).await.unwrap();
+    let after = app.handle(&event, &Invocation::default()).await.unwrap();
     assert_eq!(after.findings.len(), 1, "{after:?}");
     assert_eq!(
         after.counts.keys().copied().collect::<Vec<_>>(),
@@ -271,7 +271,7 @@ async fn deleting_the_last_bot_then_its_event_reports_or002() {
 
     // The scheduled sweep sees the same state and gives the same finding id.
     let schedule = std::fs::read(common::root().join("events/sweep-scheduled-event.json")).unwrap();
-    let full = app.handle(&schedule, None).await.unwrap();
+    let full = app.handle(&schedule, &Invocation::default()).await.unwrap();
     assert_eq!(full.status, "swept");
     assert!(full.findings.contains(&after.findings[0]), "{full:?}");
 }

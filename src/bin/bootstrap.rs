@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use rolewarden::lambda::{App, HandlerError, Response, Settings};
+use rolewarden::lambda::{App, HandlerError, Invocation, Response, Settings};
 use rolewarden::Engine;
 use serde_json::value::RawValue;
 
@@ -28,9 +28,10 @@ async fn main() -> ExitCode {
     tracing::info!(sink = ?settings.sink, log_group = %settings.log_group, "rolewarden ready");
     let app = &app;
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        let deadline = rolewarden::lambda::deadline_instant(event.context.deadline);
+        let invocation =
+            Invocation::from_context(event.context.deadline, &event.context.invoked_function_arn);
         let response: Result<Response, HandlerError> = app
-            .handle(event.payload.get().as_bytes(), Some(deadline))
+            .handle(event.payload.get().as_bytes(), &invocation)
             .await;
         match &response {
             Ok(r) => tracing::info!(

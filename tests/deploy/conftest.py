@@ -1,7 +1,7 @@
 """Shared fixtures of the deploy tests (run by scripts/deploy-checks.sh with .venv-sam's pytest).
 
 Environment:
-- ROLEWARDEN_BIN: the rolewarden command (deploy-checks.sh builds target/debug/rolewarden and sets
+- ROLEWARDEN_BIN: the rolewarden command (deploy-checks.sh builds target/release/rolewarden and sets
   it); default `cargo run -q --bin rolewarden --`.
 - AWS_ENDPOINT_URL: the moto server the routing tests load the templates' rules into
   (scripts/lib.sh start_moto sets it, with test credentials).

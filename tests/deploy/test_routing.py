@@ -77,7 +77,13 @@ def sample_events() -> tuple[dict[str, dict], dict[str, str]]:
     files: dict[str, str] = {}
     for path in sorted((ROOT / "events").glob("*.json")):
         event = json.loads(path.read_text())
-        event_id = event["detail"]["eventID"]
+        event_id = event["detail"].get("eventID")
+        if event_id is None:
+            # Not a CloudTrail call (the sweep's Scheduled Event): keyed by its EventBridge id,
+            # which the copy sent here also carries in its detail so the queue can tell it apart.
+            # No CloudTrail rule may route it; the schedule rule invokes the function directly.
+            event_id = event["id"]
+            event["detail"]["eventID"] = event_id
         assert event_id not in events, f"{path.name} repeats eventID {event_id}"
         events[event_id] = event
         files[event_id] = path.name
