@@ -300,3 +300,94 @@ resource = "arn:aws:kendra:{region}:{account}:index/{response.id}"
         "arn:aws:kendra:us-east-1:111122223333:index/idx-1"
     );
 }
+
+#[test]
+fn check_policy_judges_permissions_and_trust_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let broad = dir.path().join("deployer.json");
+    std::fs::write(
+        &broad,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let trust = dir.path().join("bot-trust.json");
+    // URL-encoded, as IAM's read APIs return it.
+    std::fs::write(
+        &trust,
+        "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22lexv2.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D",
+    )
+    .unwrap();
+    let scoped = dir.path().join("reader.json");
+    std::fs::write(
+        &scoped,
+        r#"{"Statement":{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}}"#,
+    )
+    .unwrap();
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+
+    let out = rolewarden(&[
+        "check-policy",
+        "--format",
+        "json",
+        &path(&broad),
+        &path(&trust),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let rules: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"].to_string())
+        .collect();
+    assert_eq!(rules, ["\"PR001\"", "\"TR002\""]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("deployer.json: permissions policy: 1 findings"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bot-trust.json: trust policy: 1 findings"),
+        "{stderr}"
+    );
+
+    // TR002 is low: a higher threshold passes it; a clean policy passes anyway.
+    let out = rolewarden(&["check-policy", "--fail-on", "medium", &path(&trust)]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = rolewarden(&["check-policy", &path(&scoped)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("No findings."));
+
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "[1, 2]").unwrap();
+    let out = rolewarden(&["check-policy", &path(&garbage), &path(&scoped)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("garbage.json: policy document is not JSON: expected a JSON object"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn event_pattern_prints_one_pattern_per_source() {
+    let out = rolewarden(&["event-pattern"]);
+    assert_eq!(out.status.code(), Some(0));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources: Vec<&String> = all.as_object().unwrap().keys().collect();
+    assert_eq!(sources, ["aws.connect", "aws.iam", "aws.lex"]);
+    let out = rolewarden(&["event-pattern", "--source", "aws.connect"]);
+    let connect: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        connect["detail"]["eventName"],
+        serde_json::json!(["DeleteInstance"])
+    );
+    assert_eq!(connect, all["aws.connect"]);
+    let out = rolewarden(&["event-pattern", "--source", "aws.s3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "no rule consumes events from `aws.s3` (sources: aws.connect, aws.iam, aws.lex)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -168,7 +168,7 @@ fn every_sample_through_the_lambda_runtime_api() {
         .map_or("_".to_owned(), |(_, v)| v.clone());
     let group = format!("/rolewarden/{}", unique("lambda"));
     let log = tempfile::NamedTempFile::new().unwrap();
-    let _function = Running(
+    let function_process = Running(
         Command::new(bootstrap())
             .envs(lambda_env.iter().cloned())
             .env("AWS_ENDPOINT_URL", &server.url)
@@ -283,6 +283,22 @@ fn every_sample_through_the_lambda_runtime_api() {
         assert_eq!(orphan, !name.contains("lex"), "{name}: {rules:?}");
     }
     assert_eq!(swept.len(), 3, "{swept:?}");
+
+    // What the function's memory setting must hold: the peak after every sample and 3 sweeps.
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", function_process.0.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    println!(
+        "bootstrap peak RSS after {} invocations (3 of them sweeps): {} MB",
+        samples.len(),
+        peak_kb / 1024
+    );
+    assert!(peak_kb < 128 * 1024, "{peak_kb} kB");
 
     // The AWS API goes away: the invocation fails as Retryable, it never reports success.
     server.stop();

@@ -18,7 +18,7 @@ use rolewarden::{report, rules, Baseline, Engine, Finding, Severity};
 #[derive(Parser)]
 #[command(name = "rolewarden", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events ... | rolewarden evaluate -\n  rolewarden explain PR001"
+    after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events --output json | jq -c '.Events[].CloudTrailEvent | fromjson' | rolewarden evaluate -\n  rolewarden evaluate --enrich --sink cloudwatch --log-group /rolewarden/findings trail/\n  rolewarden sweep --regions us-east-1,eu-west-2 --fail-on high\n  rolewarden check-policy policy.json trust-policy.json\n  rolewarden explain PR001"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -435,51 +435,23 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         bail!("cannot write findings: {e}");
     }
     let sink_failed = match (sink, &live) {
-        (Some(sink), Some(live)) => {
-            let group = sink.group().to_owned();
-            match sink.finish(live) {
-                Ok(n) => {
-                    eprintln!("rolewarden: {n} findings written to log group `{group}`");
-                    false
-                }
-                Err((n, e)) => {
-                    eprintln!("rolewarden: error: {e} ({n} findings were written before)");
-                    true
-                }
-            }
-        }
+        (Some(sink), Some(live)) => !finish_sink(sink, live),
         _ => false,
     };
     if let Some(live) = &live {
-        let calls = live.calls().snapshot();
-        let listed: Vec<String> = calls.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        eprintln!(
-            "rolewarden: AWS API calls: {}",
-            if listed.is_empty() {
-                "none".to_owned()
-            } else {
-                listed.join(", ")
-            }
-        );
+        eprintln!("rolewarden: AWS API calls: {}", api_calls(live));
     }
 
     eprintln!(
         "{}",
         summary_line(&summary, skipped, input_failures, started.elapsed())
     );
-    if sink_failed {
-        return Ok(ExitCode::from(3));
-    }
-    if summary.unreadable > 0 || input_failures > 0 {
-        return Ok(ExitCode::from(2));
-    }
-    if args
-        .fail_on
-        .is_some_and(|threshold| worst.is_some_and(|w| w >= threshold))
-    {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(
+        sink_failed,
+        summary.unreadable > 0 || input_failures > 0,
+        worst,
+        args.fail_on,
+    ))
 }
 
 fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
@@ -522,40 +494,15 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|f| args.min_severity.is_none_or(|min| f.severity >= min))
         .collect();
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
-        Format::Text => out.write_all(report::render_text(&reported).as_bytes())?,
-        Format::Json => {
-            for finding in &reported {
-                serde_json::to_writer(&mut out, finding)?;
-                out.write_all(b"\n")?;
-            }
-        }
-    }
-    out.flush().context("cannot write findings")?;
+    write_report(args.format, &reported)?;
     let mut sink_failed = false;
     if let Some(SinkArg::Cloudwatch) = args.sink {
         let mut sink = live.cloudwatch(&args.log_group);
         for finding in &reported {
             sink.push(&live, finding.clone());
         }
-        match sink.finish(&live) {
-            Ok(n) => eprintln!(
-                "rolewarden: {n} findings written to log group `{}`",
-                args.log_group
-            ),
-            Err((n, e)) => {
-                eprintln!("rolewarden: error: {e} ({n} findings were written before)");
-                sink_failed = true;
-            }
-        }
+        sink_failed = !finish_sink(sink, &live);
     }
-    let calls: Vec<String> = live
-        .calls()
-        .snapshot()
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
     eprintln!(
         "rolewarden: sweep: {} roles in {} ListRoles pages, {} candidates, {} service-linked roles, {} listings, {} gaps; {} findings ({} suppressed by exceptions); API calls: {}; {:.2?}",
         stats.roles_listed,
@@ -566,22 +513,10 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         stats.gaps,
         reported.len(),
         evaluation.suppressed,
-        if calls.is_empty() { "none".to_owned() } else { calls.join(", ") },
+        api_calls(&live),
         started.elapsed()
     );
-    if sink_failed {
-        return Ok(ExitCode::from(3));
-    }
-    if stats.gaps > 0 {
-        return Ok(ExitCode::from(2));
-    }
-    if args
-        .fail_on
-        .is_some_and(|threshold| worst.is_some_and(|w| w >= threshold))
-    {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(sink_failed, stats.gaps > 0, worst, args.fail_on))
 }
 
 fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<ExitCode> {
@@ -615,24 +550,72 @@ fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    write_report(args.format, &findings)?;
+    let worst = findings.iter().map(|f| f.severity).max();
+    Ok(exit_code(false, unreadable > 0, worst, Some(args.fail_on)))
+}
+
+/// The findings on standard output, as a grouped report or JSON Lines.
+fn write_report(format: Format, findings: &[Finding]) -> anyhow::Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
-        Format::Text => out.write_all(report::render_text(&findings).as_bytes())?,
+    match format {
+        Format::Text => out.write_all(report::render_text(findings).as_bytes())?,
         Format::Json => {
-            for finding in &findings {
+            for finding in findings {
                 serde_json::to_writer(&mut out, finding)?;
                 out.write_all(b"\n")?;
             }
         }
     }
-    out.flush().context("cannot write findings")?;
-    if unreadable > 0 {
-        return Ok(ExitCode::from(2));
+    out.flush().context("cannot write findings")
+}
+
+/// Writes what the sink still holds and says how it went; `false` when it failed.
+fn finish_sink(sink: rolewarden::aws::blocking::BufferedWriter, live: &Blocking) -> bool {
+    let group = sink.group().to_owned();
+    match sink.finish(live) {
+        Ok(n) => {
+            eprintln!("rolewarden: {n} findings written to log group `{group}`");
+            true
+        }
+        Err((n, e)) => {
+            eprintln!("rolewarden: error: {e} ({n} findings were written before)");
+            false
+        }
     }
-    if findings.iter().any(|f| f.severity >= args.fail_on) {
-        return Ok(ExitCode::from(1));
+}
+
+/// `IAM:GetRole 3, CloudWatch Logs:PutLogEvents 1`, or `none`.
+fn api_calls(live: &Blocking) -> String {
+    let calls: Vec<String> = live
+        .calls()
+        .snapshot()
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if calls.is_empty() {
+        "none".to_owned()
+    } else {
+        calls.join(", ")
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// 3: findings not written; 2: input or account partly unreadable; 1: `--fail-on` reached.
+fn exit_code(
+    sink_failed: bool,
+    incomplete: bool,
+    worst: Option<Severity>,
+    fail_on: Option<Severity>,
+) -> ExitCode {
+    if sink_failed {
+        ExitCode::from(3)
+    } else if incomplete {
+        ExitCode::from(2)
+    } else if fail_on.is_some_and(|threshold| worst.is_some_and(|w| w >= threshold)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn summary_line(
