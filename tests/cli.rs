@@ -361,7 +361,7 @@ fn check_policy_judges_permissions_and_trust_documents() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr)
-            .contains("garbage.json: policy document is not JSON: expected a JSON object"),
+            .contains("garbage.json: policy document is an array, expected a JSON object"),
         "{}",
         text(&out.stderr)
     );

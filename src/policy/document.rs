@@ -150,9 +150,15 @@ impl PolicyDocument {
                 .to_owned();
             current = std::borrow::Cow::Owned(decoded);
         }
-        Err(PolicyError::NotJson {
-            reason: format!("expected a JSON object, found `{}`", preview(&current)),
-        })
+        // Valid JSON of another type is a type error, not a syntax error.
+        match serde_json::from_str::<Value>(&current) {
+            Ok(other) => Err(PolicyError::WrongType {
+                found: json_type(&other),
+            }),
+            Err(_) => Err(PolicyError::NotJson {
+                reason: format!("expected a JSON object, found `{}`", preview(&current)),
+            }),
+        }
     }
 
     fn from_object(map: &Map<String, Value>) -> Result<Self, PolicyError> {
