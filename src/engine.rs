@@ -216,9 +216,11 @@ impl Engine {
             .iter()
             .filter(|p| {
                 p.event_source.eq_ignore_ascii_case(event.source())
-                    && p.dependents
-                        .as_ref()
-                        .is_some_and(|d| d.deleted_by.iter().any(|n| n == event.name()))
+                    && p.dependents.as_ref().is_some_and(|d| {
+                        d.deleted_by.iter().any(|n| n == event.name())
+                            && d.when_present.iter().all(|k| event.param(k).is_some())
+                            && d.when_absent.iter().all(|k| event.param(k).is_none())
+                    })
             })
             .collect()
     }

@@ -209,26 +209,31 @@ pub struct SweepSummary {
 /// The invocation's deadline as an `Instant`. Lambda sends wall-clock epoch milliseconds
 /// (`Lambda-Runtime-Deadline-Ms`); emulators such as `cargo lambda watch` send the timeout itself
 /// (`600000`). A value before 2001 cannot be a wall-clock deadline, so it is read as a duration.
-pub fn deadline_instant(deadline_ms: u64) -> Instant {
+/// `0` means the runtime gave none.
+pub fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
     let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
     deadline_from(deadline_ms, now_ms, Instant::now())
 }
 
-fn deadline_from(deadline_ms: u64, now_ms: u64, now: Instant) -> Instant {
+fn deadline_from(deadline_ms: u64, now_ms: u64, now: Instant) -> Option<Instant> {
     const EPOCH_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms == 0 {
+        return None;
+    }
     let left = if deadline_ms < EPOCH_2001_MS {
         deadline_ms
     } else {
         deadline_ms.saturating_sub(now_ms)
     };
-    now + Duration::from_millis(left)
+    now.checked_add(Duration::from_millis(left))
 }
 
 /// The part of the remaining time a sweep leaves for writing its findings.
 fn sweep_deadline(deadline: Option<Instant>) -> Option<Instant> {
     deadline.map(|d| {
         let left = d.saturating_duration_since(Instant::now());
-        let margin = (left / 5).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        // Writing the findings may need the SDK's retries too (3 attempts, 10 s each at most).
+        let margin = (left / 5).clamp(Duration::from_secs(1), Duration::from_secs(30));
         d.checked_sub(margin).unwrap_or(d)
     })
 }
@@ -254,7 +259,7 @@ impl Invocation {
             .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
             .map(str::to_owned);
         Invocation {
-            deadline: Some(deadline_instant(deadline_ms)),
+            deadline: deadline_instant(deadline_ms),
             account,
         }
     }
@@ -316,8 +321,14 @@ impl App {
         let deadline = invocation.deadline;
         let before = self.calls.snapshot();
         let mut items = Vec::new();
-        // An in-memory slice cannot fail to read; malformed JSON arrives as Item::Unreadable.
-        let _ = read_slice(payload, &mut |item| items.push(item));
+        // Malformed JSON arrives as Item::Unreadable; an error here means bytes that cannot be
+        // read at all (a corrupt gzip stream): kept as an RW000 finding too, never dropped.
+        if let Err(e) = read_slice(payload, &mut |item| items.push(item)) {
+            items.push(Item::Unreadable {
+                reason: format!("cannot read the payload: {e}"),
+                position: crate::decode::Position::default(),
+            });
+        }
         let mut response = Response::default();
         let mut findings: Vec<Finding> = Vec::new();
         let mut full_sweep: Option<Option<String>> = None;
@@ -330,14 +341,19 @@ impl App {
                     record, envelope, ..
                 } => {
                     response.events += 1;
-                    let event = Event::new(*record, envelope);
                     if response.event_id.is_none() {
-                        response.event_id = event.id().map(str::to_owned);
+                        response.event_id = record
+                            .event_id
+                            .clone()
+                            .or_else(|| envelope.as_ref().and_then(|e| e.id.clone()));
                     }
-                    if !self.engine.is_watched(event.source(), event.name()) {
+                    let source = record.event_source.as_deref().unwrap_or_default();
+                    let name = record.event_name.as_deref().unwrap_or_default();
+                    if !self.engine.is_watched(source, name) {
                         response.ignored += 1;
                         continue;
                     }
+                    let event = Event::new(*record, envelope);
                     let needs = self.engine.needs(&event);
                     let foreign = invocation.foreign(event.account());
                     let snapshot = match &foreign {
@@ -381,24 +397,18 @@ impl App {
         let sweep = match full_sweep {
             Some(account) => Some(SweepOptions {
                 scope: Scope::Full,
-                regions: regions(baseline, home, None),
+                regions: regions(baseline, home, []),
                 deadline: sweep_deadline(deadline),
                 concurrency: DEFAULT_CONCURRENCY,
                 account,
             }),
-            None if !recheck.is_empty() => {
-                let mut all = regions(baseline, home, None);
-                all.extend(recheck_regions);
-                all.sort();
-                all.dedup();
-                Some(SweepOptions {
-                    scope: Scope::Profiles(recheck),
-                    regions: all,
-                    deadline: sweep_deadline(deadline),
-                    concurrency: DEFAULT_CONCURRENCY,
-                    account: recheck_account,
-                })
-            }
+            None if !recheck.is_empty() => Some(SweepOptions {
+                scope: Scope::Profiles(recheck),
+                regions: regions(baseline, home, recheck_regions.iter().map(String::as_str)),
+                deadline: sweep_deadline(deadline),
+                concurrency: DEFAULT_CONCURRENCY,
+                account: recheck_account,
+            }),
             None => None,
         };
         if let Some(options) = sweep {
@@ -504,12 +514,15 @@ mod tests {
     fn deadlines_are_wall_clock_or_a_duration() {
         let now = Instant::now();
         let now_ms = 1_795_416_915_680;
-        let wall = deadline_from(now_ms + 30_000, now_ms, now);
+        let wall = deadline_from(now_ms + 30_000, now_ms, now).unwrap();
         assert_eq!(wall.duration_since(now), Duration::from_secs(30));
-        let relative = deadline_from(600_000, now_ms, now);
+        let relative = deadline_from(600_000, now_ms, now).unwrap();
         assert_eq!(relative.duration_since(now), Duration::from_secs(600));
-        let passed = deadline_from(now_ms - 5, now_ms, now);
+        let passed = deadline_from(now_ms - 5, now_ms, now).unwrap();
         assert_eq!(passed, now);
+        assert_eq!(deadline_from(0, now_ms, now), None);
+        // A bogus header must not panic by overflowing the clock.
+        let _ = deadline_from(u64::MAX, 0, now);
     }
 
     #[test]
@@ -533,11 +546,15 @@ mod tests {
         let e = HandlerError::Sink(SinkError::CloudWatch {
             group: "g".into(),
             stream: "s".into(),
-            count: 1,
+            unwritten: 3,
+            written: 2,
             reason: "boom".into(),
         });
         let d = Diagnostic::from(e);
         assert_eq!(d.error_type, "Retryable");
-        assert!(d.error_message.contains("boom"));
+        assert_eq!(
+            d.error_message,
+            "findings were not written: cannot write 3 findings to log group `g`, stream `s` (2 written before): boom"
+        );
     }
 }

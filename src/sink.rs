@@ -59,11 +59,13 @@ pub enum SinkError {
     },
     #[error("cannot write findings to standard output: {0}")]
     Stdout(#[source] std::io::Error),
-    #[error("cannot write {count} findings to log group `{group}`, stream `{stream}`: {reason}")]
+    #[error("cannot write {unwritten} findings to log group `{group}`, stream `{stream}` ({written} written before): {reason}")]
     CloudWatch {
         group: String,
         stream: String,
-        count: usize,
+        /// Findings not written: the failed batch and every batch after it.
+        unwritten: usize,
+        written: usize,
         reason: String,
     },
 }

@@ -62,6 +62,31 @@ impl SweptRole {
             .map(trusted_principals)
             .unwrap_or_default()
     }
+
+    /// The profiled service principals its trust policy lets assume it.
+    pub fn profiled_services(&self, baseline: &Baseline) -> Vec<TrustedPrincipal> {
+        self.trusted()
+            .into_iter()
+            .filter(|p| {
+                p.kind == crate::policy::PrincipalKind::Service
+                    && baseline.profile_for_principal(&p.value).is_some()
+            })
+            .collect()
+    }
+
+    /// Its trust policy lets a profiled service assume it: an OR001 candidate (unless it is a
+    /// service-linked role).
+    pub fn trusts_profiled_service(&self, baseline: &Baseline) -> bool {
+        !self.profiled_services(baseline).is_empty()
+    }
+
+    /// A profiled service-linked role: a profile's name under `/aws-service-role/`.
+    pub fn is_profiled_slr(&self, baseline: &Baseline) -> bool {
+        baseline
+            .profiles
+            .iter()
+            .any(|p| p.owns_slr(&self.name, &self.path))
+    }
 }
 
 /// A resource that keeps a service's service-linked roles in use.
@@ -107,6 +132,16 @@ pub enum Scope {
     Full,
     /// The service-linked roles and dependents of these profiles, after a delete event.
     Profiles(BTreeSet<String>),
+}
+
+impl Scope {
+    /// Whether the sweep covers this profile.
+    pub fn covers(&self, profile: &str) -> bool {
+        match self {
+            Scope::Full => true,
+            Scope::Profiles(names) => names.contains(profile),
+        }
+    }
 }
 
 /// What a sweep read of the account.
@@ -178,7 +213,9 @@ impl<'a> SweepContext<'a> {
         }
     }
 
-    /// Profiled service-linked roles (right name, `/aws-service-role/` path) with their profile.
+    /// Profiled service-linked roles (right name, `/aws-service-role/` path) with their profile,
+    /// for the profiles the sweep covers: a re-check of Lex lists Connect's roles too (one
+    /// path prefix), but judges only Lex's, as the full sweep would.
     pub fn service_linked_roles(&self) -> Vec<(&'a SweptRole, &'a Profile)> {
         self.state
             .roles
@@ -188,6 +225,7 @@ impl<'a> SweepContext<'a> {
                     .profiles
                     .iter()
                     .find(|p| p.owns_slr(&role.name, &role.path))
+                    .filter(|p| self.state.scope.covers(&p.name))
                     .map(|p| (role, p))
             })
             .collect()

@@ -128,10 +128,26 @@ fn a_sweep_finds_exactly_what_the_account_holds() {
         let lex = "/aws-service-role/lexv2.amazonaws.com/";
         let support = create_role(&iam, "AWSServiceRoleForLexV2Bots_SUPPORT", lex, "lexv2.amazonaws.com").await;
         create_role(&iam, "AWSServiceRoleForLexV2Bots_DRIFT", lex, "lexv2.amazonaws.com").await;
-        iam.put_role_policy()
+        // Lex writes inline policies into its bot roles itself (QnAIntent, Bedrock, Kendra):
+        // not drift. A customer managed policy attached to it is.
+        for role in ["AWSServiceRoleForLexV2Bots_SUPPORT", "AWSServiceRoleForLexV2Bots_DRIFT"] {
+            iam.put_role_policy()
+                .role_name(role)
+                .policy_name("QnAIntentKendraAccess")
+                .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kendra:Query","Resource":"*"}]}"#)
+                .send()
+                .await
+                .unwrap();
+        }
+        let extra = aws::seed_policy(
+            &iam,
+            "support-bot-extras",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        )
+        .await;
+        iam.attach_role_policy()
             .role_name("AWSServiceRoleForLexV2Bots_DRIFT")
-            .policy_name("extra")
-            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+            .policy_arn(&extra)
             .send()
             .await
             .unwrap();
@@ -194,7 +210,7 @@ service = "lexv2.amazonaws.com"
         stderr.contains("10 roles in 1 ListRoles pages, 4 candidates, 5 service-linked roles, 3 listings, 0 gaps"),
         "{stderr}"
     );
-    assert!(stderr.contains("IAM:GetRole 4"), "{stderr}");
+    assert!(stderr.contains("IAM:GetRole 4,"), "{stderr}");
     for f in &findings {
         assert_eq!(f["account"], ACCOUNT, "{f}");
         assert_eq!(f["event"]["name"], "AccountSweep", "{f}");
@@ -214,6 +230,18 @@ service = "lexv2.amazonaws.com"
             .collect()
     };
     assert_eq!(ids(&out), ids(&again));
+
+    // A Lex V1 bot appears (moto has no Lex V1: the shim answers GetBots): the V1 service-linked
+    // role is in use again, and only its OR002 goes.
+    server.set_lex_v1_bots(&["OrderFlowers"]);
+    let with_v1_bot = rolewarden(&server, &args);
+    let findings: Vec<Value> = String::from_utf8_lossy(&with_v1_bot.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut fewer = expected.clone();
+    fewer.remove(&("OR002".to_owned(), "AWSServiceRoleForLexBots".to_owned()));
+    assert_eq!(verdicts(&findings), fewer);
 }
 
 fn app(config: &SdkConfig) -> App {
@@ -249,7 +277,8 @@ async fn deleting_the_last_bot_then_its_event_reports_or002() {
     assert_eq!(before.status, "swept");
     assert!(before.findings.is_empty(), "{before:?}");
     let sweep = before.sweep.as_ref().unwrap();
-    assert_eq!(sweep.scope, "lex-v1,lex-v2");
+    // A V2 DeleteBot (it names the bot by `botId`) re-checks Lex V2 only.
+    assert_eq!(sweep.scope, "lex-v2");
     assert_eq!(sweep.regions, ["us-east-1"]);
 
     aws_sdk_lexmodelsv2::Client::new(&config)
@@ -274,6 +303,49 @@ async fn deleting_the_last_bot_then_its_event_reports_or002() {
     let full = app.handle(&schedule, &Invocation::default()).await.unwrap();
     assert_eq!(full.status, "swept");
     assert!(full.findings.contains(&after.findings[0]), "{full:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn sl005_is_high_while_a_bot_still_depends_on_the_deleted_role() {
+    let server = OwnServer::start();
+    let config = aws::config_for(&server.url).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let slr = create_role(
+        &iam,
+        "AWSServiceRoleForLexV2Bots_ABC",
+        "/aws-service-role/lexv2.amazonaws.com/",
+        "lexv2.amazonaws.com",
+    )
+    .await;
+    let bot = create_bot(&config, "StillHere", &slr).await;
+    let app = app(&config);
+    let event =
+        std::fs::read(common::root().join("events/sl005-fires-delete-lexv2-slr.json")).unwrap();
+    let with_bot = app.handle(&event, &Invocation::default()).await.unwrap();
+    assert_eq!(
+        with_bot.counts.keys().copied().collect::<Vec<_>>(),
+        [rolewarden::Severity::High],
+        "{with_bot:?}"
+    );
+    assert_eq!(
+        with_bot.api_calls.get("Lex Models V2:ListBots"),
+        Some(&1),
+        "{:?}",
+        with_bot.api_calls
+    );
+    aws_sdk_lexmodelsv2::Client::new(&config)
+        .delete_bot()
+        .bot_id(&bot)
+        .send()
+        .await
+        .unwrap();
+    let without = app.handle(&event, &Invocation::default()).await.unwrap();
+    assert_eq!(
+        without.counts.keys().copied().collect::<Vec<_>>(),
+        [rolewarden::Severity::Medium],
+        "{without:?}"
+    );
 }
 
 #[tokio::test]
@@ -383,8 +455,27 @@ async fn a_sweep_out_of_time_says_how_far_it_got() {
         .sweep(&state, chrono::Utc::now())
         .findings;
     let rules: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
-    // The old role was listed but never looked at: no verdict on it, only the gap.
+    // Nothing could be read in time: no verdict on anything, only the gap, naming every part.
     assert_eq!(rules, ["RW002"], "{findings:#?}");
-    let evidence = serde_json::to_string(&findings[0].evidence).unwrap();
-    assert!(evidence.contains("time budget"), "{evidence}");
+    let rw002 = &findings[0];
+    assert!(
+        rw002.message.contains("time budget exhausted"),
+        "{}",
+        rw002.message
+    );
+    assert_eq!(
+        rw002.evidence["unread"],
+        serde_json::json!([
+            "connect-instances in us-east-1",
+            "iam:ListRoles",
+            "lex-v1-bots in us-east-1",
+            "lex-v2-bots in us-east-1"
+        ])
+    );
+    assert_eq!(
+        calls.total(),
+        0,
+        "no call starts past the deadline: {:?}",
+        calls.snapshot()
+    );
 }

@@ -225,3 +225,53 @@ fn or004_needs_the_account() {
     let findings = engine.sweep(&state, now()).findings;
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+/// A re-check after a delete event and the daily sweep must give an orphaned role the same
+/// finding id, whatever else each listed: another scope, another set of regions.
+#[test]
+fn a_recheck_and_the_full_sweep_agree_on_ids() {
+    use rolewarden::sweep::{Listing, Scope};
+    let engine = test_engine();
+    let recheck = read_state(&fixtures_dir().join("or002-fires-lexv2-no-bot-left.json"));
+    assert!(matches!(recheck.scope, Scope::Profiles(_)));
+    let mut full = recheck.clone();
+    full.scope = Scope::Full;
+    // The schedule swept one more region, empty too, and listed Connect as well.
+    full.regions.push("ap-southeast-2".into());
+    for profile in ["lex-v2", "lex-v1", "connect"] {
+        let kind = engine
+            .baseline()
+            .profiles
+            .iter()
+            .find(|p| p.name == profile)
+            .and_then(|p| p.dependents.as_ref())
+            .unwrap()
+            .kind;
+        for region in full.regions.clone() {
+            if !full
+                .listings
+                .iter()
+                .any(|l| l.profile == profile && l.region == region)
+            {
+                full.listings.push(Listing {
+                    profile: profile.into(),
+                    kind,
+                    region,
+                    resources: Vec::new(),
+                });
+            }
+        }
+    }
+    let ids = |state: &AccountState| -> Vec<String> {
+        engine
+            .sweep(state, now())
+            .findings
+            .into_iter()
+            .filter(|f| f.rule_id == "OR002")
+            .map(|f| f.id)
+            .collect()
+    };
+    let from_recheck = ids(&recheck);
+    assert_eq!(from_recheck.len(), 1);
+    assert_eq!(from_recheck, ids(&full));
+}

@@ -39,10 +39,6 @@ impl IamReader {
         }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// A role with its trust policy, inline and attached policies.
     pub async fn role(&self, name: &str) -> Lookup<RoleFacts> {
         if let Some(hit) = self.roles.get(&name.to_owned()) {
@@ -80,7 +76,7 @@ impl IamReader {
         };
         let mut facts = role_facts(&role)?;
         facts.inline_policies = self.inline_policies(name).await?;
-        for arn in self.attached_policy_arns(name).await? {
+        for arn in attached_policy_arns(&self.client, name).await? {
             match self.managed_policy(&arn).await {
                 Lookup::Found(document) => facts.attached_policies.push(NamedPolicy {
                     name: arn,
@@ -95,16 +91,7 @@ impl IamReader {
     }
 
     async fn inline_policies(&self, role: &str) -> Result<Vec<NamedPolicy>, String> {
-        let names: Vec<String> = self
-            .client
-            .list_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| format!("iam:ListRolePolicies `{role}`: {}", describe(&e)))?;
+        let names = inline_policy_names(&self.client, role).await?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let answer = self
@@ -129,20 +116,6 @@ impl IamReader {
             out.push(NamedPolicy { name, document });
         }
         Ok(out)
-    }
-
-    async fn attached_policy_arns(&self, role: &str) -> Result<Vec<String>, String> {
-        let attached: Vec<_> = self
-            .client
-            .list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| format!("iam:ListAttachedRolePolicies `{role}`: {}", describe(&e)))?;
-        Ok(attached.into_iter().filter_map(|p| p.policy_arn).collect())
     }
 
     async fn fetch_managed_policy(&self, arn: &str) -> Result<Lookup<PolicyDocument>, String> {
@@ -180,6 +153,39 @@ impl IamReader {
             .map(Lookup::Found)
             .map_err(|e| format!("managed policy `{arn}` {version}: {e}"))
     }
+}
+
+/// The names of a role's inline policies (`ListRolePolicies`, every page).
+pub(crate) async fn inline_policy_names(
+    client: &Client,
+    role: &str,
+) -> Result<Vec<String>, String> {
+    client
+        .list_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| format!("iam:ListRolePolicies `{role}`: {}", describe(&e)))
+}
+
+/// The ARNs of a role's attached managed policies (`ListAttachedRolePolicies`, every page).
+pub(crate) async fn attached_policy_arns(
+    client: &Client,
+    role: &str,
+) -> Result<Vec<String>, String> {
+    let attached: Vec<_> = client
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| format!("iam:ListAttachedRolePolicies `{role}`: {}", describe(&e)))?;
+    Ok(attached.into_iter().filter_map(|p| p.policy_arn).collect())
 }
 
 /// What `GetRole` (or a `ListRoles` entry) says of a role; policies are filled in separately.

@@ -55,20 +55,26 @@ impl CloudWatchWriter {
                 })
             })
             .collect::<Result<Vec<_>, SinkError>>()?;
+        let total = lines.len();
+        let mut written = 0;
         for batch in batches(lines) {
             let stream = stream_name(batch.day, &self.instance);
-            self.put(&stream, &batch.lines).await?;
+            if let Err(reason) = self.put(&stream, &batch.lines).await {
+                return Err(SinkError::CloudWatch {
+                    group: self.group.clone(),
+                    stream,
+                    unwritten: total - written,
+                    written,
+                    reason,
+                });
+            }
+            written += batch.lines.len();
         }
         Ok(())
     }
 
-    async fn put(&mut self, stream: &str, lines: &[LogLine]) -> Result<(), SinkError> {
-        let fail = |reason: String| SinkError::CloudWatch {
-            group: self.group.clone(),
-            stream: stream.to_owned(),
-            count: lines.len(),
-            reason,
-        };
+    /// One batch into one stream; the reason when it was not written.
+    async fn put(&mut self, stream: &str, lines: &[LogLine]) -> Result<(), String> {
         let events: Vec<InputLogEvent> = lines
             .iter()
             .map(|l| {
@@ -76,31 +82,32 @@ impl CloudWatchWriter {
                     .timestamp(l.timestamp_ms)
                     .message(&l.message)
                     .build()
-                    .map_err(|e| fail(e.to_string()))
+                    .map_err(|e| e.to_string())
             })
             .collect::<Result<_, _>>()?;
         if !self.ready.contains(stream) {
-            // A new day or a new container: make sure the stream exists before the first write
-            // rather than after a failed one, which costs the same and keeps the retry path for
-            // a group deleted under a running function.
-            self.create_stream(stream).await.map_err(fail)?;
+            // Each container writes to streams of its own, so a first write always needs the
+            // stream created: do it before the write rather than after a failed one.
+            self.create_stream(stream).await?;
             self.ready.insert(stream.to_owned());
         }
         let mut answer = self.send(stream, events.clone()).await;
         if let Err(e) = &answer {
+            // The group (or stream) was deleted under a running function: create it again
+            // and retry once.
             if error_code(e) == Some("ResourceNotFoundException") {
-                self.create_stream(stream).await.map_err(fail)?;
+                self.create_stream(stream).await?;
                 answer = self.send(stream, events).await;
             }
         }
-        let out = answer.map_err(|e| fail(format!("logs:PutLogEvents: {}", describe(&e))))?;
+        let out = answer.map_err(|e| format!("logs:PutLogEvents: {}", describe(&e)))?;
         if let Some(rejected) = out.rejected_log_events_info {
-            return Err(fail(format!(
+            return Err(format!(
                 "logs:PutLogEvents rejected events (too new from index {:?}, too old up to {:?}, expired up to {:?})",
                 rejected.too_new_log_event_start_index,
                 rejected.too_old_log_event_end_index,
                 rejected.expired_log_event_end_index
-            )));
+            ));
         }
         Ok(())
     }

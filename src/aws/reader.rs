@@ -28,13 +28,9 @@ impl AccountReader {
         let sweeper = Sweeper::new(config, calls);
         AccountReader {
             iam: IamReader::new(config, calls, ttl),
-            regions: regions(baseline, sweeper.home_region(), None),
+            regions: regions(baseline, sweeper.home_region(), []),
             sweeper,
         }
-    }
-
-    pub fn iam(&self) -> &IamReader {
-        &self.iam
     }
 
     pub fn sweeper(&self) -> &Sweeper {
@@ -54,7 +50,7 @@ impl AccountReader {
                 .managed_policies
                 .insert(arn.clone(), self.iam.managed_policy(arn).await);
         }
-        let account = needs.account.as_deref().unwrap_or("UNKNOWN");
+        let account = needs.account.as_deref();
         for name in &needs.dependents {
             let Some(spec) = baseline
                 .profiles

@@ -6,20 +6,25 @@
 //! S profiled service-linked roles and R regions: `ceil(N/1000)` ListRoles pages + C GetRole +
 //! 2·S (ListRolePolicies, ListAttachedRolePolicies) + one listing per profile with dependents and
 //! region (more when a listing has several pages). `ListRoles` carries each trust policy, so
-//! candidates are chosen without a call per role; only `GetRole` has `RoleLastUsed`.
+//! candidates are chosen without a call per role; only `GetRole` has `RoleLastUsed`. A re-check
+//! after a delete event lists only `/aws-service-role/` roles and reads no policies: a deleted
+//! bot cannot change them.
 //!
-//! Calls run with bounded concurrency, retried by the SDK on throttling, within a time budget:
-//! past the deadline no new call starts and the rest is reported as a gap.
+//! Role lookups run with bounded concurrency, retried by the SDK on throttling. Everything runs
+//! within a time budget: past the deadline no call starts, calls in flight are abandoned, and
+//! what was not read is a gap, so the caller still has time to write what was found.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use aws_config::{Region, SdkConfig};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::iam::{attached_policy_arns, inline_policy_names, to_chrono};
 use super::{describe, CallCounter};
 use crate::baseline::{Baseline, DependentKind, Profile};
 use crate::sweep::{AccountState, Dependent, Gap, Listing, Scope, SweptRole};
@@ -27,13 +32,15 @@ use crate::sweep::{AccountState, Dependent, Gap, Listing, Scope, SweptRole};
 /// Calls in flight at once: enough to hide latency, few enough not to be throttled.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
+const OUT_OF_TIME: &str = "time budget exhausted";
+
 /// What to sweep and how long it may take.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
     pub scope: Scope,
-    /// Regions to list dependents in (never empty: the caller falls back to its own region).
+    /// Regions to list dependents in (see [`regions`]).
     pub regions: Vec<String>,
-    /// No call starts after this instant.
+    /// No call starts, and none is waited for, after this instant.
     pub deadline: Option<Instant>,
     pub concurrency: usize,
     /// The account, when the trigger says (the scheduled event's `account`).
@@ -50,16 +57,45 @@ pub struct SweepStats {
     pub listings: u64,
     pub gaps: u64,
     /// Every call made, by `service:Operation`.
-    pub api_calls: BTreeMap<String, u64>,
+    pub api_calls: std::collections::BTreeMap<String, u64>,
     pub elapsed_ms: u64,
 }
 
-/// The SDK clients a sweep needs; Lex and Connect clients are made per region on demand.
+/// The Lex and Connect clients of one region.
+#[derive(Clone)]
+struct RegionClients {
+    lex_v2: aws_sdk_lexmodelsv2::Client,
+    lex_v1: aws_sdk_lexmodelbuilding::Client,
+    connect: aws_sdk_connect::Client,
+}
+
+/// The SDK clients a sweep needs, built once; Lex and Connect clients once per region.
 #[derive(Clone)]
 pub struct Sweeper {
     config: SdkConfig,
     calls: CallCounter,
     iam: aws_sdk_iam::Client,
+    regional: Arc<Mutex<HashMap<String, RegionClients>>>,
+}
+
+/// Why a bounded call did not give an answer.
+fn late() -> String {
+    format!("{OUT_OF_TIME} before the answer came")
+}
+
+/// `future`, unless the deadline comes first. Past the deadline it is not started at all
+/// (`timeout_at` would poll it once, and so send the call).
+async fn within<T>(
+    deadline: Option<Instant>,
+    future: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match deadline {
+        None => future.await,
+        Some(at) if Instant::now() >= at => Err(late()),
+        Some(at) => tokio::time::timeout_at(at.into(), future)
+            .await
+            .unwrap_or_else(|_| Err(late())),
+    }
 }
 
 impl Sweeper {
@@ -73,12 +109,43 @@ impl Sweeper {
             config: config.clone(),
             calls: calls.clone(),
             iam,
+            regional: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// The region the SDK is configured for: the sweep's default region.
     pub fn home_region(&self) -> Option<String> {
         self.config.region().map(|r| r.to_string())
+    }
+
+    fn clients(&self, region: &str) -> RegionClients {
+        let build = || {
+            let r = Region::new(region.to_owned());
+            RegionClients {
+                lex_v2: aws_sdk_lexmodelsv2::Client::from_conf(
+                    aws_sdk_lexmodelsv2::config::Builder::from(&self.config)
+                        .region(r.clone())
+                        .interceptor(self.calls.clone())
+                        .build(),
+                ),
+                lex_v1: aws_sdk_lexmodelbuilding::Client::from_conf(
+                    aws_sdk_lexmodelbuilding::config::Builder::from(&self.config)
+                        .region(r.clone())
+                        .interceptor(self.calls.clone())
+                        .build(),
+                ),
+                connect: aws_sdk_connect::Client::from_conf(
+                    aws_sdk_connect::config::Builder::from(&self.config)
+                        .region(r)
+                        .interceptor(self.calls.clone())
+                        .build(),
+                ),
+            }
+        };
+        match self.regional.lock() {
+            Ok(mut cache) => cache.entry(region.to_owned()).or_insert_with(build).clone(),
+            Err(_) => build(),
+        }
     }
 
     /// Reads the account as `options` asks.
@@ -99,10 +166,7 @@ impl Sweeper {
         let profiles: Vec<&Profile> = baseline
             .profiles
             .iter()
-            .filter(|p| match &options.scope {
-                Scope::Full => true,
-                Scope::Profiles(names) => names.contains(&p.name),
-            })
+            .filter(|p| options.scope.covers(&p.name))
             .collect();
 
         let path_prefix = match options.scope {
@@ -111,7 +175,7 @@ impl Sweeper {
             Scope::Profiles(_) => Some("/aws-service-role/"),
         };
         match self
-            .list_roles(path_prefix, &mut stats, &mut state.gaps)
+            .list_roles(path_prefix, options.deadline, &mut stats, &mut state.gaps)
             .await
         {
             Ok(roles) => state.roles = roles,
@@ -133,17 +197,22 @@ impl Sweeper {
                 continue;
             };
             for region in &options.regions {
+                let what = format!("{} in {region}", spec.kind.as_str());
                 if past(options.deadline) {
                     state.gaps.push(Gap {
-                        what: format!("{} in {region}", spec.kind.as_str()),
-                        reason: "time budget exhausted before the listing started".into(),
+                        what,
+                        reason: format!("{OUT_OF_TIME} before the listing started"),
                         profile: Some(profile.name.clone()),
                     });
                     continue;
                 }
                 stats.listings += 1;
-                let account = state.account.as_deref().unwrap_or("UNKNOWN");
-                match self.list_dependents(spec.kind, region, account).await {
+                let listed = within(
+                    options.deadline,
+                    self.list_dependents(spec.kind, region, state.account.as_deref()),
+                )
+                .await;
+                match listed {
                     Ok(resources) => state.listings.push(Listing {
                         profile: profile.name.clone(),
                         kind: spec.kind,
@@ -151,7 +220,7 @@ impl Sweeper {
                         resources,
                     }),
                     Err(reason) => state.gaps.push(Gap {
-                        what: format!("{} in {region}", spec.kind.as_str()),
+                        what,
                         reason,
                         profile: Some(profile.name.clone()),
                     }),
@@ -169,6 +238,7 @@ impl Sweeper {
     async fn list_roles(
         &self,
         path_prefix: Option<&str>,
+        deadline: Option<Instant>,
         stats: &mut SweepStats,
         gaps: &mut Vec<Gap>,
     ) -> Result<Vec<SweptRole>, String> {
@@ -180,7 +250,11 @@ impl Sweeper {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
+        loop {
+            let next = within(deadline, async { Ok(pages.next().await) }).await?;
+            let Some(page) = next else {
+                return Ok(out);
+            };
             let page = page.map_err(|e| describe(&e))?;
             stats.list_pages += 1;
             for role in page.roles {
@@ -196,10 +270,10 @@ impl Sweeper {
                 out.push(role);
             }
         }
-        Ok(out)
     }
 
-    /// GetRole for OR001 candidates, policy listings for profiled service-linked roles.
+    /// GetRole for OR001 candidates; in a full sweep, the policy listings of profiled
+    /// service-linked roles (SL008).
     async fn detail_roles(
         &self,
         baseline: &Baseline,
@@ -213,33 +287,38 @@ impl Sweeper {
             LastUsed,
             Policies,
         }
+        let full = matches!(options.scope, Scope::Full);
         let mut work: Vec<(usize, Want)> = Vec::new();
         for (i, role) in state.roles.iter().enumerate() {
             if profiles.iter().any(|p| p.owns_slr(&role.name, &role.path)) {
-                work.push((i, Want::Policies));
-            } else if matches!(options.scope, Scope::Full)
-                && trusts_profiled_service(baseline, role)
-            {
+                stats.service_linked_roles += 1;
+                if full {
+                    work.push((i, Want::Policies));
+                }
+            } else if full && role.trusts_profiled_service(baseline) {
+                stats.candidates += 1;
                 work.push((i, Want::LastUsed));
             }
         }
-        stats.candidates = work
-            .iter()
-            .filter(|(_, w)| matches!(w, Want::LastUsed))
-            .count() as u64;
-        stats.service_linked_roles = work.len() as u64 - stats.candidates;
 
         let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
         let mut tasks: JoinSet<(usize, Result<RoleDetail, String>)> = JoinSet::new();
-        let mut skipped = 0usize;
+        let mut not_started = 0usize;
         for (index, want) in work {
-            if past(options.deadline) {
-                skipped += 1;
-                continue;
-            }
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                skipped += 1;
-                continue;
+            let permit = match within(options.deadline, async {
+                permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            {
+                Ok(permit) if !past(options.deadline) => permit,
+                _ => {
+                    not_started += 1;
+                    continue;
+                }
             };
             let iam = self.iam.clone();
             let name = state
@@ -250,16 +329,35 @@ impl Sweeper {
             tasks.spawn(async move {
                 let detail = match want {
                     Want::LastUsed => last_used(&iam, &name).await.map(RoleDetail::LastUsed),
-                    Want::Policies => policies(&iam, &name)
-                        .await
-                        .map(|(inline, attached)| RoleDetail::Policies { inline, attached }),
+                    Want::Policies => {
+                        let inline = inline_policy_names(&iam, &name).await;
+                        let attached = attached_policy_arns(&iam, &name).await;
+                        inline.and_then(|inline| {
+                            attached.map(|attached| RoleDetail::Policies { inline, attached })
+                        })
+                    }
                 };
                 drop(permit);
                 (index, detail)
             });
         }
         let mut failed: Vec<String> = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
+        let mut abandoned = 0usize;
+        loop {
+            let joined = match options.deadline {
+                None => tasks.join_next().await,
+                Some(at) => match tokio::time::timeout_at(at.into(), tasks.join_next()).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        abandoned = tasks.len();
+                        tasks.abort_all();
+                        break;
+                    }
+                },
+            };
+            let Some(joined) = joined else {
+                break;
+            };
             let Ok((index, detail)) = joined else {
                 failed.push("a role lookup task stopped".into());
                 continue;
@@ -279,10 +377,13 @@ impl Sweeper {
                 Err(reason) => failed.push(format!("`{}`: {reason}", role.name)),
             }
         }
-        if skipped > 0 {
+        if not_started + abandoned > 0 {
             state.gaps.push(Gap {
-                what: format!("iam role details ({skipped} roles)"),
-                reason: "time budget exhausted before these calls started".into(),
+                what: "iam role details".into(),
+                reason: format!(
+                    "{OUT_OF_TIME}: {} lookups not started, {abandoned} abandoned",
+                    not_started
+                ),
                 profile: None,
             });
         }
@@ -296,30 +397,34 @@ impl Sweeper {
         }
     }
 
-    /// One profile's dependents in one region.
+    /// One profile's dependents in one region. Lex V2 bots already being deleted (`DeleteBot`
+    /// is asynchronous: the bot stays listed as `Deleting` for a while) are left out: a
+    /// re-check right after the event must see the bot as gone.
     pub async fn list_dependents(
         &self,
         kind: DependentKind,
         region: &str,
-        account: &str,
+        account: Option<&str>,
     ) -> Result<Vec<Dependent>, String> {
-        let region_cfg = Region::new(region.to_owned());
+        let clients = self.clients(region);
+        // Listed resources are named by ARN; without the account, by what the listing says.
+        let arn = |resource: &str| match account {
+            Some(account) => format!("arn:aws:lex:{region}:{account}:{resource}"),
+            None => resource.to_owned(),
+        };
         match kind {
             DependentKind::LexV2Bots => {
-                let client = aws_sdk_lexmodelsv2::Client::from_conf(
-                    aws_sdk_lexmodelsv2::config::Builder::from(&self.config)
-                        .region(region_cfg)
-                        .interceptor(self.calls.clone())
-                        .build(),
-                );
-                let mut pages = client.list_bots().into_paginator().send();
+                let mut pages = clients.lex_v2.list_bots().into_paginator().send();
                 let mut out = Vec::new();
                 while let Some(page) = pages.next().await {
                     let page = page.map_err(|e| format!("lex:ListBots: {}", describe(&e)))?;
                     for bot in page.bot_summaries.unwrap_or_default() {
+                        if bot.bot_status == Some(aws_sdk_lexmodelsv2::types::BotStatus::Deleting) {
+                            continue;
+                        }
                         let id = bot.bot_id.unwrap_or_default();
                         out.push(Dependent {
-                            arn: format!("arn:aws:lex:{region}:{account}:bot/{id}"),
+                            arn: arn(&format!("bot/{id}")),
                             name: bot.bot_name.unwrap_or(id),
                             role: None,
                         });
@@ -327,15 +432,10 @@ impl Sweeper {
                 }
                 Ok(out)
             }
-            DependentKind::LexV1Bots => self.lex_v1_bots(region_cfg, account).await,
+            DependentKind::LexV1Bots => lex_v1_bots(&clients.lex_v1, &arn).await,
             DependentKind::ConnectInstances => {
-                let client = aws_sdk_connect::Client::from_conf(
-                    aws_sdk_connect::config::Builder::from(&self.config)
-                        .region(region_cfg)
-                        .interceptor(self.calls.clone())
-                        .build(),
-                );
-                let instances: Vec<_> = client
+                let instances: Vec<_> = clients
+                    .connect
                     .list_instances()
                     .into_paginator()
                     .items()
@@ -356,6 +456,29 @@ impl Sweeper {
     }
 }
 
+// Lex V1 is past its end of support and the SDK marks it deprecated; bots left there still
+// keep the V1 service-linked roles, so the sweep still lists them.
+#[allow(deprecated, reason = "Lex V1 leftovers are still reported")]
+async fn lex_v1_bots(
+    client: &aws_sdk_lexmodelbuilding::Client,
+    arn: &dyn Fn(&str) -> String,
+) -> Result<Vec<Dependent>, String> {
+    let mut pages = client.get_bots().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("lex:GetBots: {}", describe(&e)))?;
+        for bot in page.bots.unwrap_or_default() {
+            let name = bot.name.unwrap_or_default();
+            out.push(Dependent {
+                arn: arn(&format!("bot:{name}")),
+                name,
+                role: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// A `ListRoles` entry as the sweep keeps it. A trust policy that cannot be decoded is left out
 /// (the role is then no candidate) and its reason returned, to be reported as a gap.
 fn swept_role(role: &aws_sdk_iam::types::Role) -> (SweptRole, Option<String>) {
@@ -370,7 +493,7 @@ fn swept_role(role: &aws_sdk_iam::types::Role) -> (SweptRole, Option<String>) {
         arn: role.arn.clone(),
         name: role.role_name.clone(),
         path: role.path.clone(),
-        create_date: super::iam::to_chrono(&role.create_date),
+        create_date: to_chrono(&role.create_date),
         last_used: None,
         detailed: false,
         trust_policy,
@@ -378,35 +501,6 @@ fn swept_role(role: &aws_sdk_iam::types::Role) -> (SweptRole, Option<String>) {
         attached_policies: None,
     };
     (swept, problem)
-}
-
-impl Sweeper {
-    // Lex V1 is past its end of support and the SDK marks it deprecated; bots left there still
-    // keep the V1 service-linked roles, so the sweep still lists them.
-    #[allow(deprecated, reason = "Lex V1 leftovers are still reported")]
-    async fn lex_v1_bots(&self, region: Region, account: &str) -> Result<Vec<Dependent>, String> {
-        let name_of_region = region.to_string();
-        let client = aws_sdk_lexmodelbuilding::Client::from_conf(
-            aws_sdk_lexmodelbuilding::config::Builder::from(&self.config)
-                .region(region)
-                .interceptor(self.calls.clone())
-                .build(),
-        );
-        let mut pages = client.get_bots().into_paginator().send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| format!("lex:GetBots: {}", describe(&e)))?;
-            for bot in page.bots.unwrap_or_default() {
-                let name = bot.name.unwrap_or_default();
-                out.push(Dependent {
-                    arn: format!("arn:aws:lex:{name_of_region}:{account}:bot:{name}"),
-                    name,
-                    role: None,
-                });
-            }
-        }
-        Ok(out)
-    }
 }
 
 enum RoleDetail {
@@ -419,13 +513,6 @@ enum RoleDetail {
 
 fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-fn trusts_profiled_service(baseline: &Baseline, role: &SweptRole) -> bool {
-    role.trusted().iter().any(|p| {
-        p.kind == crate::policy::PrincipalKind::Service
-            && baseline.profile_for_principal(&p.value).is_some()
-    })
 }
 
 async fn last_used(
@@ -443,51 +530,21 @@ async fn last_used(
         .role_last_used
         .as_ref()
         .and_then(|u| u.last_used_date.as_ref())
-        .and_then(super::iam::to_chrono))
+        .and_then(to_chrono))
 }
 
-async fn policies(
-    iam: &aws_sdk_iam::Client,
-    name: &str,
-) -> Result<(Vec<String>, Vec<String>), String> {
-    let inline: Vec<String> = iam
-        .list_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| format!("iam:ListRolePolicies: {}", describe(&e)))?;
-    let attached: Vec<String> = iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| format!("iam:ListAttachedRolePolicies: {}", describe(&e)))?
-        .into_iter()
-        .filter_map(|p| p.policy_arn)
-        .collect();
-    Ok((inline, attached))
-}
-
-/// The time budget a Lambda invocation leaves for the sweep: its deadline less a margin for
-/// writing the findings.
-pub fn budget_before(deadline: Instant, margin: Duration) -> Instant {
-    deadline.checked_sub(margin).unwrap_or(deadline)
-}
-
-/// Regions to list dependents in: the baseline's, else the SDK's own, plus `extra` (the region
-/// of a delete event), sorted and without repeats.
-pub fn regions(baseline: &Baseline, home: Option<String>, extra: Option<&str>) -> Vec<String> {
+/// Regions to list dependents in: the baseline's, else the SDK's own, plus `extra` (the regions
+/// of delete events), sorted and without repeats.
+pub fn regions<'e>(
+    baseline: &Baseline,
+    home: Option<String>,
+    extra: impl IntoIterator<Item = &'e str>,
+) -> Vec<String> {
     let mut set: BTreeSet<String> = baseline.regions.iter().cloned().collect();
     if set.is_empty() {
         set.extend(home);
     }
-    set.extend(extra.map(str::to_owned));
+    set.extend(extra.into_iter().map(str::to_owned));
     if set.is_empty() {
         set.insert("us-east-1".into());
     }

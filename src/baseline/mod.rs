@@ -83,6 +83,12 @@ pub struct DependentsSpec {
     /// Event names (of the profile's `event_source`) that delete a dependent resource.
     #[serde(default)]
     pub deleted_by: Vec<String>,
+    /// Request parameters such an event must carry, or lack, to be this profile's: Lex V1 and
+    /// V2 share `DeleteBot`; V2 names the bot by `botId`, V1 by `name`.
+    #[serde(default)]
+    pub when_present: Vec<String>,
+    #[serde(default)]
+    pub when_absent: Vec<String>,
 }
 
 /// The listings rolewarden knows how to make. Each names the SDK call the sweep uses.

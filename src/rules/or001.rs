@@ -1,7 +1,6 @@
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use super::{Draft, Rule, RuleMeta, SweepContext};
-use crate::policy::{PrincipalKind, TrustedPrincipal};
 use crate::sweep::SweptRole;
 
 declare_rule! {
@@ -50,10 +49,10 @@ impl Rule for OrphanedServiceRole {
         };
         for role in &cx.state.roles {
             // Without GetRole there is no RoleLastUsed: an unused role and a busy one look alike.
-            if !role.detailed || is_profiled_slr(cx, role) {
+            if !role.detailed || role.is_profiled_slr(cx.baseline) {
                 continue;
             }
-            let services = profiled_services(cx, role);
+            let services = role.profiled_services(cx.baseline);
             if services.is_empty() {
                 continue;
             }
@@ -77,7 +76,7 @@ impl Rule for OrphanedServiceRole {
                     (cx.now - at).num_days()
                 ),
                 Idle::NeverUsed(created) => format!(
-                    "was never used since it was created on {} ({} days ago)",
+                    "has no recorded use since it was created on {} ({} days ago)",
                     created.date_naive(),
                     (cx.now - created).num_days()
                 ),
@@ -112,24 +111,6 @@ fn idleness(role: &SweptRole, threshold: DateTime<Utc>) -> Option<Idle> {
         (None, Some(created)) => (created < threshold).then_some(Idle::NeverUsed(created)),
         (None, None) => None,
     }
-}
-
-fn is_profiled_slr(cx: &SweepContext<'_>, role: &SweptRole) -> bool {
-    cx.baseline
-        .profiles
-        .iter()
-        .any(|p| p.owns_slr(&role.name, &role.path))
-}
-
-/// The profiled service principals the trust policy lets assume the role.
-fn profiled_services(cx: &SweepContext<'_>, role: &SweptRole) -> Vec<TrustedPrincipal> {
-    role.trusted()
-        .into_iter()
-        .filter(|p| {
-            p.kind == PrincipalKind::Service
-                && cx.baseline.profile_for_principal(&p.value).is_some()
-        })
-        .collect()
 }
 
 /// Evidence holds the account's own dates, never a count of days since: the same state must

@@ -1,8 +1,6 @@
-use serde::Serialize;
-
 use super::{Draft, Rule, RuleMeta, SweepContext};
 use crate::baseline::DependentKind;
-use crate::sweep::Dependent;
+use crate::sweep::slr_in_use;
 
 declare_rule! {
     /// ## What it does
@@ -38,13 +36,6 @@ declare_rule! {
     }
 }
 
-/// A dependent as evidence: what it is and which role it names.
-#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-struct Named<'a> {
-    arn: &'a str,
-    role: Option<&'a str>,
-}
-
 impl Rule for ServiceLinkedRoleWithoutDependents {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -67,14 +58,7 @@ impl Rule for ServiceLinkedRoleWithoutDependents {
                 continue;
             };
             let noun = noun(spec.kind);
-            let used = if spec.kind.names_its_role() {
-                dependents
-                    .iter()
-                    .any(|d| d.role.as_deref().map(role_name) == Some(role.name.as_str()))
-            } else {
-                !dependents.is_empty()
-            };
-            if used {
+            if slr_in_use(spec.kind, &role.arn, dependents.iter().copied()) {
                 continue;
             }
             let what = if dependents.is_empty() {
@@ -89,31 +73,18 @@ impl Rule for ServiceLinkedRoleWithoutDependents {
                 "service-linked role `{}` of {}: {what}",
                 role.name, profile.title
             );
-            let mut named: Vec<Named<'_>> = dependents.iter().copied().map(named).collect();
-            named.sort_unstable();
+            // The regions and the other resources listed stay out of the evidence: a re-check
+            // after a delete event may list other regions than the schedule, and the same
+            // orphaned role must keep the same finding id.
             out.push(
                 Draft::new(message)
                     .resource(role.arn.clone())
                     .evidence("role_name", &role.name)
                     .evidence("service", &profile.title)
-                    .evidence("dependent_kind", spec.kind)
-                    .evidence("regions", &regions)
-                    .evidence("dependents", &named),
+                    .evidence("dependent_kind", spec.kind),
             );
         }
     }
-}
-
-fn named(d: &Dependent) -> Named<'_> {
-    Named {
-        arn: &d.arn,
-        role: d.role.as_deref(),
-    }
-}
-
-/// The role name of a role ARN (its last path segment), or the text itself when it is a name.
-fn role_name(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 fn noun(kind: DependentKind) -> &'static str {

@@ -12,9 +12,11 @@ declare_rule! {
     /// otherwise it stays medium, and without enrichment it says the dependents were not checked.
     ///
     /// ## Why it matters
-    /// Deleting the role while resources still use it breaks them (bots stop speaking,
-    /// instances lose recordings); deleting it after the last resource is housekeeping, but
-    /// should still be deliberate.
+    /// AWS lets you delete a service-linked role "only after first deleting its related
+    /// resources": while a bot or instance still depends on it, the deletion task fails. A
+    /// request made anyway is an attempt to pull the service's permissions from under live
+    /// resources (or a cleanup done in the wrong order), hence high. After the last resource
+    /// it is housekeeping, but should still be deliberate.
     ///
     /// ## Example
     /// `DeleteServiceLinkedRole` with `roleName` `AWSServiceRoleForLexV2Bots_ABC` while bot

@@ -49,6 +49,12 @@ impl Rule for ServiceLinkedRoleDrifted {
 
     fn sweep(&self, cx: &SweepContext<'_>, out: &mut Vec<Draft>) {
         for (role, profile) in cx.service_linked_roles() {
+            // Judged only when its policies were read (a full sweep): a re-check after a delete
+            // event does not read them, and a verdict on the trust policy alone would give the
+            // same role another finding id than the daily sweep.
+            if role.inline_policies.is_none() || role.attached_policies.is_none() {
+                continue;
+            }
             let mut inline: Vec<&str> = match &role.inline_policies {
                 Some(names) if !profile.slr_inline_policies_by_service => {
                     names.iter().map(String::as_str).collect()
