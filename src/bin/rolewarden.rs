@@ -469,7 +469,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let live = Blocking::new().context("cannot start the AWS client runtime")?;
     let sweeper = Sweeper::new(live.config(), live.calls());
     let regions = if args.regions.is_empty() {
-        regions(engine.baseline(), sweeper.home_region(), None)
+        regions(engine.baseline(), sweeper.home_region(), [])
     } else {
         args.regions.clone()
     };
