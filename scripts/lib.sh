@@ -38,19 +38,22 @@ wait_http() {
   return 1
 }
 
-# start_moto VENV: moto_server on 127.0.0.1, a free port, behind tests/moto/server.py (a thin shim
+# start_moto VENV [ACCOUNT]: moto_server on 127.0.0.1, a free port, behind tests/moto/server.py (a thin shim
 # that fixes moto's Lex V2/Connect wire format and lets tests move IAM's clock; see its header).
 # Exports the SDK environment that points every AWS client at it (static test credentials, no
 # instance metadata) and MOTO_CLOCK_OFFSET_FILE / MOTO_LEXV1_BOTS_FILE for the tests.
 start_moto() {
-  local venv="$1" port
+  local venv="$1" account="${2:-}" port
   port=$(free_port)
   mkdir -p "$ROOT/target/moto"
   export MOTO_CLOCK_OFFSET_FILE="$ROOT/target/moto/clock-offset-$port"
   export MOTO_LEXV1_BOTS_FILE="$ROOT/target/moto/lexv1-bots-$port.json"
   echo 0 >"$MOTO_CLOCK_OFFSET_FILE"
   echo '[]' >"$MOTO_LEXV1_BOTS_FILE"
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/python" "$ROOT/tests/moto/server.py" \
+  # MOTO_ACCOUNT_ID: the account moto plays (default 123456789012); the Rust tests use the sample
+  # events' account, so enrichment reads the account the events come from.
+  MOTO_ACCOUNT_ID="${account:-123456789012}" MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+    "$venv/bin/python" "$ROOT/tests/moto/server.py" \
     -H 127.0.0.1 -p "$port" >"$ROOT/target/moto/server-$port.log" 2>&1 &
   SERVER_PIDS+=($!)
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"

@@ -30,7 +30,8 @@ step "cargo test --release (unit, samples and snapshots, corpus, CLI, property t
 CI="${CI:-true}" cargo test --release --lib --bins --tests
 
 step "AWS tests against moto_server, and the release bootstrap through cargo lambda's Runtime API"
-start_moto .venv
+# The account of the sample events in events/.
+start_moto .venv 111122223333
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
 export ROLEWARDEN_BOOTSTRAP="$ROOT/target/release/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"

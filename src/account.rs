@@ -60,7 +60,8 @@ pub struct Needs {
     pub managed_policies: BTreeSet<String>,
     /// Profile names whose dependents must be listed (SL005).
     pub dependents: BTreeSet<String>,
-    /// The event's account, for the ARNs of listed resources.
+    /// The event's account: enrichment reads one account, so an event from another is judged
+    /// from the event alone; also names listed resources.
     pub account: Option<String>,
 }
 

@@ -133,7 +133,10 @@ impl Engine {
     /// What the event needs from the live account; empty for most events, so they cost no
     /// API call.
     pub fn needs(&self, event: &Event) -> Needs {
-        let mut needs = Needs::default();
+        let mut needs = Needs {
+            account: event.account().map(str::to_owned),
+            ..Needs::default()
+        };
         if !self.is_watched(event.source(), event.name()) || event.failed() {
             return needs;
         }
@@ -162,7 +165,6 @@ impl Engine {
                 .filter(|p| p.dependents.is_some())
             {
                 needs.dependents.insert(profile.name.clone());
-                needs.account = event.account().map(str::to_owned);
             }
         }
         needs

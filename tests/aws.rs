@@ -493,3 +493,38 @@ async fn events_from_another_account_are_judged_from_the_event_alone() {
     assert_eq!(delete.status, "evaluated");
     assert!(delete.sweep.is_none());
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn enrich_reads_only_its_own_account() {
+    let config = aws::config().await;
+    aws::seed_sample_roles(&aws_sdk_iam::Client::new(&config)).await;
+    let text = std::fs::read_to_string(
+        common::root().join("events/pr006-fires-lexv2-createbot-overprivileged-role.json"),
+    )
+    .unwrap()
+    .replace("111122223333", "444455556666");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("member-account.json");
+    std::fs::write(&file, text).unwrap();
+    let out = rolewarden(
+        &[
+            "evaluate",
+            "--enrich",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let findings = json_lines(&out);
+    let pr005 = of_rule(&findings, "PR005");
+    assert_eq!(pr005.len(), 1, "{findings:#?}");
+    assert_eq!(
+        pr005[0]["enrichment"],
+        "unavailable (the event is from account 444455556666; --enrich reads account 111122223333 only)"
+    );
+    assert!(of_rule(&findings, "PR006").is_empty());
+    assert!(!stderr(&out).contains("IAM:GetRole"), "{}", stderr(&out));
+}

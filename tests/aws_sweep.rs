@@ -25,7 +25,7 @@ use rolewarden::sweep::Scope;
 use rolewarden::{Baseline, Engine};
 use serde_json::Value;
 
-const ACCOUNT: &str = "123456789012";
+const ACCOUNT: &str = "111122223333";
 
 fn trust(service: &str) -> String {
     format!(

@@ -49,6 +49,20 @@ impl Blocking {
         &self.calls
     }
 
+    /// The account the credentials belong to (`sts:GetCallerIdentity`, which needs no
+    /// permission).
+    pub fn home_account(&self) -> Result<String, String> {
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.config)
+                .interceptor(self.calls.clone())
+                .build(),
+        );
+        self.block_on(sts.get_caller_identity().send())
+            .map_err(|e| super::describe(&e))?
+            .account
+            .ok_or_else(|| "GetCallerIdentity named no account".to_owned())
+    }
+
     pub fn cloudwatch(&self, group: &str) -> BufferedWriter {
         BufferedWriter {
             writer: CloudWatchWriter::new(

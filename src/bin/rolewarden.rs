@@ -114,9 +114,10 @@ struct EvaluateArgs {
     #[arg(long, value_name = "DATE")]
     as_of: Option<chrono::NaiveDate>,
     /// Read passed roles and attached policies from the live account (PR004 for customer
-    /// managed policies, PR006), with the default AWS credential chain. Needs iam:GetRole,
+    /// managed policies, PR006; SL005 lists bots and instances), with the default AWS
+    /// credential chain. Only events of that account are enriched. Needs iam:GetRole,
     /// iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy,
-    /// iam:GetPolicyVersion.
+    /// iam:GetPolicyVersion, lex:ListBots, lex:GetBots, connect:ListInstances.
     #[arg(long)]
     enrich: bool,
     /// Also write each reported finding to this sink: `cloudwatch` puts one log event per
@@ -332,8 +333,27 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    // Enrichment reads the credentials' own account; an event from another account (an
+    // organization trail) is judged from the event alone rather than against look-alike names.
+    let home = match (&live, &iam) {
+        (Some(live), Some(_)) => match live.home_account() {
+            Ok(account) => Some(account),
+            Err(e) => {
+                eprintln!("rolewarden: warning: cannot tell which account --enrich reads ({e}); events from every account are enriched from it");
+                None
+            }
+        },
+        _ => None,
+    };
     let mut fetch = |needs: &rolewarden::account::Needs| match (&live, &iam) {
-        (Some(live), Some(iam)) => live.block_on(iam.snapshot(needs, engine.baseline())),
+        (Some(live), Some(iam)) => match (&home, &needs.account) {
+            (Some(home), Some(other)) if home != other => {
+                rolewarden::account::Snapshot::unavailable(format!(
+                    "the event is from account {other}; --enrich reads account {home} only"
+                ))
+            }
+            _ => live.block_on(iam.snapshot(needs, engine.baseline())),
+        },
         _ => rolewarden::account::Snapshot::default(),
     };
     let mut accounts = if iam.is_some() {

@@ -266,6 +266,8 @@ impl OwnServer {
             .env("MOTO_CLOCK_OFFSET_FILE", files.path().join("clock"))
             .env("MOTO_LEXV1_BOTS_FILE", files.path().join("lexv1-bots.json"))
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // The account of the sample events in events/.
+            .env("MOTO_ACCOUNT_ID", "111122223333")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
