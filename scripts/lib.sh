@@ -50,9 +50,10 @@ start_moto() {
   export MOTO_LEXV1_BOTS_FILE="$ROOT/target/moto/lexv1-bots-$port.json"
   echo 0 >"$MOTO_CLOCK_OFFSET_FILE"
   echo '[]' >"$MOTO_LEXV1_BOTS_FILE"
-  # MOTO_ACCOUNT_ID: the account moto plays (default 123456789012); the Rust tests use the sample
-  # events' account, so enrichment reads the account the events come from.
-  MOTO_ACCOUNT_ID="${account:-123456789012}" MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+  # ACCOUNT: the account moto plays (the Rust tests use the sample events' account, so enrichment
+  # reads the account the events come from). Set only when given: MOTO_ACCOUNT_ID pins every
+  # request to one account, which the deploy tests' cross-account forwarding must not have.
+  env ${account:+MOTO_ACCOUNT_ID="$account"} MOTO_IAM_LOAD_MANAGED_POLICIES=true \
     "$venv/bin/python" "$ROOT/tests/moto/server.py" \
     -H 127.0.0.1 -p "$port" >"$ROOT/target/moto/server-$port.log" 2>&1 &
   SERVER_PIDS+=($!)

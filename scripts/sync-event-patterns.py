@@ -5,9 +5,11 @@ The rule catalogue (through the baseline's profiles) decides which CloudTrail ev
 consumes; `rolewarden event-pattern` prints one EventBridge pattern per source. This script owns
 the block between the `# BEGIN GENERATED event rules` and `# END GENERATED event rules` markers
 of both templates: one rule per source the command prints (plus its Lambda permission in
-template.yaml) and the dead-letter queue policy that names every rule. A source the command
-stops printing loses its rule; a new one (aws.connect, aws.kendra from a baseline profile...)
-gains one. tests/deploy/test_event_patterns.py fails while the templates differ from this output.
+template.yaml), the dead-letter queue policy that names every rule, and in template.yaml the
+central bus policy, whose `events:source` condition lists exactly those sources. A source the
+command stops printing loses its rule and its place in the bus policy; a new one (aws.kendra from
+a baseline profile...) gains both, so forwarded events of a new source are not refused by the
+central bus. tests/deploy/test_event_patterns.py fails while the templates differ from this output.
 
 Usage:
   scripts/sync-event-patterns.py              # rewrite the blocks in place
@@ -149,10 +151,45 @@ def queue_policy(name: str, queue: str, sid: str, arns: list[str]) -> list[str]:
     ]
 
 
+def bus_policy(sources: list[str]) -> list[str]:
+    """template.yaml: the organization may put events on the central default bus, and only events
+    whose source is one of the rules' sources (condition key events:source)."""
+    return [
+        "  # Member accounts' forwarders (forwarder.yaml) put events on this default bus. Both conditions",
+        "  # must hold (EventBridge: every key of a condition must match; any one value of a key does):",
+        "  # - aws:PrincipalOrgID: principals of the organization only;",
+        "  # - events:source: only the sources this stack's rules consume (`rolewarden event-pattern`),",
+        "  #   so no account of the organization can put an event of another source (its own custom",
+        "  #   events, say) on this bus and reach the other rules that live on it. A multi-valued",
+        "  #   StringEquals on events:source is EventBridge's documented form for PutEvents in a bus",
+        "  #   policy (EventBridge User Guide: eb-event-bus-perms, eb-use-conditions).",
+        "  # Forged aws.* events cannot come in either way: EventBridge refuses PutEvents calls with a",
+        '  # source starting with "aws."; only rules forwarding real CloudTrail events deliver them.',
+        "  OrganizationPutEventsPolicy:",
+        "    Type: AWS::Events::EventBusPolicy",
+        "    Condition: HasOrganization",
+        "    Properties:",
+        "      EventBusName: default",
+        "      StatementId: rolewarden-organization-put-events",
+        "      Statement:",
+        "        Effect: Allow",
+        '        Principal: "*"',
+        "        Action: events:PutEvents",
+        "        Resource: !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default",
+        "        Condition:",
+        "          StringEquals:",
+        "            aws:PrincipalOrgID: !Ref OrganizationId",
+        "            # IAM included in every region: member accounts forward it from their us-east-1.",
+        "            events:source:",
+        *(f"              - {yaml_scalar(source)}" for source in sources),
+    ]
+
+
 def template_block(patterns: dict[str, dict]) -> list[str]:
-    """template.yaml: each source's rule invokes the function; failures go to EventsDeadLetterQueue."""
+    """template.yaml: the bus policy admits the organization's events of these sources; each
+    source's rule invokes the function; failures go to EventsDeadLetterQueue."""
     sources = sorted(patterns)
-    lines: list[str] = []
+    lines: list[str] = bus_policy(sources)
     for source in sources:
         name = logical_name(source)
         lines += [f"  {name}EventsRule:", "    Type: AWS::Events::Rule", *condition_lines(source)]

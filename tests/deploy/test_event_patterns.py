@@ -7,12 +7,15 @@ Lex DeleteBot...), these tests fail until scripts/sync-event-patterns.py rewrite
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
+import yaml
 
+import cfn_template
 from cfn_template import Stack, event_rules, rule_source
 from conftest import ROOT, TEMPLATES, rolewarden_command
 
@@ -164,3 +167,51 @@ def test_forwarder_rules_put_on_the_central_bus_only(templates, region):
     (policy,) = role["Policies"]
     (grant,) = policy["PolicyDocument"]["Statement"]
     assert grant["Action"] == "events:PutEvents" and grant["Resource"] == CENTRAL_BUS
+
+
+def bus_policy_sources(stack: Stack) -> list[str]:
+    policy = stack.template["Resources"]["OrganizationPutEventsPolicy"]
+    condition = stack.resolve(policy["Properties"]["Statement"])["Condition"]
+    return condition["StringEquals"]["events:source"]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_bus_policy_admits_exactly_the_consumed_sources(templates, event_patterns, region):
+    """The central bus admits the organization's events of every source `rolewarden event-pattern`
+    prints, in every region (IAM too: member accounts forward it from their us-east-1 to a central
+    stack anywhere), and of no other source."""
+    stack = Stack(templates["template.yaml"], region=region, parameters={"OrganizationId": "o-abcdefghij"})
+    assert "OrganizationPutEventsPolicy" in stack.resources()
+    assert bus_policy_sources(stack) == sorted(event_patterns)
+    forwarded = {rule_source(r["EventPattern"]) for r in event_rules(deployment(templates, "forwarder.yaml")).values()}
+    assert forwarded <= set(bus_policy_sources(stack)), "a forwarder rule sends a source the central bus refuses"
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("sync_event_patterns", ROOT / "scripts/sync-event-patterns.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_admits_a_new_source_on_the_bus(event_patterns, templates):
+    """A baseline that adds a source (aws.kendra here) gets its rule, its Lambda permission, its
+    dead-letter entry and its place in the bus policy from one generator run: no hand edit can
+    forget to let the forwarded events of the new source in."""
+    generator = load_generator()
+    patterns = dict(event_patterns)
+    patterns["aws.kendra"] = {
+        "source": ["aws.kendra"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventSource": ["kendra.amazonaws.com"], "eventName": ["CreateIndex"]},
+    }
+    block = "\n".join(generator.template_block(patterns))
+    resources = yaml.load("Resources:\n" + block, Loader=cfn_template._CfnLoader)["Resources"]  # noqa: S506
+    template = dict(templates["template.yaml"], Resources={**templates["template.yaml"]["Resources"], **resources})
+    stack = Stack(template, parameters={"OrganizationId": "o-abcdefghij"})
+    assert bus_policy_sources(stack) == sorted(patterns)
+    assert {rule_source(r["EventPattern"]) for r in event_rules(stack).values()} == set(patterns)
+    assert "KendraEventsPermission" in resources
+    dead_letter = stack.resolve(resources["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"])
+    (statement,) = dead_letter["Statement"]
+    assert stack.get_att("KendraEventsRule", "Arn") in statement["Condition"]["ArnEquals"]["aws:SourceArn"]

@@ -4,8 +4,11 @@ Every IAM policy document of template.yaml and forwarder.yaml (permission polici
 policies; the SQS queue and event bus resource policies are checked separately below) is
 resolved with realistic ARNs and:
 - grants no wildcard action, and Resource "*" only to actions that have no resource type;
-- for the function, grants exactly the calls the code makes, on this stack's resources;
+- for the function, grants exactly the calls the code makes (and the dependent actions the
+  Service Authorization Reference lists for them), on this stack's resources;
 - is judged by rolewarden itself (`rolewarden check-policy`): nothing above info.
+The conditions of the central bus policy and of the forwarder role's trust are also judged
+against concrete requests (iam_conditions.allows, a strict model of IAM's condition operators).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from cfn_template import Stack
+from cfn_template import Stack, event_rules
 from conftest import TEMPLATES, run_rolewarden
+from iam_conditions import allows
 
 CENTRAL_BUS = "arn:aws:events:us-east-1:111122223333:event-bus/default"
 
 # The AWS calls the function makes (src/aws/): IAM reads for enrichment and the account sweep,
 # the Lex V2/V1 bot and Connect instance listings, the findings sink, its own dead-letter queue.
-FUNCTION_ACTIONS = {
+FUNCTION_CALLS = {
     "iam:GetRole",
     "iam:ListRolePolicies",
     "iam:GetRolePolicy",
@@ -39,10 +43,25 @@ FUNCTION_ACTIONS = {
     "sqs:SendMessage",
 }
 
+# Dependent actions (the Service Authorization Reference's "Dependent actions" column): a call
+# succeeds only when the caller may also do these. connect:ListInstances lists
+# ds:DescribeDirectories (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonconnect.html).
+DEPENDENT_ACTIONS = {"connect:ListInstances": {"ds:DescribeDirectories"}}
+
+FUNCTION_ACTIONS = FUNCTION_CALLS | set().union(*DEPENDENT_ACTIONS.values())
+
 # Actions with no resource type in the Service Authorization Reference: IAM accepts only
 # Resource "*" for them. iam:ListRoles (IAM), lex:ListBots (Lex V2), lex:GetBots (Lex V1),
-# connect:ListInstances (Connect) are all "List" actions with an empty resource-types column.
-ACTIONS_WITHOUT_RESOURCE_TYPES = {"iam:ListRoles", "lex:ListBots", "lex:GetBots", "connect:ListInstances"}
+# connect:ListInstances (Connect), ds:DescribeDirectories (Directory Service) are all "List"
+# actions with an empty resource-types column.
+ACTIONS_WITHOUT_RESOURCE_TYPES = {
+    "iam:ListRoles",
+    "lex:ListBots",
+    "lex:GetBots",
+    "connect:ListInstances",
+    "ds:DescribeDirectories",
+}
+ORGANIZATION = "o-abcdefghij"
 
 # Resource policies, not identity or trust policies: checked by test_resource_policies.
 RESOURCE_POLICY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::Events::EventBusPolicy"}
@@ -59,7 +78,7 @@ def deployment(templates: dict, name: str) -> Stack:
     return Stack(
         templates[name],
         parameters={
-            "OrganizationId": "o-abcdefghij",
+            "OrganizationId": ORGANIZATION,
             "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:security-alerts",
             "LogsKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
             "BaselinePath": "/opt/rolewarden/baseline.toml",
@@ -184,6 +203,22 @@ def test_function_grants_exactly_the_calls_the_code_makes(templates):
         assert set(granted[action]) == {f"arn:aws:iam::{account}:policy/*", "arn:aws:iam::aws:policy/*"}, action
 
 
+def test_dependent_actions_are_granted_with_their_action(templates):
+    """A call whose dependent action is missing fails with AccessDenied although the call itself
+    is granted: each dependent action is granted wherever its action is (here Resource "*", the
+    only Resource both accept)."""
+    granted: dict[str, list[str]] = {}
+    for label, kind, document in policy_documents(deployment(templates, "template.yaml")):
+        if kind == "permissions":
+            for statement in statements(document):
+                for action in as_list(statement["Action"]):
+                    granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    for action, dependents in DEPENDENT_ACTIONS.items():
+        assert action in FUNCTION_CALLS, action
+        for dependent in dependents:
+            assert granted.get(dependent) == granted[action] == ["*"], (action, dependent)
+
+
 def test_trust_policies(templates):
     central = dict((label, doc) for label, _, doc in policy_documents(deployment(templates, "template.yaml")))
     (statement,) = statements(central["FunctionRole.trust"])
@@ -192,12 +227,49 @@ def test_trust_policies(templates):
     forwarder = dict((label, doc) for label, _, doc in policy_documents(deployment(templates, "forwarder.yaml")))
     (statement,) = statements(forwarder["ForwarderRole.trust"])
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "444455556666"}}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "444455556666"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:events:us-east-1:444455556666:rule/*"},
+    }
 
 
-def test_resource_policies(templates):
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2"])
+def test_forwarder_role_is_assumable_by_its_own_rules_only(templates, region):
+    """EventBridge, assuming the role for a rule, sends aws:SourceAccount (the rule's account) and
+    aws:SourceArn (the rule's ARN). Every rule of the stack is admitted; a rule of another account
+    or region, and any other EventBridge resource (a bus, an EventBridge Scheduler schedule,
+    which uses the same service principal), is not."""
+    account = "444455556666"
+    stack = Stack(
+        templates["forwarder.yaml"],
+        region=region,
+        account=account,
+        parameters={"CentralEventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/default"},
+    )
+    trust = stack.resolve(stack.template["Resources"]["ForwarderRole"]["Properties"]["AssumeRolePolicyDocument"])
+    (statement,) = statements(trust)
+    condition = statement["Condition"]
+    rules = event_rules(stack)
+    assert rules
+    for logical_id in rules:
+        rule_arn = stack.get_att(logical_id, "Arn")
+        assert allows(condition, {"aws:SourceAccount": account, "aws:SourceArn": rule_arn}), logical_id
+    other_region = "ap-southeast-2"
+    refused = {
+        "a rule of another account": ("999988887777", f"arn:aws:events:{region}:999988887777:rule/x"),
+        "a rule of another region": (account, f"arn:aws:events:{other_region}:{account}:rule/x"),
+        "an event bus": (account, f"arn:aws:events:{region}:{account}:event-bus/default"),
+        "a Scheduler schedule": (account, f"arn:aws:scheduler:{region}:{account}:schedule/default/x"),
+        "a rule of this account, claimed by another": ("999988887777", f"arn:aws:events:{region}:{account}:rule/x"),
+    }
+    for what, (source_account, source_arn) in refused.items():
+        assert not allows(condition, {"aws:SourceAccount": source_account, "aws:SourceArn": source_arn}), what
+    assert not allows(condition, {"aws:SourceAccount": account}), "no aws:SourceArn, no assume"
+
+
+def test_resource_policies(templates, event_patterns):
     """The resource policies check-policy does not judge: the dead-letter queues admit only this
-    stack's rules, the central bus only the organization."""
+    stack's rules, the central bus only the organization, and only for the consumed sources."""
     for name in TEMPLATES:
         stack = deployment(templates, name)
         for logical_id, resource in stack.resources("AWS::SQS::QueuePolicy").items():
@@ -214,9 +286,49 @@ def test_resource_policies(templates):
     statement = stack.resolve(bus_policies["OrganizationPutEventsPolicy"]["Properties"]["Statement"])
     assert statement["Action"] == "events:PutEvents"
     assert statement["Resource"] == "arn:aws:events:us-east-1:111122223333:event-bus/default"
-    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    assert statement["Principal"] == "*" and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": ORGANIZATION, "events:source": sorted(event_patterns)}
+    }
     without_org = Stack(templates["template.yaml"])
     assert not without_org.resources("AWS::Events::EventBusPolicy"), "no organization, no bus policy"
+
+
+def test_bus_policy_admits_the_organization_and_the_consumed_sources_only(templates, event_patterns):
+    """PutEvents on the central bus (events:source is the event's source, aws:PrincipalOrgID the
+    caller's organization; a forwarding rule's role is the caller): allowed for the sources the
+    function consumes, refused for any other source, another organization, or no organization."""
+    stack = deployment(templates, "template.yaml")
+    policy = stack.resources("AWS::Events::EventBusPolicy")["OrganizationPutEventsPolicy"]
+    condition = stack.resolve(policy["Properties"]["Statement"])["Condition"]
+    for source in event_patterns:
+        assert allows(condition, {"aws:PrincipalOrgID": ORGANIZATION, "events:source": source}), source
+    # Sources that reach other rules of a default bus: custom applications' events, other AWS
+    # services, the scheduler's own source.
+    for source in ("com.example.orders", "aws.ec2", "aws.events", "aws.iam.fake", "AWS.IAM", ""):
+        assert not allows(condition, {"aws:PrincipalOrgID": ORGANIZATION, "events:source": source}), source
+    some_source = sorted(event_patterns)[0]
+    assert not allows(condition, {"aws:PrincipalOrgID": "o-zzzzzzzzzz", "events:source": some_source})
+    assert not allows(condition, {"events:source": some_source}), "a principal outside any organization"
+    assert not allows(condition, {"aws:PrincipalOrgID": ORGANIZATION}), "no source, no put"
+
+
+def test_condition_model_itself():
+    """iam_conditions.allows's own semantics, so a mistake in it cannot make the tests above vacuous."""
+    condition = {"StringEquals": {"aws:PrincipalOrgID": "o-1", "events:source": ["a", "b"]}}
+    assert allows(condition, {"aws:PrincipalOrgID": "o-1", "events:source": "b"})
+    assert allows(condition, {"AWS:PrincipalOrgId": "o-1", "EVENTS:SOURCE": "a"})  # keys case-insensitive
+    assert not allows(condition, {"aws:PrincipalOrgID": "o-1", "events:source": "c"})
+    assert not allows(condition, {"aws:PrincipalOrgID": "o-2", "events:source": "a"})
+    assert not allows(condition, {"aws:PrincipalOrgID": "o-1"})  # an absent key fails
+    arn = {"ArnLike": {"aws:SourceArn": "arn:aws:events:us-east-1:111122223333:rule/*"}}
+    assert allows(arn, {"aws:SourceArn": "arn:aws:events:us-east-1:111122223333:rule/x-1"})
+    assert allows(arn, {"aws:SourceArn": "arn:aws:events:us-east-1:111122223333:rule/bus/x"})
+    assert not allows(arn, {"aws:SourceArn": "arn:aws:events:eu-west-2:111122223333:rule/x"})
+    assert not allows(arn, {"aws:SourceArn": "arn:aws:events:us-east-1:999999999999:rule/x"})
+    assert not allows(arn, {"aws:SourceArn": "arn:aws:events:us-east-1:111122223333:event-bus/default"})
+    with pytest.raises(NotImplementedError):
+        allows({"StringLike": {"k": "v"}}, {"k": "v"})
 
 
 def check_policy(paths: list[Path]) -> tuple[int, list[dict], str]:

@@ -17,7 +17,9 @@ moto facts this relies on (moto 5.2.5): PutEvents accepts sources starting with 
 EventBridge refuses them from callers, which is why these tests need no workaround: every
 PutEvents must report FailedEntryCount 0, so a moto that starts refusing fails loudly); a rule
 target that is an event bus ARN in another account or region is delivered by re-putting the event
-there (the bus policy and the target role are not evaluated); the delivered envelope's
+there (the bus policy and the target role are not evaluated: the organization test applies the
+bus policy's condition to every forwarded event through iam_conditions.allows instead); the
+delivered envelope's
 `account`/`region` are the receiving bus's, not the sample's; a rule's State is not consulted.
 The account behind a set of credentials is chosen with sts:AssumeRole into that account.
 """
@@ -34,11 +36,13 @@ import pytest
 
 from cfn_template import Stack, event_rules, rule_source
 from conftest import ROOT
+from iam_conditions import allows
 
 CENTRAL_ACCOUNT = "123456789012"  # moto's default account: the credentials start_moto exports
 MEMBER_ACCOUNT = "222233334444"
 CENTRAL_REGION = "us-east-1"
 CENTRAL_BUS = f"arn:aws:events:{CENTRAL_REGION}:{CENTRAL_ACCOUNT}:event-bus/default"
+ORGANIZATION = "o-a1b2c3d4e5"
 GLOBAL_SOURCES = {"aws.iam"}  # delivered in us-east-1 only
 MISSING = object()
 
@@ -267,8 +271,11 @@ def test_central_stack_routes_exactly_the_consumed_events(aws, template, event_p
 @pytest.mark.parametrize("member_region", [CENTRAL_REGION, "eu-west-2"])
 def test_forwarders_deliver_to_the_central_function(aws, template, forwarder, event_patterns, member_region):
     """Member account -> forwarder.yaml rules -> central default bus (another account, maybe
-    another region) -> template.yaml rules -> the function's queue."""
-    central = Stack(template, region=CENTRAL_REGION, account=CENTRAL_ACCOUNT)
+    another region) -> template.yaml rules -> the function's queue. The central bus policy
+    (OrganizationId set, as for an organization) admits every event the forwarders send."""
+    central = Stack(
+        template, region=CENTRAL_REGION, account=CENTRAL_ACCOUNT, parameters={"OrganizationId": ORGANIZATION}
+    )
     queue_url, queue_arn = function_queue(aws, CENTRAL_REGION)
     load_rules(aws, central, lambda target: queue_arn)
 
@@ -289,6 +296,14 @@ def test_forwarders_deliver_to_the_central_function(aws, template, forwarder, ev
     assert sources == wanted_sources, f"forwarder in {member_region}: rules for {sorted(sources)}"
     put_all(member, member_region)
     expected = expected_ids(EVENTS, event_patterns, wanted_sources)
+    bus_policy = central.resources("AWS::Events::EventBusPolicy")["OrganizationPutEventsPolicy"]
+    condition = central.resolve(bus_policy["Properties"]["Statement"])["Condition"]
+    refused = {
+        event_id
+        for event_id in expected
+        if not allows(condition, {"aws:PrincipalOrgID": ORGANIZATION, "events:source": EVENTS[event_id]["source"]})
+    }
+    assert not refused, f"forwarded, but the central bus policy would refuse: {describe(refused)}"
     assert_routed(
         received(aws, CENTRAL_REGION, queue_url),
         expected,

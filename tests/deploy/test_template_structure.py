@@ -80,24 +80,58 @@ def test_dead_letter_queues_are_encrypted_and_kept_14_days(templates, name, queu
     assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties
 
 
-@pytest.mark.parametrize("queue", ["FunctionDeadLetterQueue", "EventsDeadLetterQueue"])
-def test_dead_letter_queue_depth_is_alarmed(template, queue):
-    stack = Stack(template, parameters={"AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:alerts"})
+def _deployment(templates: dict, name: str, **parameters: str) -> Stack:
+    if name == "forwarder.yaml":
+        parameters["CentralEventBusArn"] = "arn:aws:events:us-east-1:111122223333:event-bus/default"
+        return Stack(templates[name], account="444455556666", parameters=parameters)
+    return Stack(templates[name], parameters=parameters)
+
+
+def _queue_alarms(stack: Stack, queue: str) -> list[dict]:
     queue_name = stack.get_att(queue, "QueueName")
-    alarms = [
-        stack.resolve(a["Properties"])
-        for a in stack.resources("AWS::CloudWatch::Alarm").values()
-        if a["Properties"].get("Namespace") == "AWS/SQS"
+    return [
+        alarm
+        for alarm in (stack.resolve(a["Properties"]) for a in stack.resources("AWS::CloudWatch::Alarm").values())
+        if alarm.get("Namespace") == "AWS/SQS" and {"Name": "QueueName", "Value": queue_name} in alarm["Dimensions"]
     ]
-    matching = [a for a in alarms if {"Name": "QueueName", "Value": queue_name} in a["Dimensions"]]
-    assert len(matching) == 1, queue
+
+
+@pytest.mark.parametrize(
+    "name,queue",
+    [
+        ("template.yaml", "FunctionDeadLetterQueue"),
+        ("template.yaml", "EventsDeadLetterQueue"),
+        ("forwarder.yaml", "ForwarderDeadLetterQueue"),
+    ],
+)
+@pytest.mark.parametrize("topic", ["arn:aws:sns:us-east-1:111122223333:alerts", ""])
+def test_dead_letter_queue_depth_is_always_alarmed(templates, name, queue, topic):
+    """Every dead-letter queue, the forwarders' included, has its alarm whether or not a topic is
+    given: a dead letter expires after 14 days, and an alarm without actions still shows it
+    (console, dashboards, DescribeAlarms). The topic only adds the notification."""
+    stack = _deployment(templates, name, AlarmTopicArn=topic)
+    matching = _queue_alarms(stack, queue)
+    assert len(matching) == 1, f"{name}: {queue} has {len(matching)} alarms with AlarmTopicArn={topic!r}"
     (alarm,) = matching
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Statistic"] == "Maximum"
     assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert alarm["AlarmActions"] == ["arn:aws:sns:us-east-1:111122223333:alerts"]
-    without_topic = Stack(template)
-    for a in without_topic.resources("AWS::CloudWatch::Alarm").values():
-        assert "AlarmActions" not in without_topic.resolve(a["Properties"])
+    assert alarm["TreatMissingData"] == "notBreaching"
+    if topic:
+        assert alarm["AlarmActions"] == [topic]
+    else:
+        assert "AlarmActions" not in alarm
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_no_alarm_depends_on_the_topic(templates, name):
+    """No alarm is conditional: the topic decides the actions, never whether the alarm exists."""
+    for logical_id, resource in templates[name]["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert "Condition" not in resource, f"{name}: {logical_id} exists only under {resource['Condition']}"
+    with_topic = _deployment(templates, name, AlarmTopicArn="arn:aws:sns:us-east-1:111122223333:alerts")
+    without = _deployment(templates, name)
+    assert set(with_topic.resources("AWS::CloudWatch::Alarm")) == set(without.resources("AWS::CloudWatch::Alarm"))
 
 
 def test_high_findings_metric_filter_matches_the_finding_schema(template):
