@@ -391,3 +391,45 @@ fn event_pattern_prints_one_pattern_per_source() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn findings_that_cannot_be_written_exit_3_and_say_how_many() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Nothing listens there any more: every CloudWatch Logs call is refused at once.
+    let out = Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+        .args([
+            "evaluate",
+            "--format",
+            "json",
+            "--sink",
+            "cloudwatch",
+            "--log-group",
+            "/rolewarden/unreachable",
+            "events/sl001-fires-attach-policy-to-lex-slr.json",
+        ])
+        .current_dir(common::root())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot write 1 findings to log group `/rolewarden/unreachable`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(0 findings were written before)"),
+        "{stderr}"
+    );
+    // The finding itself still reached standard output.
+    assert!(text(&out.stdout).contains("\"rule_id\":\"SL001\""));
+}

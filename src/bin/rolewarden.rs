@@ -598,8 +598,12 @@ fn finish_sink(sink: rolewarden::aws::blocking::BufferedWriter, live: &Blocking)
             eprintln!("rolewarden: {n} findings written to log group `{group}`");
             true
         }
-        Err((n, e)) => {
-            eprintln!("rolewarden: error: {e} ({n} findings were written before)");
+        Err((n, e)) if n > 0 => {
+            eprintln!("rolewarden: error: {e}; {n} findings of earlier batches were written");
+            false
+        }
+        Err((_, e)) => {
+            eprintln!("rolewarden: error: {e}");
             false
         }
     }
