@@ -140,9 +140,21 @@ where
             }
         }
         SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(_) => {
-            format!("cannot reach the AWS API: {}", DisplayErrorContext(err))
-        }
-        _ => DisplayErrorContext(err).to_string(),
+        SdkError::DispatchFailure(_) => format!("cannot reach the AWS API: {}", chain(err)),
+        _ => chain(err),
     }
+}
+
+/// An error and its sources, `outer: inner: innermost`, without the SDK's Debug dump.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
 }
