@@ -13,30 +13,38 @@ mod common;
 
 use std::io::Write;
 
-use rolewarden::decode::{read_slice, Item};
+use rolewarden::decode::{read_items, read_slice, Item};
 
 fn names(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    read_slice(bytes, &mut |item| {
-        out.push(match item {
-            Item::Record {
-                record, position, ..
-            } => format!(
-                "{}@{}{}",
-                record.event_name.unwrap_or_default(),
-                position.line,
-                position.index.map(|i| format!("#{i}")).unwrap_or_default()
-            ),
-            Item::OtherEvent { envelope, .. } => {
-                format!("other:{}", envelope.detail_type.unwrap_or_default())
-            }
-            Item::Unreadable { position, reason } => {
-                format!("unreadable@{}:{reason}", position.line)
-            }
-        })
-    })
-    .unwrap();
+    read_slice(bytes, &mut |item| out.push(name(item))).unwrap();
     out
+}
+
+/// Through a reader, as a file is read: inputs over 8 MB are streamed.
+fn streamed_names(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    read_items(bytes, &mut |item| out.push(name(item))).unwrap();
+    out
+}
+
+fn name(item: Item) -> String {
+    match item {
+        Item::Record {
+            record, position, ..
+        } => format!(
+            "{}@{}{}",
+            record.event_name.unwrap_or_default(),
+            position.line,
+            position.index.map(|i| format!("#{i}")).unwrap_or_default()
+        ),
+        Item::OtherEvent { envelope, .. } => {
+            format!("other:{}", envelope.detail_type.unwrap_or_default())
+        }
+        Item::Unreadable { position, reason } => {
+            format!("unreadable@{}:{reason}", position.line)
+        }
+    }
 }
 
 const RECORD: &str = r#"{"eventSource":"iam.amazonaws.com","eventName":"DeleteRole","requestParameters":{"roleName":"x"}}"#;
@@ -124,4 +132,57 @@ fn other_events_and_odd_values() {
 fn corrupt_gzip_is_an_io_error() {
     let result = read_slice(&[0x1f, 0x8b, 0, 1, 2, 3], &mut |_| {});
     assert!(result.is_err());
+}
+
+/// A log file over the in-memory limit (8 MB) is streamed element by element: every record
+/// comes out with its index, plain or gzip, and a broken record costs that record alone.
+#[test]
+fn large_log_files_stream_every_record() {
+    let texts: Vec<String> = std::fs::read_dir(common::root().join("events"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let records = rolewarden::synth::records_from_samples(texts.iter().map(String::as_str));
+    let mut bytes = Vec::new();
+    rolewarden::synth::write_log_file(&mut bytes, &records, 7000).unwrap();
+    assert!(bytes.len() > 9 << 20, "{} bytes", bytes.len());
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let expected: Vec<String> = doc["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("{}@1#{i}", r["eventName"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(streamed_names(&bytes), expected);
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&bytes).unwrap();
+    assert_eq!(names(&gz.finish().unwrap()), expected);
+
+    let text = String::from_utf8(bytes).unwrap();
+    let id = format!("\"{:08x}-0000-4000-8000-000000000000\"", 3500);
+    let broken = text.replacen(&id, &format!("{id} \"oops\""), 1);
+    let got = streamed_names(broken.as_bytes());
+    assert_eq!(got.len(), expected.len());
+    for (i, (got, want)) in got.iter().zip(&expected).enumerate() {
+        if i == 3500 {
+            assert!(
+                got.starts_with("unreadable@1:not valid JSON: expected `,` or `}`"),
+                "{got}"
+            );
+        } else {
+            assert_eq!(got, want);
+        }
+    }
+
+    // Cut off inside a record: the records before it, then where the file ends.
+    let got = streamed_names(&text.as_bytes()[..text.len() - 500]);
+    let last = got.len() - 1;
+    assert_eq!(got[..last], expected[..last]);
+    assert!(
+        got[last].starts_with("unreadable@1:not valid JSON: EOF while parsing"),
+        "{}",
+        got[last]
+    );
 }

@@ -132,7 +132,7 @@ impl PolicyDocument {
                         reason: e.to_string(),
                     })?;
                 return match value {
-                    Value::Object(map) => Self::from_object(&map),
+                    Value::Object(map) => Self::from_owned_object(map),
                     other => Err(PolicyError::WrongType {
                         found: json_type(&other),
                     }),
@@ -162,19 +162,27 @@ impl PolicyDocument {
     }
 
     fn from_object(map: &Map<String, Value>) -> Result<Self, PolicyError> {
-        let version = get(map, "Version").and_then(crate::decode::lenient::text_of);
-        let raw_statements: Vec<&Value> = match get(map, "Statement") {
-            Some(Value::Array(items)) => items.iter().collect(),
+        Self::from_owned_object(map.clone())
+    }
+
+    /// Takes the document apart rather than copying out of it: every string moves into the
+    /// statements, which keeps decoding a large policy to one allocation per string.
+    fn from_owned_object(mut map: Map<String, Value>) -> Result<Self, PolicyError> {
+        let version = get(&map, "Version").and_then(crate::decode::lenient::text_of);
+        let statement_key = key_of(&map, "Statement").ok_or(PolicyError::MissingStatement)?;
+        let raw_statements: Vec<Value> = match map.remove(&statement_key) {
+            Some(Value::Array(items)) => items,
             Some(single @ Value::Object(_)) => vec![single],
             Some(other) => {
                 return Err(PolicyError::BadStatement {
-                    found: json_type(other),
+                    found: json_type(&other),
                 })
             }
             None => return Err(PolicyError::MissingStatement),
         };
         let mut doc = PolicyDocument {
             version,
+            statements: Vec::with_capacity(raw_statements.len()),
             ..Default::default()
         };
         for (index, raw) in raw_statements.into_iter().enumerate() {
@@ -197,23 +205,82 @@ fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     })
 }
 
-fn decode_statement(index: usize, raw: &Value) -> Result<Statement, String> {
+/// The key [`get`] would find `key` under.
+fn key_of(map: &Map<String, Value>, key: &str) -> Option<String> {
+    if map.contains_key(key) {
+        return Some(key.to_owned());
+    }
+    map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
+}
+
+/// The elements of a statement, found in one pass over its keys with [`get`]'s rule: the key as
+/// written wins, else the first that matches case-insensitively.
+#[derive(Default)]
+struct Elements {
+    slots: [Option<(Value, bool)>; ELEMENTS.len()],
+}
+
+const ELEMENTS: [&str; 9] = [
+    "Effect",
+    "Sid",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+];
+
+impl Elements {
+    fn of(map: Map<String, Value>) -> Self {
+        let mut elements = Elements::default();
+        for (key, value) in map {
+            let Some(i) = ELEMENTS.iter().position(|e| e.eq_ignore_ascii_case(&key)) else {
+                continue;
+            };
+            let exact = ELEMENTS.get(i).is_some_and(|e| *e == key);
+            if let Some(slot) = elements.slots.get_mut(i) {
+                let replace = match slot {
+                    None => true,
+                    Some((_, was_exact)) => exact && !*was_exact,
+                };
+                if replace {
+                    *slot = Some((value, exact));
+                }
+            }
+        }
+        elements
+    }
+
+    fn take(&mut self, name: &str) -> Option<Value> {
+        let i = ELEMENTS.iter().position(|e| *e == name)?;
+        self.slots.get_mut(i)?.take().map(|(value, _)| value)
+    }
+}
+
+fn decode_statement(index: usize, raw: Value) -> Result<Statement, String> {
     let Value::Object(map) = raw else {
-        return Err(format!("expected an object, found {}", json_type(raw)));
+        return Err(format!("expected an object, found {}", json_type(&raw)));
     };
-    let effect = match get(map, "Effect").and_then(Value::as_str).map(str::trim) {
-        Some(e) if e.eq_ignore_ascii_case("allow") => Effect::Allow,
-        Some(e) if e.eq_ignore_ascii_case("deny") => Effect::Deny,
-        Some(e) => return Err(format!("unknown Effect `{e}`")),
-        None => return Err("missing Effect".into()),
+    let mut elements = Elements::of(map);
+    let effect = match elements.take("Effect") {
+        Some(Value::String(e)) => match e.trim() {
+            e if e.eq_ignore_ascii_case("allow") => Effect::Allow,
+            e if e.eq_ignore_ascii_case("deny") => Effect::Deny,
+            e => return Err(format!("unknown Effect `{e}`")),
+        },
+        _ => return Err("missing Effect".into()),
     };
-    let sid = get(map, "Sid")
+    let sid = elements
+        .take("Sid")
+        .as_ref()
         .and_then(crate::decode::lenient::text_of)
         .filter(|s| !s.is_empty());
-    let actions = polar(map, "Action", "NotAction", string_list)?;
-    let resources = polar(map, "Resource", "NotResource", string_list)?;
-    let principals = polar(map, "Principal", "NotPrincipal", principal_list)?;
-    let conditions = match get(map, "Condition") {
+    let actions = polar(&mut elements, "Action", "NotAction", string_list)?;
+    let resources = polar(&mut elements, "Resource", "NotResource", string_list)?;
+    let principals = polar(&mut elements, "Principal", "NotPrincipal", principal_list)?;
+    let conditions = match elements.take("Condition") {
         None | Some(Value::Null) => Vec::new(),
         Some(value) => conditions(value)?,
     };
@@ -229,12 +296,12 @@ fn decode_statement(index: usize, raw: &Value) -> Result<Statement, String> {
 }
 
 fn polar<T>(
-    map: &Map<String, Value>,
+    elements: &mut Elements,
     is: &str,
     not: &str,
-    decode: fn(&Value) -> Result<T, String>,
+    decode: fn(Value) -> Result<T, String>,
 ) -> Result<Option<(Polarity, T)>, String> {
-    match (get(map, is), get(map, not)) {
+    match (elements.take(is), elements.take(not)) {
         (Some(_), Some(_)) => Err(format!("both {is} and {not}")),
         (Some(v), None) => decode(v)
             .map(|x| Some((Polarity::Is, x)))
@@ -246,24 +313,24 @@ fn polar<T>(
     }
 }
 
-fn string_list(value: &Value) -> Result<Vec<String>, String> {
+fn string_list(value: Value) -> Result<Vec<String>, String> {
     match value {
-        Value::String(s) => Ok(vec![s.clone()]),
+        Value::String(s) => Ok(vec![s]),
         Value::Array(items) => items
-            .iter()
+            .into_iter()
             .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(format!("expected a string, found {}", json_type(other))),
+                Value::String(s) => Ok(s),
+                other => Err(format!("expected a string, found {}", json_type(&other))),
             })
             .collect(),
         other => Err(format!(
             "expected a string or an array, found {}",
-            json_type(other)
+            json_type(&other)
         )),
     }
 }
 
-fn principal_list(value: &Value) -> Result<Principals, String> {
+fn principal_list(value: Value) -> Result<Principals, String> {
     match value {
         Value::String(s) if s.trim() == "*" => Ok(Principals {
             wildcard: true,
@@ -272,7 +339,7 @@ fn principal_list(value: &Value) -> Result<Principals, String> {
         // A bare string other than "*" is not valid IAM; read it as an AWS principal.
         Value::String(s) => Ok(Principals {
             wildcard: false,
-            entries: vec![("AWS".into(), s.clone())],
+            entries: vec![("AWS".into(), s)],
         }),
         Value::Object(map) => {
             let mut principals = Principals::default();
@@ -285,16 +352,16 @@ fn principal_list(value: &Value) -> Result<Principals, String> {
         }
         other => Err(format!(
             "expected \"*\" or an object, found {}",
-            json_type(other)
+            json_type(&other)
         )),
     }
 }
 
-fn conditions(value: &Value) -> Result<Vec<Condition>, String> {
+fn conditions(value: Value) -> Result<Vec<Condition>, String> {
     let Value::Object(ops) = value else {
         return Err(format!(
             "Condition: expected an object, found {}",
-            json_type(value)
+            json_type(&value)
         ));
     };
     let mut out = Vec::new();
@@ -302,7 +369,7 @@ fn conditions(value: &Value) -> Result<Vec<Condition>, String> {
         let Value::Object(keys) = keys else {
             return Err(format!(
                 "Condition {operator}: expected an object, found {}",
-                json_type(keys)
+                json_type(&keys)
             ));
         };
         let without_set = operator
@@ -318,19 +385,22 @@ fn conditions(value: &Value) -> Result<Vec<Condition>, String> {
             }
             _ => (without_set, false),
         };
+        let base_operator = base.to_owned();
         for (key, raw_values) in keys {
             let values = match raw_values {
                 Value::Array(items) => items
                     .iter()
                     .filter_map(crate::decode::lenient::text_of)
                     .collect(),
-                other => crate::decode::lenient::text_of(other).into_iter().collect(),
+                other => crate::decode::lenient::text_of(&other)
+                    .into_iter()
+                    .collect(),
             };
             out.push(Condition {
                 operator: operator.clone(),
-                base_operator: base.to_owned(),
+                base_operator: base_operator.clone(),
                 if_exists,
-                key: key.clone(),
+                key,
                 values,
             });
         }
