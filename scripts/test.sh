@@ -15,34 +15,37 @@ mkdir -p target
 
 step "python tools into .venv (moto_server, cargo-lambda; pinned in scripts/requirements/test.txt)"
 ensure_venv .venv scripts/requirements/test.txt
+# The deploy checks' venvs (SAM and cfn-lint, checkov) install while cargo compiles: pip waits
+# on the network and unpacking, the compiler on the CPU. Their log is printed if they fail.
+( ensure_venv .venv-sam scripts/requirements/sam.txt &&
+  ensure_venv .venv-checkov scripts/requirements/checkov.txt ) >target/venvs.log 2>&1 &
+VENVS_PID=$!
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
 
-# One release build serves every step below (tests, the Lambda binary, benchmarks, the memory
-# check): a second, debug build of the AWS SDK would cost CI several minutes for nothing.
-step "cargo test --release (unit, samples and snapshots, corpus, CLI, property tests)"
-# CI=true makes insta fail on a missing or changed snapshot instead of writing it.
-# Benchmarks are left out here (a plain `cargo test` would run them in full); they run once below.
-CI="${CI:-true}" cargo test --release --lib --bins --tests
+# One build in the dev profile (Cargo.toml: the SDK unoptimised, the engine optimised) serves
+# every test below, the Lambda binary run through the Runtime API and the CLI the deploy
+# checks call. Each package's integration tests are one binary, so the SDK is linked once.
+step "cargo test --workspace (core: samples and snapshots, corpus, inputs, properties, sweep rules; CLI; units)"
+# CI=true makes insta fail on a missing or changed snapshot instead of writing it. Benchmarks
+# are left out here (a plain `cargo test` would run them in full); they run once below.
+CI="${CI:-true}" cargo test --workspace --lib --bins --tests
 
-step "AWS tests against moto_server, and the release bootstrap through cargo lambda's Runtime API"
+step "AWS tests against moto_server, the bootstrap through cargo lambda's Runtime API, memory bounds"
 # The account of the sample events in events/.
 start_moto .venv 111122223333
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
-export ROLEWARDEN_BOOTSTRAP="$ROOT/target/release/bootstrap"
+export ROLEWARDEN_BOOTSTRAP="$ROOT/target/debug/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
-cargo test --release --test aws --test aws_sweep --test lambda_runtime -- --ignored --nocapture --test-threads 1
+cargo test -p rolewarden --test suite -- --ignored --nocapture --test-threads 1
 stop_servers
 
-step "benchmarks compile and run once (cargo bench -- --test)"
-cargo bench --bench engine -- --test
-
-step "memory: a 1,000,000-record log file in under 100 MB (release build)"
-cargo test --release --test memory -- --ignored --nocapture
+step "benchmarks compile and run once (cargo bench -p rolewarden-core -- --test, release profile)"
+cargo bench -p rolewarden-core --bench engine -- --test
 
 step "Lambda package: cargo lambda build --release --arm64, bootstrap under 12 MB"
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
@@ -55,8 +58,14 @@ if [ "$size" -ge $((12 * 1024 * 1024)) ]; then
   exit 1
 fi
 
+step "waiting for the deploy checks' venvs"
+if ! wait "$VENVS_PID"; then
+  cat target/venvs.log >&2
+  exit 1
+fi
+
 step "deployment: cfn-lint, sam validate, sam build (arm64), checkov, EventBridge routing on moto (scripts/deploy-checks.sh)"
-ROLEWARDEN_BIN="$ROOT/target/release/rolewarden" scripts/deploy-checks.sh
+ROLEWARDEN_BIN="$ROOT/target/debug/rolewarden" scripts/deploy-checks.sh
 
 echo
 echo "all checks passed in ${SECONDS}s"

@@ -20,18 +20,20 @@ use tokio::sync::Mutex;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::account::Snapshot;
+use crate::account::{Needs, Snapshot};
+use crate::aws::gather::{regions, SweepOptions, SweepStats, DEFAULT_CONCURRENCY};
 use crate::aws::logs::{instance_id, CloudWatchWriter, DEFAULT_LOG_GROUP};
 use crate::aws::reader::AccountReader;
-use crate::aws::sweep::{regions, SweepOptions, SweepStats, DEFAULT_CONCURRENCY};
 use crate::aws::CallCounter;
-use crate::baseline::{Baseline, DEFAULT_TOML};
-use crate::decode::{read_slice, Event, Item};
-use crate::engine::Engine;
-use crate::error::BaselineError;
+use crate::baseline::Baseline;
+use crate::decode::{read_slice, Item, Position};
+use crate::engine::{Engine, Evaluation};
 use crate::finding::{Finding, Severity};
+use crate::load::{BaselineSource, LoadError};
+use crate::pipeline::{Admitted, Enrichment, Pipeline, Summary};
 use crate::sink::{Sink, SinkError};
-use crate::sweep::Scope;
+use crate::state::AccountState;
+use crate::state::Scope;
 
 /// Where the function's settings come from: its environment, read once at init.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,12 +54,6 @@ pub enum SinkKind {
     Stdout,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BaselineSource {
-    File(PathBuf),
-    Embedded,
-}
-
 /// A setting the function cannot start with.
 #[derive(Debug, Error)]
 pub enum InitError {
@@ -66,14 +62,8 @@ pub enum InitError {
         variable: &'static str,
         message: String,
     },
-    #[error("cannot read baseline `{}`: {source}", path.display())]
-    BaselineFile {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
-    Baseline(#[from] BaselineError),
+    Baseline(#[from] LoadError),
 }
 
 impl Settings {
@@ -129,20 +119,7 @@ impl Settings {
 
     /// Loads and validates the baseline; an invalid one is an error naming the key and line.
     pub fn load_baseline(&self) -> Result<Baseline, InitError> {
-        let today = chrono::Utc::now().date_naive();
-        match &self.baseline {
-            BaselineSource::Embedded => {
-                Ok(Baseline::parse(DEFAULT_TOML, "embedded default", today)?)
-            }
-            BaselineSource::File(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| InitError::BaselineFile {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Ok(Baseline::parse(&text, &path.display().to_string(), today)?)
-            }
-        }
+        Ok(self.baseline.load(chrono::Utc::now().date_naive())?)
     }
 }
 
@@ -263,30 +240,120 @@ impl Invocation {
             account,
         }
     }
+}
 
-    /// Why an event from `account` cannot be enriched, if it cannot.
-    fn foreign(&self, account: Option<&str>) -> Option<String> {
-        match (self.account.as_deref(), account) {
-            (Some(home), Some(other)) if home != other => Some(format!(
-                "the event is from account {other}; enrichment reads account {home} only"
-            )),
-            _ => None,
-        }
+/// What the function reads of the account: enrichment and sweeps. The real one is
+/// [`AccountReader`] (IAM, Lex, Connect); the handler's unit tests use a fixed state.
+#[allow(
+    async_fn_in_trait,
+    reason = "implemented by concrete types and awaited on one current-thread runtime: no Send bound is wanted"
+)]
+pub trait AccountSource {
+    /// Everything `needs` names, read from the account.
+    async fn snapshot(&self, needs: &Needs, baseline: &Baseline) -> Snapshot;
+    /// A sweep of the account as `options` scope it.
+    async fn sweep(
+        &self,
+        baseline: &Baseline,
+        options: &SweepOptions,
+    ) -> (AccountState, SweepStats);
+    /// The region the function runs in (sweeps list dependents there by default).
+    fn home_region(&self) -> Option<String>;
+}
+
+impl AccountSource for AccountReader {
+    async fn snapshot(&self, needs: &Needs, baseline: &Baseline) -> Snapshot {
+        AccountReader::snapshot(self, needs, baseline).await
+    }
+    async fn sweep(
+        &self,
+        baseline: &Baseline,
+        options: &SweepOptions,
+    ) -> (AccountState, SweepStats) {
+        self.sweeper().gather(baseline, options).await
+    }
+    fn home_region(&self) -> Option<String> {
+        self.sweeper().home_region()
     }
 }
 
+/// Where the function writes findings: every one, or an error.
+#[allow(
+    async_fn_in_trait,
+    reason = "implemented by concrete types and awaited on one current-thread runtime: no Send bound is wanted"
+)]
+pub trait FindingSink {
+    async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError>;
+    /// Where findings go, for the invocation's answer.
+    fn describe(&self) -> String;
+}
+
+impl FindingSink for Sink {
+    async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
+        Sink::write(self, findings).await
+    }
+    fn describe(&self) -> String {
+        Sink::describe(self)
+    }
+}
+
+/// What a payload asks to sweep: the schedule asks for everything, a delete event for the
+/// profiles whose dependents it deleted.
+#[derive(Debug, Default)]
+struct SweepPlan {
+    /// The schedule ran, with the account its event named.
+    full: Option<Option<String>>,
+    profiles: BTreeSet<String>,
+    regions: BTreeSet<String>,
+    account: Option<String>,
+}
+
+impl SweepPlan {
+    fn options(
+        self,
+        baseline: &Baseline,
+        home_region: Option<String>,
+        deadline: Option<Instant>,
+    ) -> Option<SweepOptions> {
+        let (scope, extra, account) = match self.full {
+            Some(account) => (Scope::Full, BTreeSet::new(), account),
+            None if !self.profiles.is_empty() => {
+                (Scope::Profiles(self.profiles), self.regions, self.account)
+            }
+            None => return None,
+        };
+        Some(SweepOptions {
+            scope,
+            regions: regions(baseline, home_region, extra.iter().map(String::as_str)),
+            deadline: sweep_deadline(deadline),
+            concurrency: DEFAULT_CONCURRENCY,
+            account,
+        })
+    }
+}
+
+/// What evaluating a payload gave, before any sweep.
+struct Evaluated {
+    summary: Summary,
+    findings: Vec<Finding>,
+    plan: SweepPlan,
+    event_id: Option<String>,
+}
+
 /// Everything built once per container.
-pub struct App {
+pub struct App<A = AccountReader, S = Sink> {
     engine: Engine,
-    reader: AccountReader,
-    sink: Mutex<Sink>,
+    accounts: A,
+    sink: Mutex<S>,
     calls: CallCounter,
 }
 
 impl App {
+    /// The real function: IAM, Lex and Connect read through `config`, findings written to the
+    /// sink `settings` names.
     pub fn new(engine: Engine, config: &SdkConfig, settings: &Settings) -> Self {
         let calls = CallCounter::default();
-        let reader = AccountReader::new(config, &calls, settings.cache_ttl, engine.baseline());
+        let accounts = AccountReader::new(config, &calls, settings.cache_ttl, engine.baseline());
         let sink = match settings.sink {
             SinkKind::Stdout => Sink::Stdout,
             SinkKind::CloudWatch => Sink::CloudWatch(CloudWatchWriter::new(
@@ -296,9 +363,16 @@ impl App {
                 &instance_id(),
             )),
         };
+        App::with_parts(engine, accounts, sink, calls)
+    }
+}
+
+impl<A: AccountSource, S: FindingSink> App<A, S> {
+    /// An app over any account source and sink; `calls` counts their API calls, if any.
+    pub fn with_parts(engine: Engine, accounts: A, sink: S, calls: CallCounter) -> Self {
         App {
             engine,
-            reader,
+            accounts,
             sink: Mutex::new(sink),
             calls,
         }
@@ -312,136 +386,145 @@ impl App {
         &self.calls
     }
 
-    /// One invocation: `payload` is the raw JSON Lambda delivered.
+    /// One invocation: `payload` is the raw JSON Lambda delivered. Evaluate, sweep if the
+    /// payload asks, write, answer.
     pub async fn handle(
         &self,
         payload: &[u8],
         invocation: &Invocation,
     ) -> Result<Response, HandlerError> {
-        let deadline = invocation.deadline;
         let before = self.calls.snapshot();
+        let Evaluated {
+            mut summary,
+            mut findings,
+            plan,
+            event_id,
+        } = self.evaluate(payload, invocation).await;
+        let sweep = match plan.options(
+            self.engine.baseline(),
+            self.accounts.home_region(),
+            invocation.deadline,
+        ) {
+            Some(options) => {
+                let (evaluation, swept) = self.sweep(options).await;
+                for finding in &evaluation.findings {
+                    *summary.findings.entry(finding.severity).or_default() += 1;
+                }
+                summary.suppressed += evaluation.suppressed as u64;
+                findings.extend(evaluation.findings);
+                Some(swept)
+            }
+            None => None,
+        };
+        let sink = self.write(&findings).await?;
+        Ok(Response {
+            status: if sweep.is_some() {
+                "swept"
+            } else if summary.events > summary.ignored || summary.unreadable > 0 {
+                "evaluated"
+            } else {
+                "ignored"
+            },
+            event_id,
+            events: summary.events,
+            ignored: summary.ignored,
+            unreadable: summary.unreadable,
+            findings: findings.into_iter().map(|f| f.id).collect(),
+            counts: summary.findings,
+            suppressed: summary.suppressed,
+            api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
+            sink,
+            sweep,
+        })
+    }
+
+    /// Every item of the payload through the pipeline; enrichment reads the function's own
+    /// account only. Collects what the payload asks to sweep.
+    async fn evaluate(&self, payload: &[u8], invocation: &Invocation) -> Evaluated {
         let mut items = Vec::new();
         // Malformed JSON arrives as Item::Unreadable; an error here means bytes that cannot be
         // read at all (a corrupt gzip stream): kept as an RW000 finding too, never dropped.
         if let Err(e) = read_slice(payload, &mut |item| items.push(item)) {
             items.push(Item::Unreadable {
                 reason: format!("cannot read the payload: {e}"),
-                position: crate::decode::Position::default(),
+                position: Position::default(),
             });
         }
-        let mut response = Response::default();
-        let mut findings: Vec<Finding> = Vec::new();
-        let mut full_sweep: Option<Option<String>> = None;
-        let mut recheck: BTreeSet<String> = BTreeSet::new();
-        let mut recheck_regions: BTreeSet<String> = BTreeSet::new();
-        let mut recheck_account: Option<String> = None;
+        let mut pipeline = Pipeline::new(&self.engine).enriching(invocation.account.clone());
+        let mut findings = Vec::new();
+        let mut plan = SweepPlan::default();
+        let mut event_id = None;
         for item in items {
-            match item {
-                Item::Record {
-                    record, envelope, ..
-                } => {
-                    response.events += 1;
-                    if response.event_id.is_none() {
-                        response.event_id = record
-                            .event_id
-                            .clone()
-                            .or_else(|| envelope.as_ref().and_then(|e| e.id.clone()));
-                    }
-                    let source = record.event_source.as_deref().unwrap_or_default();
-                    let name = record.event_name.as_deref().unwrap_or_default();
-                    if !self.engine.is_watched(source, name) {
-                        response.ignored += 1;
-                        continue;
-                    }
-                    let event = Event::new(*record, envelope);
-                    let needs = self.engine.needs(&event);
-                    let foreign = invocation.foreign(event.account());
-                    let snapshot = match &foreign {
-                        _ if needs.is_empty() => Snapshot::default(),
-                        Some(reason) => Snapshot::unavailable(reason.clone()),
-                        None => self.reader.snapshot(&needs, self.engine.baseline()).await,
+            match pipeline.admit(item, "lambda payload") {
+                Admitted::Watched { event, needs } => {
+                    event_id = event_id.or_else(|| event.id().map(str::to_owned));
+                    let enrichment = pipeline.enrichment(&needs);
+                    let snapshot = match &enrichment {
+                        Enrichment::NotNeeded => Snapshot::default(),
+                        Enrichment::Unavailable(reason) => Snapshot::unavailable(reason.clone()),
+                        Enrichment::Fetch => {
+                            self.accounts.snapshot(&needs, self.engine.baseline()).await
+                        }
                     };
-                    let evaluation = self.engine.evaluate(&event, &snapshot);
-                    response.suppressed += evaluation.suppressed as u64;
-                    findings.extend(evaluation.findings);
-                    if !event.failed() && foreign.is_none() {
+                    findings.extend(pipeline.evaluate(&event, &snapshot).findings);
+                    // Re-checks read the function's own account only, like enrichment.
+                    if !event.failed() && pipeline.foreign(event.account()).is_none() {
                         let profiles = self.engine.rechecks(&event);
                         if !profiles.is_empty() {
-                            recheck.extend(profiles.iter().map(|p| p.name.clone()));
-                            recheck_regions.extend(event.region().map(str::to_owned));
-                            recheck_account =
-                                recheck_account.or(event.account().map(str::to_owned));
+                            plan.profiles
+                                .extend(profiles.iter().map(|p| p.name.clone()));
+                            plan.regions.extend(event.region().map(str::to_owned));
+                            plan.account = plan.account.or(event.account().map(str::to_owned));
                         }
                     }
                 }
-                Item::OtherEvent { envelope, .. } => {
-                    response.events += 1;
-                    if response.event_id.is_none() {
-                        response.event_id = envelope.id.clone();
-                    }
+                Admitted::Unwatched { id } => event_id = event_id.or(id),
+                Admitted::Other { envelope } => {
+                    event_id = event_id.or_else(|| envelope.id.clone());
                     if is_schedule(&envelope) {
-                        full_sweep = Some(envelope.account.clone());
+                        plan.full = Some(envelope.account.clone());
                     } else {
-                        response.ignored += 1;
+                        pipeline.ignore();
                     }
                 }
-                Item::Unreadable { reason, position } => {
-                    response.unreadable += 1;
+                Admitted::Unreadable {
+                    position,
+                    reason,
+                    finding,
+                } => {
                     tracing::warn!(%position, %reason, "unreadable input");
-                    findings.extend(self.engine.unreadable("lambda payload", position, &reason));
+                    findings.extend(finding.map(|f| *f));
                 }
             }
         }
-        let baseline = self.engine.baseline();
-        let home = self.reader.sweeper().home_region();
-        let sweep = match full_sweep {
-            Some(account) => Some(SweepOptions {
-                scope: Scope::Full,
-                regions: regions(baseline, home, []),
-                deadline: sweep_deadline(deadline),
-                concurrency: DEFAULT_CONCURRENCY,
-                account,
-            }),
-            None if !recheck.is_empty() => Some(SweepOptions {
-                scope: Scope::Profiles(recheck),
-                regions: regions(baseline, home, recheck_regions.iter().map(String::as_str)),
-                deadline: sweep_deadline(deadline),
-                concurrency: DEFAULT_CONCURRENCY,
-                account: recheck_account,
-            }),
-            None => None,
-        };
-        if let Some(options) = sweep {
-            let (state, stats) = self.reader.sweeper().gather(baseline, &options).await;
-            let evaluation = self.engine.sweep(&state, chrono::Utc::now());
-            response.suppressed += evaluation.suppressed as u64;
-            findings.extend(evaluation.findings);
-            response.sweep = Some(SweepSummary {
-                scope: match &options.scope {
-                    Scope::Full => "full".to_owned(),
-                    Scope::Profiles(names) => names.iter().cloned().collect::<Vec<_>>().join(","),
-                },
-                regions: options.regions,
-                stats,
-            });
+        Evaluated {
+            summary: pipeline.summary,
+            findings,
+            plan,
+            event_id,
         }
+    }
+
+    /// The sweep a payload asked for, judged by the sweep rules.
+    async fn sweep(&self, options: SweepOptions) -> (Evaluation, SweepSummary) {
+        let (state, stats) = self.accounts.sweep(self.engine.baseline(), &options).await;
+        let evaluation = self.engine.sweep(&state, chrono::Utc::now());
+        let summary = SweepSummary {
+            scope: match &options.scope {
+                Scope::Full => "full".to_owned(),
+                Scope::Profiles(names) => names.iter().cloned().collect::<Vec<_>>().join(","),
+            },
+            regions: options.regions,
+            stats,
+        };
+        (evaluation, summary)
+    }
+
+    /// Writes every finding, or fails the invocation; says where they went.
+    async fn write(&self, findings: &[Finding]) -> Result<String, HandlerError> {
         let mut sink = self.sink.lock().await;
-        sink.write(&findings).await?;
-        response.sink = sink.describe();
-        drop(sink);
-        for finding in &findings {
-            *response.counts.entry(finding.severity).or_default() += 1;
-        }
-        response.findings = findings.into_iter().map(|f| f.id).collect();
-        response.status = if response.sweep.is_some() {
-            "swept"
-        } else if response.events > response.ignored || response.unreadable > 0 {
-            "evaluated"
-        } else {
-            "ignored"
-        };
-        response.api_calls = crate::aws::difference(&before, &self.calls.snapshot());
-        Ok(response)
+        sink.write(findings).await?;
+        Ok(sink.describe())
     }
 }
 
@@ -529,16 +612,176 @@ mod tests {
     fn the_home_account_comes_from_the_function_arn() {
         let i = Invocation::from_context(0, "arn:aws:lambda:us-east-1:111122223333:function:rw");
         assert_eq!(i.account.as_deref(), Some("111122223333"));
-        assert!(i.foreign(Some("111122223333")).is_none());
-        let why = i.foreign(Some("444455556666")).unwrap();
-        assert!(
-            why.contains("444455556666") && why.contains("111122223333"),
-            "{why}"
-        );
-        // cargo lambda's emulator sends no ARN: then nothing is foreign.
+        // cargo lambda's emulator sends no ARN: then no account is foreign.
         let emulated = Invocation::from_context(0, "function-arn");
         assert!(emulated.account.is_none());
-        assert!(emulated.foreign(Some("444455556666")).is_none());
+    }
+
+    /// An account that answers every lookup from a fixed snapshot and every sweep with a fixed
+    /// state, counting what it was asked.
+    #[derive(Default)]
+    struct FixedAccount {
+        snapshot: Snapshot,
+        state: AccountState,
+        snapshots: std::cell::Cell<u32>,
+        sweeps: std::cell::RefCell<Vec<SweepOptions>>,
+    }
+
+    impl AccountSource for FixedAccount {
+        async fn snapshot(&self, _needs: &Needs, _baseline: &Baseline) -> Snapshot {
+            self.snapshots.set(self.snapshots.get() + 1);
+            self.snapshot.clone()
+        }
+        async fn sweep(
+            &self,
+            _baseline: &Baseline,
+            options: &SweepOptions,
+        ) -> (AccountState, SweepStats) {
+            self.sweeps.borrow_mut().push(options.clone());
+            (self.state.clone(), SweepStats::default())
+        }
+        fn home_region(&self) -> Option<String> {
+            Some("us-east-1".into())
+        }
+    }
+
+    /// A sink that keeps what it is given, or fails.
+    #[derive(Default)]
+    struct Kept {
+        findings: Vec<Finding>,
+        fail: bool,
+    }
+
+    impl FindingSink for Kept {
+        async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
+            if self.fail {
+                return Err(SinkError::Stdout(std::io::Error::other("disk full")));
+            }
+            self.findings.extend_from_slice(findings);
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "kept".into()
+        }
+    }
+
+    fn app(accounts: FixedAccount, sink: Kept) -> App<FixedAccount, Kept> {
+        let engine = Engine::new(Baseline::embedded().unwrap());
+        App::with_parts(engine, accounts, sink, CallCounter::default())
+    }
+
+    fn sample(name: &str) -> Vec<u8> {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("events")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    fn home(account: &str) -> Invocation {
+        Invocation {
+            deadline: None,
+            account: Some(account.into()),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_watched_event_is_evaluated_enriched_and_written() {
+        let app = app(FixedAccount::default(), Kept::default());
+        let payload = sample("pr006-fires-lexv2-createbot-overprivileged-role.json");
+        let response = app.handle(&payload, &home("111122223333")).await.unwrap();
+        assert_eq!(response.status, "evaluated");
+        assert_eq!(response.events, 1);
+        assert_eq!(
+            app.accounts.snapshots.get(),
+            1,
+            "PR006 reads the passed role"
+        );
+        let kept = app.sink.lock().await;
+        let written: Vec<&str> = kept.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(response.findings, written);
+        assert!(
+            kept.findings.iter().any(|f| f.rule_id == "PR005"),
+            "{written:?}"
+        );
+        assert_eq!(response.sink, "kept");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn another_accounts_event_is_not_enriched_and_says_why() {
+        let app = app(FixedAccount::default(), Kept::default());
+        let payload = sample("pr006-fires-lexv2-createbot-overprivileged-role.json");
+        app.handle(&payload, &home("999999999999")).await.unwrap();
+        assert_eq!(app.accounts.snapshots.get(), 0);
+        let kept = app.sink.lock().await;
+        let pr005 = kept.findings.iter().find(|f| f.rule_id == "PR005").unwrap();
+        assert!(
+            pr005
+                .enrichment
+                .as_deref()
+                .is_some_and(|e| e.contains("enrichment reads account 999999999999 only")),
+            "{:?}",
+            pr005.enrichment
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_schedule_sweeps_and_a_delete_event_rechecks_its_profile() {
+        let app = app(FixedAccount::default(), Kept::default());
+        let response = app
+            .handle(
+                &sample("sweep-scheduled-event.json"),
+                &Invocation::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, "swept");
+        assert_eq!(response.sweep.as_ref().unwrap().scope, "full");
+        let response = app
+            .handle(
+                &sample("recheck-lexv2-deletebot.json"),
+                &Invocation::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, "swept");
+        assert_eq!(response.sweep.as_ref().unwrap().scope, "lex-v2");
+        let sweeps = app.accounts.sweeps.borrow();
+        assert_eq!(sweeps.len(), 2);
+        assert_eq!(
+            sweeps[1].scope,
+            Scope::Profiles(["lex-v2".to_owned()].into())
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn unreadable_input_is_an_rw000_finding_not_an_error() {
+        let app = app(FixedAccount::default(), Kept::default());
+        let response = app
+            .handle(b"{not json", &Invocation::default())
+            .await
+            .unwrap();
+        assert_eq!(response.unreadable, 1);
+        assert_eq!(response.status, "evaluated");
+        let kept = app.sink.lock().await;
+        assert_eq!(kept.findings.len(), 1);
+        assert_eq!(kept.findings[0].rule_id, "RW000");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_write_fails_the_invocation() {
+        let sink = Kept {
+            fail: true,
+            ..Kept::default()
+        };
+        let app = app(FixedAccount::default(), sink);
+        let payload = sample("pr005-fires-lexv2-createbot-unapproved-role.json");
+        let e = app
+            .handle(&payload, &Invocation::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type(), "Retryable");
     }
 
     #[test]

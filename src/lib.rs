@@ -1,29 +1,15 @@
-//! rolewarden: evaluates CloudTrail management events about IAM, Amazon Lex and Amazon Connect
-//! against a policy baseline and reports findings.
+//! rolewarden: the core engine ([`rolewarden_core`], re-exported here) with its AWS side: the
+//! account reader and sweep gatherer ([`aws`]), the finding writers ([`sink`]), the Lambda
+//! function ([`lambda`]) and the command line ([`cli`]).
 //!
-//! The library does no I/O of its own beyond reading what it is given: decoding
-//! ([`decode`]), policy analysis ([`policy`]), the baseline ([`baseline`]), the rule catalogue
-//! ([`rules`]) and the engine ([`Engine`]). Live account facts come in through
-//! [`account::AccountView`].
+//! The dependency direction is core -> aws -> sink -> lambda, cli -> the two binaries; the core
+//! crate cannot reach back (it has no dependency on this one).
 
-pub mod account;
+pub use rolewarden_core::{
+    account, baseline, check, decode, engine, finding, load, log_events, pattern, pipeline, policy,
+    report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
+};
+
 pub mod aws;
-pub mod baseline;
-pub mod check;
-pub mod decode;
-pub mod engine;
-pub mod error;
-pub mod finding;
 pub mod lambda;
-pub mod pattern;
-pub mod policy;
-pub mod report;
-pub mod rules;
-pub mod run;
 pub mod sink;
-pub mod sweep;
-pub mod synth;
-
-pub use baseline::Baseline;
-pub use engine::{Engine, Evaluation};
-pub use finding::{Finding, Severity};

@@ -10,7 +10,8 @@ use super::logs::CloudWatchWriter;
 use super::reader::AccountReader;
 use super::CallCounter;
 use crate::finding::Finding;
-use crate::sink::{SinkError, MAX_BATCH_EVENTS};
+use crate::log_events::MAX_BATCH_EVENTS;
+use crate::sink::SinkError;
 
 pub struct Blocking {
     runtime: tokio::runtime::Runtime,

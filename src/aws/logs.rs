@@ -1,6 +1,6 @@
 //! Findings to CloudWatch Logs: one log event per finding (its JSON), a stream per day and
 //! container (`YYYY/MM/DD/<instance-id>`), batches cut to PutLogEvents' limits by
-//! [`crate::sink::batches`]. A missing stream or group is created and the call retried once.
+//! [`crate::log_events::batches`]. A missing stream or group is created and the call retried once.
 //! Every failure is an error: findings are never reported written when they were not.
 
 use std::collections::HashSet;
@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::{describe, error_code, CallCounter};
 use crate::finding::Finding;
-use crate::sink::{batches, render, stream_name, LogLine, SinkError, MAX_EVENT_BYTES};
+use crate::log_events::{batches, render, stream_name, LogLine, MAX_EVENT_BYTES};
+use crate::sink::SinkError;
 
 /// `FINDINGS_LOG_GROUP` when it is not set.
 pub const DEFAULT_LOG_GROUP: &str = "/rolewarden/findings";

@@ -9,10 +9,10 @@
 
 pub mod blocking;
 pub mod cache;
+pub mod gather;
 pub mod iam;
 pub mod logs;
 pub mod reader;
-pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

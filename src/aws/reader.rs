@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
+use super::gather::{regions, Sweeper};
 use super::iam::IamReader;
-use super::sweep::{regions, Sweeper};
 use super::CallCounter;
 use crate::account::{Lookup, Needs, Snapshot};
 use crate::baseline::Baseline;

@@ -1,6 +1,10 @@
 //! The Lambda function. `main` only: tracing, settings and baseline (validated once), SDK
 //! clients (built once), then the runtime loop. The work is in `rolewarden::lambda`.
 
+// The handler's future (generic over the account source and sink, awaited inside the runtime's
+// service) is deeper than the compiler's default layout query depth of 128.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use lambda_runtime::{service_fn, LambdaEvent};

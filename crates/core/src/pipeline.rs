@@ -1,0 +1,291 @@
+//! The one evaluation pipeline every entry point drives (the CLI over files, the Lambda over a
+//! payload, and the queue and S3 paths that come next): count the item, skip what no rule
+//! watches, ask what the event needs from the account, evaluate, apply exceptions, turn
+//! unreadable input into RW000.
+//!
+//! Fetching account facts is the caller's part, between [`Pipeline::admit`] and
+//! [`Pipeline::evaluate`], because the Lambda fetches asynchronously and the core has no
+//! runtime; [`Pipeline::enrichment`] decides whether to fetch at all, so every caller applies
+//! the same rule to events from another account. [`evaluate_reader`] is the synchronous loop for
+//! callers that fetch synchronously (or not at all).
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+
+use crate::account::{AccountView, Needs, Snapshot};
+use crate::decode::{read_items, Envelope, Event, Item, Position};
+use crate::engine::{Engine, Evaluation};
+use crate::finding::{Finding, Severity};
+
+/// Counts for a run's summary line or an invocation's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub inputs: usize,
+    /// CloudTrail records and other EventBridge events read (watched or not).
+    pub events: u64,
+    /// Records no rule consumes, and EventBridge events that are not CloudTrail calls.
+    pub ignored: u64,
+    pub unreadable: u64,
+    pub suppressed: u64,
+    pub findings: BTreeMap<Severity, u64>,
+}
+
+impl Summary {
+    pub fn total_findings(&self) -> u64 {
+        self.findings.values().sum()
+    }
+
+    fn count(&mut self, findings: &[Finding]) {
+        for finding in findings {
+            *self.findings.entry(finding.severity).or_default() += 1;
+        }
+    }
+}
+
+/// What an item turned out to be.
+#[derive(Debug)]
+pub enum Admitted {
+    /// A CloudTrail call some rule watches: fetch what `needs` asks (see
+    /// [`Pipeline::enrichment`]), then [`Pipeline::evaluate`] it.
+    Watched { event: Box<Event>, needs: Needs },
+    /// A CloudTrail call no rule watches; counted as ignored.
+    Unwatched { id: Option<String> },
+    /// An EventBridge event that is not a CloudTrail call (the schedule, for instance). Counted
+    /// as read; the caller decides whether it means something and counts it as ignored if not
+    /// ([`Pipeline::ignore`]).
+    Other { envelope: Box<Envelope> },
+    /// Input that is not an event: reported, with its RW000 finding when that rule is enabled.
+    Unreadable {
+        position: Position,
+        reason: String,
+        finding: Option<Box<Finding>>,
+    },
+}
+
+/// Whether and how to read the account for an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrichment {
+    /// The event needs nothing from the account: evaluate with an empty [`Snapshot`].
+    NotNeeded,
+    /// Read the account for these needs.
+    Fetch,
+    /// The account cannot be read for this event: evaluate with
+    /// [`Snapshot::unavailable`] of this reason.
+    Unavailable(String),
+}
+
+/// One run's pipeline state: the engine, the account enrichment reads, the counts.
+pub struct Pipeline<'e> {
+    engine: &'e Engine,
+    /// The account enrichment reads (the function's own, the credentials' own); `None`: any.
+    home: Option<String>,
+    /// Whether enrichment is on at all.
+    enrich: bool,
+    pub summary: Summary,
+}
+
+impl<'e> Pipeline<'e> {
+    /// A pipeline without enrichment: events are judged from what they carry.
+    pub fn new(engine: &'e Engine) -> Self {
+        Pipeline {
+            engine,
+            home: None,
+            enrich: false,
+            summary: Summary::default(),
+        }
+    }
+
+    /// Enrichment reads `home` (when known): an event from another account is judged from the
+    /// event alone, never against a same-named role of the wrong account.
+    pub fn enriching(mut self, home: Option<String>) -> Self {
+        self.enrich = true;
+        self.home = home;
+        self
+    }
+
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// Counts an item and says what it is. `origin` names the input in RW000 findings.
+    pub fn admit(&mut self, item: Item, origin: &str) -> Admitted {
+        match item {
+            Item::Record {
+                record, envelope, ..
+            } => {
+                self.summary.events += 1;
+                let source = record.event_source.as_deref().unwrap_or_default();
+                let name = record.event_name.as_deref().unwrap_or_default();
+                if !self.engine.is_watched(source, name) {
+                    self.summary.ignored += 1;
+                    let id = record
+                        .event_id
+                        .clone()
+                        .or_else(|| envelope.as_ref().and_then(|e| e.id.clone()));
+                    return Admitted::Unwatched { id };
+                }
+                let event = Event::new(*record, envelope);
+                let needs = self.engine.needs(&event);
+                Admitted::Watched {
+                    event: Box::new(event),
+                    needs,
+                }
+            }
+            Item::OtherEvent { envelope, .. } => {
+                self.summary.events += 1;
+                Admitted::Other {
+                    envelope: Box::new(envelope),
+                }
+            }
+            Item::Unreadable { reason, position } => {
+                self.summary.unreadable += 1;
+                let finding = self.engine.unreadable(origin, position, &reason);
+                self.summary.count(finding.as_slice());
+                Admitted::Unreadable {
+                    position,
+                    reason,
+                    finding: finding.map(Box::new),
+                }
+            }
+        }
+    }
+
+    /// Counts an [`Admitted::Other`] event that meant nothing to the caller.
+    pub fn ignore(&mut self) {
+        self.summary.ignored += 1;
+    }
+
+    /// Whether to read the account for an event with these needs.
+    pub fn enrichment(&self, needs: &Needs) -> Enrichment {
+        if needs.is_empty() || !self.enrich {
+            return Enrichment::NotNeeded;
+        }
+        match self.foreign(needs.account.as_deref()) {
+            Some(reason) => Enrichment::Unavailable(reason),
+            None => Enrichment::Fetch,
+        }
+    }
+
+    /// Why the account enrichment reads is not the account of an event from `account`, if it
+    /// is not. Unknown on either side: nothing is foreign.
+    pub fn foreign(&self, account: Option<&str>) -> Option<String> {
+        match (self.home.as_deref(), account) {
+            (Some(home), Some(other)) if home != other => Some(format!(
+                "the event is from account {other}; enrichment reads account {home} only"
+            )),
+            _ => None,
+        }
+    }
+
+    /// Evaluates a watched event against what was read of the account, and counts it.
+    pub fn evaluate(&mut self, event: &Event, view: &dyn AccountView) -> Evaluation {
+        let evaluation = self.engine.evaluate(event, view);
+        self.summary.suppressed += evaluation.suppressed as u64;
+        self.summary.count(&evaluation.findings);
+        evaluation
+    }
+
+    /// Counts what a sweep produced.
+    pub fn count_sweep(&mut self, evaluation: &Evaluation) {
+        self.summary.suppressed += evaluation.suppressed as u64;
+        self.summary.count(&evaluation.findings);
+    }
+}
+
+/// What [`evaluate_reader`] hands its caller, in input order.
+#[derive(Debug)]
+pub enum Output {
+    Finding(Box<Finding>),
+    /// Input that is not an event; its RW000 finding (if enabled) follows.
+    Unreadable {
+        origin: String,
+        position: Position,
+        reason: String,
+    },
+}
+
+/// Evaluates every item of `reader` through `pipeline`, synchronously. `fetch` reads the
+/// account when [`Pipeline::enrichment`] says so. Fails only when the input cannot be read at
+/// all.
+pub fn evaluate_reader<R: Read>(
+    pipeline: &mut Pipeline<'_>,
+    reader: R,
+    origin: &str,
+    fetch: &mut dyn FnMut(&Needs) -> Snapshot,
+    emit: &mut dyn FnMut(Output),
+) -> io::Result<()> {
+    pipeline.summary.inputs += 1;
+    read_items(reader, &mut |item| match pipeline.admit(item, origin) {
+        Admitted::Watched { event, needs } => {
+            let snapshot = match pipeline.enrichment(&needs) {
+                Enrichment::NotNeeded => Snapshot::default(),
+                Enrichment::Unavailable(reason) => Snapshot::unavailable(reason),
+                Enrichment::Fetch => fetch(&needs),
+            };
+            for finding in pipeline.evaluate(&event, &snapshot).findings {
+                emit(Output::Finding(Box::new(finding)));
+            }
+        }
+        Admitted::Unwatched { .. } => {}
+        Admitted::Other { .. } => pipeline.ignore(),
+        Admitted::Unreadable {
+            position,
+            reason,
+            finding,
+        } => {
+            emit(Output::Unreadable {
+                origin: origin.to_owned(),
+                position,
+                reason,
+            });
+            if let Some(finding) = finding {
+                emit(Output::Finding(finding));
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Baseline;
+
+    #[test]
+    fn only_the_home_account_is_enriched() {
+        let engine = Engine::new(Baseline::embedded().unwrap());
+        let pipeline = Pipeline::new(&engine).enriching(Some("111122223333".into()));
+        let needs = |account: &str| Needs {
+            account: Some(account.to_owned()),
+            roles: ["r".to_owned()].into(),
+            ..Needs::default()
+        };
+        assert_eq!(
+            pipeline.enrichment(&needs("111122223333")),
+            Enrichment::Fetch
+        );
+        let Enrichment::Unavailable(why) = pipeline.enrichment(&needs("444455556666")) else {
+            unreachable!("another account is not enriched");
+        };
+        assert!(
+            why.contains("444455556666") && why.contains("111122223333"),
+            "{why}"
+        );
+        // Nothing needed: nothing fetched, whatever the account.
+        let nothing = Needs {
+            account: Some("444455556666".into()),
+            ..Needs::default()
+        };
+        assert_eq!(pipeline.enrichment(&nothing), Enrichment::NotNeeded);
+        // Without enrichment nothing is fetched.
+        assert_eq!(
+            Pipeline::new(&engine).enrichment(&needs("111122223333")),
+            Enrichment::NotNeeded
+        );
+        // An unknown home (an emulator gives no function ARN): every account is read.
+        let anywhere = Pipeline::new(&engine).enriching(None);
+        assert_eq!(
+            anywhere.enrichment(&needs("444455556666")),
+            Enrichment::Fetch
+        );
+    }
+}

@@ -1,0 +1,98 @@
+use super::{Context, Draft, EventRule};
+use crate::account::{Lookup, Needs};
+use crate::policy::{pass_role_grants, wildcard};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `AttachRolePolicy`, `AttachUserPolicy` and `AttachGroupPolicy` calls that attach
+    /// a managed policy known to grant `iam:PassRole` on every role without an
+    /// `iam:PassedToService` condition: the AWS managed policies listed in the baseline's
+    /// `broad_managed_policies` (`AdministratorAccess`, `IAMFullAccess`, ...), and, with
+    /// enrichment, customer managed policies whose default version does so.
+    ///
+    /// ## Why it matters
+    /// Attaching such a policy is the one-step version of PR001: the principal can now pass
+    /// any role to any service. It is easy to miss because the policy text is not in the event.
+    ///
+    /// ## Example
+    /// `AttachRolePolicy` with `policyArn` `arn:aws:iam::aws:policy/AdministratorAccess`.
+    ///
+    /// ## Fix
+    /// Detach the policy and grant a policy that names the roles and the
+    /// `iam:PassedToService` the principal really needs.
+    pub struct BroadPassRolePolicyAttached {
+        id: "PR004",
+        severity: High,
+        summary: "a managed policy that grants PassRole broadly is attached to a role, user or group",
+        trigger: Listed,
+        events: &[
+            (super::IAM, "AttachRolePolicy"),
+            (super::IAM, "AttachUserPolicy"),
+            (super::IAM, "AttachGroupPolicy"),
+        ],
+    }
+}
+
+impl EventRule for BroadPassRolePolicyAttached {
+    /// A customer managed policy's default version; AWS managed ones are judged by name.
+    fn needs(&self, cx: &Context<'_>, needs: &mut Needs) {
+        if let Some(arn) = cx.event.param_text("policyArn") {
+            if !arn.contains(":iam::aws:policy/") {
+                needs.managed_policies.insert(arn);
+            }
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Draft>) {
+        if cx.event.failed() {
+            return;
+        }
+        let Some(policy_arn) = cx.event.param_text("policyArn") else {
+            return;
+        };
+        let holder = cx.policy_holder().unwrap_or_default();
+        if let Some(pattern) = cx
+            .baseline
+            .broad_managed_policies
+            .iter()
+            .find(|p| wildcard::matches(p, &policy_arn, false))
+        {
+            out.push(
+                Draft::new(format!(
+                    "`{policy_arn}` attached to {} grants iam:PassRole on every role with no iam:PassedToService condition",
+                    cx.holder_label()
+                ))
+                .resource(holder)
+                .evidence("policy_arn", &policy_arn)
+                .evidence("matched_baseline_entry", pattern),
+            );
+            return;
+        }
+        // AWS managed policies not in the list are trusted to be narrow; only customer
+        // managed ones are looked up.
+        if policy_arn.contains(":iam::aws:policy/") {
+            return;
+        }
+        match cx.view.managed_policy(&policy_arn) {
+            Lookup::Found(doc) => {
+                for grant in pass_role_grants(&doc)
+                    .into_iter()
+                    .filter(|g| g.scope.is_every_role() && g.passed_to_service.is_none())
+                {
+                    out.push(
+                        Draft::new(format!(
+                            "`{policy_arn}` attached to {} grants iam:PassRole on every role with no iam:PassedToService condition (statement {})",
+                            cx.holder_label(),
+                            grant.statement
+                        ))
+                        .resource(holder.clone())
+                        .evidence("policy_arn", &policy_arn)
+                        .evidence("grant", &grant)
+                        .enrichment("policy read from the account"),
+                    );
+                }
+            }
+            Lookup::Missing | Lookup::Unavailable(_) => {}
+        }
+    }
+}

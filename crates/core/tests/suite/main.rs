@@ -1,0 +1,17 @@
+//! The core's tests, one binary (linked once): every sample event and its snapshot, the
+//! corpus of real CloudTrail records, input shapes, properties, the sweep rules.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod common;
+mod corpus;
+mod input_formats;
+mod proptests;
+mod samples;
+mod sweep_rules;

@@ -1,0 +1,553 @@
+//! Reading the account for the sweep: roles from IAM, dependents from Lex V2, Lex V1 and
+//! Connect. What cannot be read becomes a [`Gap`] (RW002) and the rules that needed it stay
+//! silent; nothing fails the sweep as a whole.
+//!
+//! API calls for N roles, C candidates (non-SLR roles trusting a profiled service principal),
+//! S profiled service-linked roles and R regions: `ceil(N/1000)` ListRoles pages + C GetRole +
+//! 2·S (ListRolePolicies, ListAttachedRolePolicies) + one listing per profile with dependents and
+//! region (more when a listing has several pages). `ListRoles` carries each trust policy, so
+//! candidates are chosen without a call per role; only `GetRole` has `RoleLastUsed`. A re-check
+//! after a delete event lists only `/aws-service-role/` roles and reads no policies: a deleted
+//! bot cannot change them.
+//!
+//! Role lookups run with bounded concurrency, retried by the SDK on throttling. Everything runs
+//! within a time budget: past the deadline no call starts, calls in flight are abandoned, and
+//! what was not read is a gap, so the caller still has time to write what was found.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use aws_config::{Region, SdkConfig};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::iam::{attached_policy_arns, inline_policy_names, to_chrono};
+use super::{describe, CallCounter};
+use crate::account::Dependent;
+use crate::baseline::{Baseline, DependentKind, Profile};
+use crate::state::{AccountState, Gap, Listing, Scope, SweptRole};
+
+/// Calls in flight at once: enough to hide latency, few enough not to be throttled.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+const OUT_OF_TIME: &str = "time budget exhausted";
+
+/// What to sweep and how long it may take.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    pub scope: Scope,
+    /// Regions to list dependents in (see [`regions`]).
+    pub regions: Vec<String>,
+    /// No call starts, and none is waited for, after this instant.
+    pub deadline: Option<Instant>,
+    pub concurrency: usize,
+    /// The account, when the trigger says (the scheduled event's `account`).
+    pub account: Option<String>,
+}
+
+/// How a sweep went: the numbers the README's call formula speaks of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepStats {
+    pub roles_listed: u64,
+    pub list_pages: u64,
+    pub candidates: u64,
+    pub service_linked_roles: u64,
+    pub listings: u64,
+    pub gaps: u64,
+    /// Every call made, by `service:Operation`.
+    pub api_calls: std::collections::BTreeMap<String, u64>,
+    pub elapsed_ms: u64,
+}
+
+/// The Lex and Connect clients of one region.
+#[derive(Clone)]
+struct RegionClients {
+    lex_v2: aws_sdk_lexmodelsv2::Client,
+    lex_v1: aws_sdk_lexmodelbuilding::Client,
+    connect: aws_sdk_connect::Client,
+}
+
+/// The SDK clients a sweep needs, built once; Lex and Connect clients once per region.
+#[derive(Clone)]
+pub struct Sweeper {
+    config: SdkConfig,
+    calls: CallCounter,
+    iam: aws_sdk_iam::Client,
+    regional: Arc<Mutex<HashMap<String, RegionClients>>>,
+}
+
+/// Why a bounded call did not give an answer.
+fn late() -> String {
+    format!("{OUT_OF_TIME} before the answer came")
+}
+
+/// `future`, unless the deadline comes first. Past the deadline it is not started at all
+/// (`timeout_at` would poll it once, and so send the call).
+async fn within<T>(
+    deadline: Option<Instant>,
+    future: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match deadline {
+        None => future.await,
+        Some(at) if Instant::now() >= at => Err(late()),
+        Some(at) => tokio::time::timeout_at(at.into(), future)
+            .await
+            .unwrap_or_else(|_| Err(late())),
+    }
+}
+
+impl Sweeper {
+    pub fn new(config: &SdkConfig, calls: &CallCounter) -> Self {
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(config)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        Sweeper {
+            config: config.clone(),
+            calls: calls.clone(),
+            iam,
+            regional: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The region the SDK is configured for: the sweep's default region.
+    pub fn home_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    fn clients(&self, region: &str) -> RegionClients {
+        let build = || {
+            let r = Region::new(region.to_owned());
+            RegionClients {
+                lex_v2: aws_sdk_lexmodelsv2::Client::from_conf(
+                    aws_sdk_lexmodelsv2::config::Builder::from(&self.config)
+                        .region(r.clone())
+                        .interceptor(self.calls.clone())
+                        .build(),
+                ),
+                lex_v1: aws_sdk_lexmodelbuilding::Client::from_conf(
+                    aws_sdk_lexmodelbuilding::config::Builder::from(&self.config)
+                        .region(r.clone())
+                        .interceptor(self.calls.clone())
+                        .build(),
+                ),
+                connect: aws_sdk_connect::Client::from_conf(
+                    aws_sdk_connect::config::Builder::from(&self.config)
+                        .region(r)
+                        .interceptor(self.calls.clone())
+                        .build(),
+                ),
+            }
+        };
+        match self.regional.lock() {
+            Ok(mut cache) => cache.entry(region.to_owned()).or_insert_with(build).clone(),
+            Err(_) => build(),
+        }
+    }
+
+    /// Reads the account as `options` asks.
+    pub async fn gather(
+        &self,
+        baseline: &Baseline,
+        options: &SweepOptions,
+    ) -> (AccountState, SweepStats) {
+        let started = Instant::now();
+        let before = self.calls.snapshot();
+        let mut stats = SweepStats::default();
+        let mut state = AccountState {
+            account: options.account.clone(),
+            scope: options.scope.clone(),
+            regions: options.regions.clone(),
+            ..Default::default()
+        };
+        let profiles: Vec<&Profile> = baseline
+            .profiles
+            .iter()
+            .filter(|p| options.scope.covers(&p.name))
+            .collect();
+
+        let path_prefix = match options.scope {
+            Scope::Full => None,
+            // A re-check looks at service-linked roles only; they all live under this path.
+            Scope::Profiles(_) => Some("/aws-service-role/"),
+        };
+        match self
+            .list_roles(path_prefix, options.deadline, &mut stats, &mut state.gaps)
+            .await
+        {
+            Ok(roles) => state.roles = roles,
+            Err(reason) => state.gaps.push(Gap {
+                what: "iam:ListRoles".into(),
+                reason,
+                profile: None,
+            }),
+        }
+        if state.account.is_none() {
+            state.account = state.account_from_roles();
+        }
+
+        self.detail_roles(baseline, &profiles, options, &mut state, &mut stats)
+            .await;
+
+        for profile in &profiles {
+            let Some(spec) = &profile.dependents else {
+                continue;
+            };
+            for region in &options.regions {
+                let what = format!("{} in {region}", spec.kind.as_str());
+                if past(options.deadline) {
+                    state.gaps.push(Gap {
+                        what,
+                        reason: format!("{OUT_OF_TIME} before the listing started"),
+                        profile: Some(profile.name.clone()),
+                    });
+                    continue;
+                }
+                stats.listings += 1;
+                let listed = within(
+                    options.deadline,
+                    self.list_dependents(spec.kind, region, state.account.as_deref()),
+                )
+                .await;
+                match listed {
+                    Ok(resources) => state.listings.push(Listing {
+                        profile: profile.name.clone(),
+                        kind: spec.kind,
+                        region: region.clone(),
+                        resources,
+                    }),
+                    Err(reason) => state.gaps.push(Gap {
+                        what,
+                        reason,
+                        profile: Some(profile.name.clone()),
+                    }),
+                }
+            }
+        }
+
+        state.gaps.sort_by(|a, b| a.what.cmp(&b.what));
+        stats.gaps = state.gaps.len() as u64;
+        stats.api_calls = super::difference(&before, &self.calls.snapshot());
+        stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        (state, stats)
+    }
+
+    async fn list_roles(
+        &self,
+        path_prefix: Option<&str>,
+        deadline: Option<Instant>,
+        stats: &mut SweepStats,
+        gaps: &mut Vec<Gap>,
+    ) -> Result<Vec<SweptRole>, String> {
+        let mut pages = self
+            .iam
+            .list_roles()
+            .set_path_prefix(path_prefix.map(str::to_owned))
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        loop {
+            let next = within(deadline, async { Ok(pages.next().await) }).await?;
+            let Some(page) = next else {
+                return Ok(out);
+            };
+            let page = page.map_err(|e| describe(&e))?;
+            stats.list_pages += 1;
+            for role in page.roles {
+                stats.roles_listed += 1;
+                let (role, problem) = swept_role(&role);
+                if let Some(reason) = problem {
+                    gaps.push(Gap {
+                        what: format!("trust policy of role `{}`", role.name),
+                        reason,
+                        profile: None,
+                    });
+                }
+                out.push(role);
+            }
+        }
+    }
+
+    /// GetRole for OR001 candidates; in a full sweep, the policy listings of profiled
+    /// service-linked roles (SL008).
+    async fn detail_roles(
+        &self,
+        baseline: &Baseline,
+        profiles: &[&Profile],
+        options: &SweepOptions,
+        state: &mut AccountState,
+        stats: &mut SweepStats,
+    ) {
+        #[derive(Clone, Copy)]
+        enum Want {
+            LastUsed,
+            Policies,
+        }
+        let full = matches!(options.scope, Scope::Full);
+        let mut work: Vec<(usize, Want)> = Vec::new();
+        for (i, role) in state.roles.iter().enumerate() {
+            if profiles.iter().any(|p| p.owns_slr(&role.name, &role.path)) {
+                stats.service_linked_roles += 1;
+                if full {
+                    work.push((i, Want::Policies));
+                }
+            } else if full && role.trusts_profiled_service(baseline) {
+                stats.candidates += 1;
+                work.push((i, Want::LastUsed));
+            }
+        }
+
+        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let mut tasks: JoinSet<(usize, Result<RoleDetail, String>)> = JoinSet::new();
+        let mut not_started = 0usize;
+        for (index, want) in work {
+            let permit = match within(options.deadline, async {
+                permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            {
+                Ok(permit) if !past(options.deadline) => permit,
+                _ => {
+                    not_started += 1;
+                    continue;
+                }
+            };
+            let iam = self.iam.clone();
+            let name = state
+                .roles
+                .get(index)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            tasks.spawn(async move {
+                let detail = match want {
+                    Want::LastUsed => last_used(&iam, &name).await.map(RoleDetail::LastUsed),
+                    Want::Policies => {
+                        let inline = inline_policy_names(&iam, &name).await;
+                        let attached = attached_policy_arns(&iam, &name).await;
+                        inline.and_then(|inline| {
+                            attached.map(|attached| RoleDetail::Policies { inline, attached })
+                        })
+                    }
+                };
+                drop(permit);
+                (index, detail)
+            });
+        }
+        let mut failed: Vec<String> = Vec::new();
+        let mut abandoned = 0usize;
+        loop {
+            let joined = match options.deadline {
+                None => tasks.join_next().await,
+                Some(at) => match tokio::time::timeout_at(at.into(), tasks.join_next()).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        abandoned = tasks.len();
+                        tasks.abort_all();
+                        break;
+                    }
+                },
+            };
+            let Some(joined) = joined else {
+                break;
+            };
+            let Ok((index, detail)) = joined else {
+                failed.push("a role lookup task stopped".into());
+                continue;
+            };
+            let Some(role) = state.roles.get_mut(index) else {
+                continue;
+            };
+            match detail {
+                Ok(RoleDetail::LastUsed(last)) => {
+                    role.last_used = last;
+                    role.detailed = true;
+                }
+                Ok(RoleDetail::Policies { inline, attached }) => {
+                    role.inline_policies = Some(inline);
+                    role.attached_policies = Some(attached);
+                }
+                Err(reason) => failed.push(format!("`{}`: {reason}", role.name)),
+            }
+        }
+        if not_started + abandoned > 0 {
+            state.gaps.push(Gap {
+                what: "iam role details".into(),
+                reason: format!(
+                    "{OUT_OF_TIME}: {} lookups not started, {abandoned} abandoned",
+                    not_started
+                ),
+                profile: None,
+            });
+        }
+        failed.sort();
+        for reason in failed {
+            state.gaps.push(Gap {
+                what: "iam role details".into(),
+                reason,
+                profile: None,
+            });
+        }
+    }
+
+    /// One profile's dependents in one region. Lex V2 bots already being deleted (`DeleteBot`
+    /// is asynchronous: the bot stays listed as `Deleting` for a while) are left out: a
+    /// re-check right after the event must see the bot as gone.
+    pub async fn list_dependents(
+        &self,
+        kind: DependentKind,
+        region: &str,
+        account: Option<&str>,
+    ) -> Result<Vec<Dependent>, String> {
+        let clients = self.clients(region);
+        // Listed resources are named by ARN; without the account, by what the listing says.
+        let arn = |resource: &str| match account {
+            Some(account) => format!("arn:aws:lex:{region}:{account}:{resource}"),
+            None => resource.to_owned(),
+        };
+        match kind {
+            DependentKind::LexV2Bots => {
+                let mut pages = clients.lex_v2.list_bots().into_paginator().send();
+                let mut out = Vec::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| format!("lex:ListBots: {}", describe(&e)))?;
+                    for bot in page.bot_summaries.unwrap_or_default() {
+                        if bot.bot_status == Some(aws_sdk_lexmodelsv2::types::BotStatus::Deleting) {
+                            continue;
+                        }
+                        let id = bot.bot_id.unwrap_or_default();
+                        out.push(Dependent {
+                            arn: arn(&format!("bot/{id}")),
+                            name: bot.bot_name.unwrap_or(id),
+                            role: None,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            DependentKind::LexV1Bots => lex_v1_bots(&clients.lex_v1, &arn).await,
+            DependentKind::ConnectInstances => {
+                let instances: Vec<_> = clients
+                    .connect
+                    .list_instances()
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| format!("connect:ListInstances: {}", describe(&e)))?;
+                Ok(instances
+                    .into_iter()
+                    .map(|i| Dependent {
+                        arn: i.arn.unwrap_or_default(),
+                        name: i.instance_alias.or(i.id).unwrap_or_default(),
+                        role: i.service_role.filter(|r| !r.is_empty()),
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+// Lex V1 is past its end of support and the SDK marks it deprecated; bots left there still
+// keep the V1 service-linked roles, so the sweep still lists them.
+#[allow(deprecated, reason = "Lex V1 leftovers are still reported")]
+async fn lex_v1_bots(
+    client: &aws_sdk_lexmodelbuilding::Client,
+    arn: &dyn Fn(&str) -> String,
+) -> Result<Vec<Dependent>, String> {
+    let mut pages = client.get_bots().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("lex:GetBots: {}", describe(&e)))?;
+        for bot in page.bots.unwrap_or_default() {
+            let name = bot.name.unwrap_or_default();
+            out.push(Dependent {
+                arn: arn(&format!("bot:{name}")),
+                name,
+                role: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A `ListRoles` entry as the sweep keeps it. A trust policy that cannot be decoded is left out
+/// (the role is then no candidate) and its reason returned, to be reported as a gap.
+fn swept_role(role: &aws_sdk_iam::types::Role) -> (SweptRole, Option<String>) {
+    let (trust_policy, problem) = match role.assume_role_policy_document.as_deref() {
+        None => (None, None),
+        Some(text) => match crate::policy::PolicyDocument::decode_str(text) {
+            Ok(doc) => (Some(doc), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    };
+    let swept = SweptRole {
+        arn: role.arn.clone(),
+        name: role.role_name.clone(),
+        path: role.path.clone(),
+        create_date: to_chrono(&role.create_date),
+        last_used: None,
+        detailed: false,
+        trust_policy,
+        inline_policies: None,
+        attached_policies: None,
+    };
+    (swept, problem)
+}
+
+enum RoleDetail {
+    LastUsed(Option<chrono::DateTime<chrono::Utc>>),
+    Policies {
+        inline: Vec<String>,
+        attached: Vec<String>,
+    },
+}
+
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+async fn last_used(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    let out = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("iam:GetRole: {}", describe(&e)))?;
+    let role = out.role.ok_or("iam:GetRole: the answer holds no role")?;
+    Ok(role
+        .role_last_used
+        .as_ref()
+        .and_then(|u| u.last_used_date.as_ref())
+        .and_then(to_chrono))
+}
+
+/// Regions to list dependents in: the baseline's, else the SDK's own, plus `extra` (the regions
+/// of delete events), sorted and without repeats.
+pub fn regions<'e>(
+    baseline: &Baseline,
+    home: Option<String>,
+    extra: impl IntoIterator<Item = &'e str>,
+) -> Vec<String> {
+    let mut set: BTreeSet<String> = baseline.regions.iter().cloned().collect();
+    if set.is_empty() {
+        set.extend(home);
+    }
+    set.extend(extra.into_iter().map(str::to_owned));
+    if set.is_empty() {
+        set.insert("us-east-1".into());
+    }
+    set.into_iter().collect()
+}

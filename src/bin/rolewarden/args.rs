@@ -1,0 +1,187 @@
+//! The command line's arguments. Flags shared by several commands are flattened structs, so
+//! they read and behave the same everywhere.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rolewarden::Severity;
+
+/// Evaluates CloudTrail events about IAM, Amazon Lex and Amazon Connect against a baseline:
+/// unapproved iam:PassRole, edited service-linked roles, risky trust policies.
+#[derive(Parser)]
+#[command(name = "rolewarden", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events --output json | jq -c '.Events[].CloudTrailEvent | fromjson' | rolewarden evaluate -\n  rolewarden evaluate --enrich --sink cloudwatch --log-group /rolewarden/findings trail/\n  rolewarden sweep --regions us-east-1,eu-west-2 --fail-on high\n  rolewarden check-policy policy.json trust-policy.json\n  rolewarden explain PR001"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Evaluate event files, folders (recursively) or standard input (`-`).
+    ///
+    /// Accepts EventBridge events, raw CloudTrail records, CloudTrail log files
+    /// ({"Records": [...]}, plain or .json.gz) and JSON Lines of any of them. Unreadable input
+    /// is reported with its file and line, the rest is still evaluated, and the exit status
+    /// is 2 at the end.
+    Evaluate(EvaluateArgs),
+    /// Sweep the live account for orphaned roles and drifted service-linked roles.
+    ///
+    /// Lists every role (ListRoles carries the trust policies), reads RoleLastUsed for roles
+    /// that trust Lex or Connect (GetRole), the policies of their service-linked roles, and
+    /// the bots and instances in each region; then runs OR001, OR002, OR004, SL008 and CN001.
+    /// What cannot be read is reported (RW002), never skipped silently. Uses the default AWS
+    /// credential chain; needs iam:ListRoles, iam:GetRole, iam:ListRolePolicies,
+    /// iam:ListAttachedRolePolicies, lex:ListBots, lex:GetBots, connect:ListInstances.
+    Sweep(SweepArgs),
+    /// List the rule catalogue.
+    Rules {
+        /// Print a Markdown table (as in the README).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print a rule's documentation: what it detects, why it matters, an example, the fix.
+    Explain {
+        /// Rule id, e.g. PR001.
+        id: String,
+    },
+    /// Check IAM policy documents (JSON files) with the same rules as the events that write them.
+    ///
+    /// A document with a `Principal` is a trust policy (judged as CreateRole: TR001, TR002);
+    /// any other is a permissions policy (judged as CreatePolicy: PR001-PR003, LX001). Plain,
+    /// pretty or URL-encoded JSON. Exit status 1 when a finding reaches --fail-on, 2 when a
+    /// file is not a policy document.
+    CheckPolicy(CheckPolicyArgs),
+    /// Print the EventBridge event patterns that route every event the rules consume.
+    ///
+    /// One pattern per source (aws.iam, aws.lex, aws.connect), generated from the rule
+    /// catalogue and the baseline's profiles. Failed calls match too: a refused attempt is
+    /// evidence. template.yaml and forwarder.yaml embed this output; a test keeps them equal.
+    EventPattern {
+        /// Print only the pattern for this EventBridge source, e.g. `aws.iam`.
+        #[arg(long, value_name = "SOURCE")]
+        source: Option<String>,
+        /// Baseline file (TOML): disabled rules and extra profiles change the patterns.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
+    /// Show or check a baseline.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BaselineCommand {
+    /// Print the embedded default baseline (a starting point for your own).
+    Show,
+    /// Validate a baseline file: every error and warning, with line numbers.
+    Check {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+}
+
+/// How findings are judged and reported: shared by `evaluate` and `sweep`.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Output format: a readable report grouped by severity, or JSON Lines (one finding per line).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Baseline file (TOML). Default: the embedded baseline (`rolewarden baseline show`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Print only findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Exit with status 1 when a finding reaches this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Judge exception expiry (and, for sweeps, role ages) as of this date (YYYY-MM-DD,
+    /// midnight UTC) instead of today: reproducible replays.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+/// Where findings are written besides standard output: shared by `evaluate` and `sweep`.
+#[derive(clap::Args)]
+pub struct SinkArgs {
+    /// Also write each reported finding to this sink: `cloudwatch` puts one log event per
+    /// finding into --log-group (created when missing), as the Lambda does.
+    #[arg(long, value_enum, value_name = "SINK")]
+    pub sink: Option<SinkArg>,
+    /// The log group for --sink cloudwatch.
+    #[arg(long, value_name = "NAME", env = "FINDINGS_LOG_GROUP", default_value = rolewarden::aws::logs::DEFAULT_LOG_GROUP)]
+    pub log_group: String,
+}
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    /// Files, folders or `-` for standard input. Folders are read recursively for .json,
+    /// .jsonl, .ndjson and .gz files.
+    #[arg(default_value = "-")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Read passed roles and attached policies from the live account (PR004 for customer
+    /// managed policies, PR006; SL005 lists bots and instances), with the default AWS
+    /// credential chain. Only events of that account are enriched. Needs iam:GetRole,
+    /// iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy,
+    /// iam:GetPolicyVersion, lex:ListBots, lex:GetBots, connect:ListInstances.
+    #[arg(long)]
+    pub enrich: bool,
+    #[command(flatten)]
+    pub sink: SinkArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SinkArg {
+    Cloudwatch,
+}
+
+#[derive(clap::Args)]
+pub struct SweepArgs {
+    /// Regions to list Lex bots and Connect instances in (comma-separated). Default: the
+    /// baseline's `regions`, else the SDK's region (AWS_REGION, the profile).
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Stop starting new calls after this many seconds and report how far the sweep got.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_budget: Option<u64>,
+    /// API calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = rolewarden::aws::gather::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub sink: SinkArgs,
+}
+
+#[derive(clap::Args)]
+pub struct CheckPolicyArgs {
+    /// Policy documents, one per file.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format: a readable report, or JSON Lines (one finding per line).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Baseline file (TOML). Default: the embedded baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Exit with status 1 when a finding reaches this severity (default: anything above info).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
+    pub fail_on: Severity,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|e| e.to_string())
+}

@@ -1,0 +1,184 @@
+//! `rolewarden evaluate`: files, folders and standard input through the evaluation pipeline,
+//! optionally enriched from the live account and written to a sink.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use rolewarden::account::{Needs, Snapshot};
+use rolewarden::aws::blocking::Blocking;
+use rolewarden::pipeline::{evaluate_reader, Output, Pipeline};
+use rolewarden::{report, Engine, Finding, Severity};
+
+use crate::args::{EvaluateArgs, Format, SinkArg};
+use crate::console::Console;
+use crate::output::{self, Unread};
+
+/// Inputs larger than this in total get a progress bar (on a terminal).
+const PROGRESS_BYTES: u64 = 32 * 1024 * 1024;
+
+pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let today = args
+        .report
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let engine = Engine::new(crate::load_baseline(
+        args.report.baseline.as_deref(),
+        today,
+        console,
+    )?)
+    .with_today(today);
+
+    let (inputs, skipped) = crate::inputs::expand(&args.paths)?;
+    let progress = progress_bar(&inputs);
+
+    let live = if args.enrich || args.sink.sink.is_some() {
+        Some(Blocking::new().context("cannot start the AWS client runtime")?)
+    } else {
+        None
+    };
+    let reader = match (&live, args.enrich) {
+        (Some(live), true) => {
+            Some(live.reader(rolewarden::aws::cache::DEFAULT_TTL, engine.baseline()))
+        }
+        _ => None,
+    };
+    let mut pipeline = Pipeline::new(&engine);
+    if let (Some(live), Some(_)) = (&live, &reader) {
+        // Enrichment reads the credentials' own account; an event from another account (an
+        // organization trail) is judged from the event alone rather than against look-alike
+        // names.
+        let home = match live.home_account() {
+            Ok(account) => Some(account),
+            Err(e) => {
+                console.err(&format!("rolewarden: warning: cannot tell which account --enrich reads ({e}); events from every account are enriched from it"));
+                None
+            }
+        };
+        pipeline = pipeline.enriching(home);
+    }
+    let mut fetch = |needs: &Needs| match (&live, &reader) {
+        (Some(live), Some(reader)) => live.block_on(reader.snapshot(needs, engine.baseline())),
+        _ => Snapshot::default(),
+    };
+    let mut sink = match (&live, args.sink.sink) {
+        (Some(live), Some(SinkArg::Cloudwatch)) => Some(live.cloudwatch(&args.sink.log_group)),
+        _ => None,
+    };
+
+    let mut kept: Vec<Finding> = Vec::new();
+    let mut worst: Option<Severity> = None;
+    let mut unread = Unread {
+        skipped,
+        ..Unread::default()
+    };
+    for input in &inputs {
+        if console.is_broken() {
+            break;
+        }
+        let origin = input
+            .as_deref()
+            .map_or_else(|| "<stdin>".to_owned(), |p| p.display().to_string());
+        let reader: Box<dyn Read> = match input {
+            None => Box::new(io::stdin().lock()),
+            Some(path) => match File::open(path) {
+                Ok(f) => match &progress {
+                    Some(bar) => Box::new(bar.wrap_read(f)),
+                    None => Box::new(f),
+                },
+                Err(e) => {
+                    console.err(&format!("rolewarden: {origin}: cannot open: {e}"));
+                    unread.failures += 1;
+                    continue;
+                }
+            },
+        };
+        if let Some(bar) = &progress {
+            bar.set_message(origin.clone());
+        }
+        let mut emit = |output: Output| match output {
+            Output::Unreadable {
+                origin,
+                position,
+                reason,
+            } => {
+                let line = format!("rolewarden: {origin}: {position}: unreadable: {reason}");
+                match &progress {
+                    Some(bar) => bar.println(line),
+                    None => console.err(&line),
+                }
+            }
+            Output::Finding(finding) => {
+                worst = worst.max(Some(finding.severity));
+                if args
+                    .report
+                    .min_severity
+                    .is_some_and(|min| finding.severity < min)
+                {
+                    return;
+                }
+                if let (Some(sink), Some(live)) = (&mut sink, &live) {
+                    sink.push(live, (*finding).clone());
+                }
+                match args.report.format {
+                    Format::Json => output::write_json_line(console, &finding),
+                    Format::Text => kept.push(*finding),
+                }
+            }
+        };
+        if let Err(e) = evaluate_reader(&mut pipeline, reader, &origin, &mut fetch, &mut emit) {
+            console.err(&format!("rolewarden: {origin}: read error: {e}"));
+            unread.failures += 1;
+        }
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    if let Format::Text = args.report.format {
+        console.out(&report::render_text(&kept));
+    }
+    let sink_failed = match (sink, &live) {
+        (Some(sink), Some(live)) => !output::finish_sink(console, sink, live),
+        _ => false,
+    };
+    if let Some(live) = &live {
+        console.err(&format!(
+            "rolewarden: AWS API calls: {}",
+            output::api_calls(live)
+        ));
+    }
+    console.err(&output::summary_line(
+        &pipeline.summary,
+        &unread,
+        started.elapsed(),
+    ));
+    Ok(output::exit_code(
+        sink_failed,
+        pipeline.summary.unreadable > 0 || unread.failures > 0,
+        worst,
+        args.report.fail_on,
+    ))
+}
+
+/// A progress bar of bytes read, on a terminal, for large inputs.
+fn progress_bar(inputs: &[Option<std::path::PathBuf>]) -> Option<indicatif::ProgressBar> {
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|p| p.as_deref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    (io::stderr().is_terminal() && total_bytes > PROGRESS_BYTES).then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    })
+}

@@ -1,0 +1,135 @@
+//! What a command prints besides its findings, and how it ends: the report, the summary line,
+//! the sink's outcome, the exit status.
+
+use std::process::ExitCode;
+
+use rolewarden::aws::blocking::{Blocking, BufferedWriter};
+use rolewarden::pipeline::Summary;
+use rolewarden::{report, Finding, Severity};
+
+use crate::args::Format;
+use crate::console::Console;
+
+/// Findings on standard output, as a grouped report or JSON Lines.
+pub fn write_report(console: &mut Console, format: Format, findings: &[Finding]) {
+    match format {
+        Format::Text => console.out(&report::render_text(findings)),
+        Format::Json => {
+            for finding in findings {
+                write_json_line(console, finding);
+            }
+        }
+    }
+}
+
+/// One finding as a JSON line.
+pub fn write_json_line(console: &mut Console, finding: &Finding) {
+    match serde_json::to_string(finding) {
+        Ok(line) => console.out_line(&line),
+        Err(e) => console.failed(e.into()),
+    }
+}
+
+/// Writes what the sink still holds and says how it went; `false` when it failed.
+pub fn finish_sink(console: &mut Console, sink: BufferedWriter, live: &Blocking) -> bool {
+    let group = sink.group().to_owned();
+    match sink.finish(live) {
+        Ok(n) => {
+            console.err(&format!(
+                "rolewarden: {n} findings written to log group `{group}`"
+            ));
+            true
+        }
+        Err((n, e)) if n > 0 => {
+            console.err(&format!(
+                "rolewarden: error: {e}; {n} findings of earlier batches were written"
+            ));
+            false
+        }
+        Err((_, e)) => {
+            console.err(&format!("rolewarden: error: {e}"));
+            false
+        }
+    }
+}
+
+/// `IAM:GetRole 3, CloudWatch Logs:PutLogEvents 1`, or `none`.
+pub fn api_calls(live: &Blocking) -> String {
+    let calls: Vec<String> = live
+        .calls()
+        .snapshot()
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if calls.is_empty() {
+        "none".to_owned()
+    } else {
+        calls.join(", ")
+    }
+}
+
+/// 3: findings not written; 2: input or account partly unreadable; 1: `--fail-on` reached.
+pub fn exit_code(
+    sink_failed: bool,
+    incomplete: bool,
+    worst: Option<Severity>,
+    fail_on: Option<Severity>,
+) -> ExitCode {
+    if sink_failed {
+        ExitCode::from(3)
+    } else if incomplete {
+        ExitCode::from(2)
+    } else if fail_on.is_some_and(|threshold| worst.is_some_and(|w| w >= threshold)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// What `evaluate` could not read, for its summary line.
+#[derive(Debug, Default)]
+pub struct Unread {
+    /// Files in folders that are not event files by name.
+    pub skipped: usize,
+    /// Inputs that could not be opened or read at all.
+    pub failures: usize,
+}
+
+/// `evaluate`'s last line on stderr.
+pub fn summary_line(s: &Summary, unread: &Unread, elapsed: std::time::Duration) -> String {
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|sev| s.findings.get(sev).map(|n| format!("{n} {sev}")))
+        .collect();
+    let findings = if by_severity.is_empty() {
+        "no findings".to_owned()
+    } else {
+        format!("findings: {}", by_severity.join(", "))
+    };
+    let mut line = format!(
+        "rolewarden: {} events from {} inputs ({} ignored, not watched), {} unreadable; {findings}; {} suppressed by exceptions; {:.2?}",
+        s.events, s.inputs, s.ignored, s.unreadable, s.suppressed, elapsed
+    );
+    if let Some(peak) = peak_rss_bytes() {
+        line.push_str(&format!("; peak memory {} MB", peak / (1024 * 1024)));
+    }
+    if unread.skipped > 0 {
+        line.push_str(&format!(
+            "; {} files in folders skipped (not .json/.jsonl/.ndjson/.gz)",
+            unread.skipped
+        ));
+    }
+    if unread.failures > 0 {
+        line.push_str(&format!("; {} inputs could not be read", unread.failures));
+    }
+    line
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`); `None` elsewhere.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

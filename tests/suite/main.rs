@@ -1,0 +1,19 @@
+//! The rolewarden package's tests, one binary (the AWS SDK is linked once): the command line,
+//! enrichment and the sinks against a local AWS API server (moto), the sweep, the Lambda
+//! through the real Runtime API, memory. The AWS, Runtime API and memory tests are
+//! `#[ignore]`d; scripts/test.sh runs them with the server up (`-- --ignored`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod aws;
+mod aws_sweep;
+mod cli;
+mod common;
+mod lambda_runtime;
+mod memory;
