@@ -41,7 +41,7 @@ start_moto .venv 111122223333
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
 export ROLEWARDEN_BOOTSTRAP="$ROOT/target/debug/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
-cargo test -p rolewarden --test suite -- --ignored --nocapture --test-threads 1
+cargo test --workspace --test suite -- --ignored --nocapture --test-threads 1
 stop_servers
 
 step "benchmarks compile and run once (cargo bench -p rolewarden-core -- --test, release profile)"
