@@ -220,6 +220,8 @@ printf '%s\n' "${lambda_env[@]}" | grep -q '^AWS_LAMBDA_RUNTIME_API=' || {
 function_name=$(printf '%s\n' "${lambda_env[@]}" | sed -n 's/^AWS_LAMBDA_FUNCTION_NAME=//p')
 function_name="${function_name:-_}"
 
+: >"$work/function.out"
+: >"$work/function.log"
 # The function's environment: what the emulator said, the sink, and the account (or none).
 function_env=("${lambda_env[@]}" "FINDINGS_SINK=$sink")
 [ -z "$baseline" ] || function_env+=("ROLEWARDEN_BASELINE=$baseline")
@@ -229,13 +231,13 @@ done
 if $aws_mode; then
   function_env+=("FINDINGS_LOG_GROUP=$log_group")
   [ -z "$region" ] || function_env+=("AWS_REGION=$region")
-  env "${function_env[@]}" "$bootstrap" >"$work/function.out" 2>"$work/function.log" &
+  env "${function_env[@]}" "$bootstrap" >>"$work/function.out" 2>>"$work/function.log" &
 else
   # A clean environment, as Lambda gives: no credentials, no profile, no instance metadata, so
   # nothing can reach an account. The region is the one IAM's events arrive in.
   env -i "${function_env[@]}" AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-    "$bootstrap" >"$work/function.out" 2>"$work/function.log" &
+    "$bootstrap" >>"$work/function.out" 2>>"$work/function.log" &
 fi
 function_pid=$!
 

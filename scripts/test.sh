@@ -29,13 +29,13 @@ step "cargo test --release (unit, samples and snapshots, corpus, CLI, property t
 # Benchmarks are left out here (a plain `cargo test` would run them in full); they run once below.
 CI="${CI:-true}" cargo test --release --lib --bins --tests
 
-step "AWS tests against moto_server, and the release bootstrap through cargo lambda's Runtime API"
+step "AWS tests against moto_server, the release bootstrap through cargo lambda's Runtime API, scripts/invoke-local.sh"
 # The account of the sample events in events/.
 start_moto .venv 111122223333
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
 export ROLEWARDEN_BOOTSTRAP="$ROOT/target/release/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
-cargo test --release --test aws --test aws_sweep --test lambda_runtime -- --ignored --nocapture --test-threads 1
+cargo test --release --test aws --test aws_sweep --test lambda_runtime --test invoke_local -- --ignored --nocapture --test-threads 1
 stop_servers
 
 step "benchmarks compile and run once (cargo bench -- --test)"
