@@ -7,13 +7,15 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/invoke-local.sh [OPTIONS] FILE|FOLDER...
+Usage: scripts/invoke-local.sh [OPTIONS] FILE|FOLDER|-...
 
 Runs the rolewarden Lambda function on this machine and invokes it with each event file, in
 turn: you see what the deployed function would do with an event before you deploy it. A folder
-stands for every .json file under it. Each file is one invocation payload: an EventBridge event
-(as the rules deliver them), the schedule's event, a raw CloudTrail record or a CloudTrail log
-file ({"Records": [...]}).
+stands for every .json file under it, `-` for standard input. Each file is one invocation
+payload: an EventBridge event (as the rules deliver them), the schedule's event, a raw
+CloudTrail record (as CloudTrail's event history shows it) or a CloudTrail log file
+({"Records": [...]}, unzipped). events/ holds samples of each rule, of the schedule
+(sweep-scheduled-event.json) and of delete events that re-check the account (recheck-*.json).
 
 For each file it prints the function's answer (status, finding ids, counts, AWS calls) and the
 findings the function wrote, then its warnings and errors. At the end it stops the function and
@@ -97,6 +99,7 @@ while [ $# -gt 0 ]; do
       baseline="$2"; shift ;;
     -v | --verbose) verbose=true ;;
     --) shift; inputs+=("$@"); break ;;
+    -) inputs+=("$1") ;;
     -*) die_usage "unknown option \`$1\`" ;;
     *) inputs+=("$1") ;;
   esac
@@ -112,31 +115,6 @@ else
   sink=stdout
 fi
 case "$sink" in stdout | cloudwatch) ;; *) die_usage "--sink: expected \`stdout\` or \`cloudwatch\`, not \`$sink\`" ;; esac
-
-# Payload files, resolved before the cd below so relative paths mean what the user meant; shown
-# as given.
-files=()
-shown=()
-for input in "${inputs[@]}"; do
-  if [ -d "$input" ]; then
-    found=0
-    while IFS= read -r -d '' f; do
-      files+=("$(realpath "$f")"); shown+=("$f"); found=$((found + 1))
-    done < <(find "$input" -type f -name '*.json' -print0 | sort -z)
-    [ "$found" -gt 0 ] || die_usage "no .json file under \`$input\`"
-  elif [ -f "$input" ]; then
-    files+=("$(realpath "$input")"); shown+=("$input")
-  else
-    die_usage "no such file or folder: \`$input\`"
-  fi
-done
-if [ -n "$baseline" ]; then
-  [ -f "$baseline" ] || die_usage "no such baseline file: \`$baseline\`"
-  baseline="$(realpath "$baseline")"
-fi
-
-cd "$(dirname "$0")/.."
-source scripts/lib.sh
 
 # Everything this script starts, stopped on any exit (Ctrl-C and errors included).
 work=$(mktemp -d "${TMPDIR:-/tmp}/rolewarden-invoke.XXXXXX")
@@ -171,6 +149,37 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Payload files, resolved before the cd below so relative paths mean what the user meant; shown
+# as given.
+files=()
+shown=()
+for input in "${inputs[@]}"; do
+  if [ "$input" = - ]; then
+    # Standard input, e.g. `sam local generate-event cloudwatch scheduled-event | ... -`.
+    [ ! -e "$work/stdin.json" ] || die_usage "standard input (\`-\`) given twice"
+    cat >"$work/stdin.json"
+    files+=("$work/stdin.json"); shown+=("(standard input)")
+  elif [ -d "$input" ]; then
+    found=0
+    while IFS= read -r -d '' f; do
+      files+=("$(realpath "$f")"); shown+=("$f"); found=$((found + 1))
+    done < <(find "$input" -type f -name '*.json' -print0 | sort -z)
+    [ "$found" -gt 0 ] || die_usage "no .json file under \`$input\`"
+  elif [ -f "$input" ]; then
+    files+=("$(realpath "$input")"); shown+=("$input")
+  else
+    die_usage "no such file or folder: \`$input\`"
+  fi
+done
+if [ -n "$baseline" ]; then
+  [ -f "$baseline" ] || die_usage "no such baseline file: \`$baseline\`"
+  baseline="$(realpath "$baseline")"
+fi
+
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+
 # The function binary.
 if [ -n "${ROLEWARDEN_BOOTSTRAP:-}" ]; then
   bootstrap="$ROLEWARDEN_BOOTSTRAP"
@@ -178,7 +187,7 @@ if [ -n "${ROLEWARDEN_BOOTSTRAP:-}" ]; then
 else
   echo "building the function: cargo build --release --bin bootstrap (minutes the first time)" >&2
   cargo build --release --bin bootstrap
-  bootstrap="$ROOT/target/release/bootstrap"
+  bootstrap="$(realpath "${CARGO_TARGET_DIR:-target}")/release/bootstrap"
 fi
 
 # The Runtime API emulator, pinned like the test suite's.

@@ -353,3 +353,38 @@ fn help_names_both_modes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no event file or folder given"));
 }
+
+/// `sam local invoke --env-vars sam-local-env.json` overrides only variables the template
+/// declares, of a function it names by logical id: every key must be one of them.
+#[test]
+fn the_sam_env_file_names_the_function_and_its_variables() {
+    let template = std::fs::read_to_string(common::root().join("template.yaml")).unwrap();
+    let function: Vec<&str> = template
+        .lines()
+        .skip_while(|l| *l != "  RolewardenFunction:")
+        .skip(1)
+        .take_while(|l| !l.starts_with("  ") || l.starts_with("   "))
+        .collect();
+    let declared: Vec<&str> = function
+        .iter()
+        .skip_while(|l| l.trim() != "Variables:")
+        .skip(1)
+        .take_while(|l| l.starts_with("          "))
+        .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k))
+        .collect();
+    assert!(declared.contains(&"FINDINGS_SINK"), "{declared:?}");
+    let env: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("sam-local-env.json")).unwrap(),
+    )
+    .unwrap();
+    let vars = env["RolewardenFunction"].as_object().unwrap();
+    assert_eq!(env.as_object().unwrap().len(), 1, "{env}");
+    for (key, value) in vars {
+        assert!(
+            declared.contains(&key.as_str()),
+            "{key} is not in {declared:?}"
+        );
+        assert!(value.is_string(), "{key}: SAM passes strings");
+    }
+    assert_eq!(vars["FINDINGS_SINK"], "stdout");
+}
