@@ -282,7 +282,7 @@ for line in open(sys.argv[1]):
 
 # The bytes a file gained since `offset`.
 since() { tail -c "+$(($2 + 1))" "$1"; }
-size() { stat -c %s "$1"; }
+size() { wc -c <"$1" | tr -d " "; }
 
 failed=0
 for index in "${!files[@]}"; do
