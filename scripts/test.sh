@@ -35,7 +35,7 @@ step "cargo test --workspace (core: samples and snapshots, corpus, inputs, prope
 # are left out here (a plain `cargo test` would run them in full); they run once below.
 CI="${CI:-true}" cargo test --workspace --lib --bins --tests
 
-step "AWS tests against moto_server, the bootstrap through cargo lambda's Runtime API, memory bounds"
+step "AWS tests against moto_server, the bootstrap through cargo lambda's Runtime API, scripts/invoke-local.sh, memory bounds"
 # The account of the sample events in events/.
 start_moto .venv 111122223333
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"

@@ -15,5 +15,6 @@ mod aws;
 mod aws_sweep;
 mod cli;
 mod common;
+mod invoke_local;
 mod lambda_runtime;
 mod memory;
