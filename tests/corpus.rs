@@ -18,7 +18,7 @@ use rolewarden::decode::{read_items, Event, Item};
 use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
 
 fn corpus(kind: &str) -> Vec<PathBuf> {
-    let dir = common::root().join("../shared/corpus").join(kind);
+    let dir = common::corpus_dir().join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             panic!(
@@ -62,7 +62,7 @@ fn records_and_envelopes_decode_to_events() {
 
 #[test]
 fn quirks_are_read() {
-    let dir = common::root().join("../shared/corpus/records");
+    let dir = common::corpus_dir().join("records");
     let read = |name: &str| match items(&dir.join(name)).pop().unwrap() {
         Item::Record {
             record, envelope, ..
