@@ -205,6 +205,7 @@ pub mod sl005;
 pub mod sl006;
 pub mod sl007;
 pub mod sl008;
+pub mod sl009;
 pub mod tr001;
 pub mod tr002;
 
@@ -227,6 +228,7 @@ pub static ALL: &[&dyn Rule] = &[
     &sl006::ServiceLinkedRoleLookAlike,
     &sl007::ServiceLinkedRoleCreated,
     &sl008::ServiceLinkedRoleDrifted,
+    &sl009::ServiceLinkedRoleDeleteRoleAttempt,
     &or001::OrphanedServiceRole,
     &or002::ServiceLinkedRoleWithoutDependents,
     &or003::ApprovedRoleDeleted,
