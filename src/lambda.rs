@@ -335,6 +335,7 @@ impl App {
         let mut recheck: BTreeSet<String> = BTreeSet::new();
         let mut recheck_regions: BTreeSet<String> = BTreeSet::new();
         let mut recheck_account: Option<String> = None;
+        let mut reported = crate::run::ReportedOnce::default();
         for item in items {
             match item {
                 Item::Record {
@@ -385,11 +386,12 @@ impl App {
                         response.ignored += 1;
                     }
                 }
-                Item::Unreadable { reason, position } => {
+                Item::Unreadable { reason, position } if reported.first(position) => {
                     response.unreadable += 1;
                     tracing::warn!(%position, %reason, "unreadable input");
                     findings.extend(self.engine.unreadable("lambda payload", position, &reason));
                 }
+                Item::Unreadable { .. } => {}
             }
         }
         let baseline = self.engine.baseline();

@@ -59,6 +59,7 @@ pub fn evaluate_reader<R: Read>(
     emit: &mut dyn FnMut(Output),
 ) -> io::Result<()> {
     summary.inputs += 1;
+    let mut reported = ReportedOnce::default();
     read_items(reader, &mut |item| match item {
         Item::Record {
             record, envelope, ..
@@ -94,6 +95,9 @@ pub fn evaluate_reader<R: Read>(
             summary.ignored += 1;
         }
         Item::Unreadable { reason, position } => {
+            if !reported.first(position) {
+                return;
+            }
             summary.unreadable += 1;
             emit(Output::Unreadable {
                 origin: origin.to_owned(),
@@ -106,4 +110,22 @@ pub fn evaluate_reader<R: Read>(
             }
         }
     })
+}
+
+/// Keeps one report per position of unreadable input. After a value it could not use, the
+/// framer may read the rest of the same broken text as another value on the same line (a
+/// fragment such as `"Records": [{` is a string, then a stray `:`): one broken input is one
+/// message and one RW000.
+#[derive(Debug, Default)]
+pub struct ReportedOnce {
+    last: Option<Position>,
+}
+
+impl ReportedOnce {
+    /// Whether this is the first unreadable item at `position`.
+    pub fn first(&mut self, position: Position) -> bool {
+        let first = self.last != Some(position);
+        self.last = Some(position);
+        first
+    }
 }

@@ -195,6 +195,20 @@ impl<'a> Context<'a> {
                 ),
             });
         }
+        // Every watched call is a write that names what it acts on, so a succeeded one without
+        // parameters was cut (by CloudTrail for size, or by whoever forwarded it): no rule can
+        // judge it. Reported once, unless a missing document already said so.
+        let empty = match &self.event.params {
+            serde_json::Value::Null => true,
+            serde_json::Value::Object(map) => map.is_empty(),
+            _ => false,
+        };
+        if !self.event.failed() && empty && out.is_empty() {
+            out.push(DecodeFailure {
+                field: "requestParameters".into(),
+                reason: "the call succeeded but the event carries no request parameters".into(),
+            });
+        }
         out
     }
 
