@@ -143,3 +143,25 @@ fn external_corpus_meets_every_expectation_and_is_snapshotted() {
     lines.sort();
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+/// Stratus Red Team's backdoor-role detonations (`../shared/corpus/records/`, captured for real):
+/// a role created for, and a trust policy opened to, the attacker's account.
+#[test]
+fn stratus_backdoor_roles_are_trust_opened_to_another_account() {
+    let engine = default_engine();
+    for name in [
+        "iam-CreateRole-stratus-1.json",
+        "iam-UpdateAssumeRolePolicy-stratus-1.json",
+    ] {
+        let path = common::corpus_dir().join("records").join(name);
+        let (findings, _) = evaluate(&engine, &path);
+        let tr003: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "TR003").collect();
+        assert_eq!(tr003.len(), 1, "{name}: {findings:#?}");
+        assert_eq!(tr003[0].severity, rolewarden::Severity::Medium, "{name}");
+        assert_eq!(
+            tr003[0].evidence["outside"][0]["reach"]["accounts"],
+            serde_json::json!(["193672423079"]),
+            "{name}"
+        );
+    }
+}

@@ -227,6 +227,8 @@ pub struct Baseline {
     pub broad_managed_policies: Vec<String>,
     /// Profiles past their end of support whose dependents are listed all the same.
     pub list_retired: Vec<String>,
+    /// Accounts, besides the role's own, that trust policies may let assume a role (TR003).
+    pub trusted_accounts: Vec<String>,
     pub disabled: BTreeSet<String>,
     pub severity: BTreeMap<String, Severity>,
     pub profiles: Vec<Profile>,
@@ -244,6 +246,7 @@ struct RawBaseline {
     approve_service_linked_roles: Option<bool>,
     broad_managed_policies: Option<Vec<String>>,
     list_retired: Option<Vec<Spanned<String>>>,
+    trusted_accounts: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     rules: Option<RawRules>,
     #[serde(default)]
@@ -551,6 +554,27 @@ impl Validator<'_> {
 
         let list_retired = self.retirements(raw.list_retired, &mut profiles, today);
 
+        let mut trusted_accounts = Vec::new();
+        for (i, account) in raw
+            .trusted_accounts
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let at = Some(account.span().start);
+            let account = account.into_inner();
+            let id = account.trim();
+            if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+                trusted_accounts.push(id.to_owned());
+            } else {
+                self.error(
+                    at,
+                    format!("trusted_accounts[{i}]"),
+                    format!("`{account}` is not an account id (12 digits)"),
+                );
+            }
+        }
+
         let mut approved_passes = Vec::new();
         for (i, spanned) in raw.approved_passes.into_iter().enumerate() {
             let at = Some(spanned.span().start);
@@ -685,6 +709,7 @@ impl Validator<'_> {
                 .broad_managed_policies
                 .unwrap_or(defaults.broad_managed_policies),
             list_retired,
+            trusted_accounts,
             disabled,
             severity,
             profiles,
@@ -844,6 +869,31 @@ deleted_by = ["DeleteBot"]
         let b = Baseline::parse("list_retired = [\"connect\"]\n", "t.toml", today()).unwrap();
         assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
         assert!(b.warnings[0].message.contains("no `end_of_support`"));
+    }
+
+    #[test]
+    fn trusted_accounts_are_account_ids() {
+        let b = Baseline::parse(
+            "trusted_accounts = [\"444455556666\", \" 777788889999 \"]\n",
+            "t.toml",
+            today(),
+        )
+        .unwrap();
+        assert_eq!(b.trusted_accounts, ["444455556666", "777788889999"]);
+        let err = Baseline::parse(
+            "trusted_accounts = [\"444455556666\", \"arn:aws:iam::1:root\", \"*\"]\n",
+            "t.toml",
+            today(),
+        )
+        .unwrap_err();
+        let all: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            all,
+            [
+                "error: line 1: `trusted_accounts[1]`: `arn:aws:iam::1:root` is not an account id (12 digits)",
+                "error: line 1: `trusted_accounts[2]`: `*` is not an account id (12 digits)",
+            ]
+        );
     }
 
     #[test]

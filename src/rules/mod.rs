@@ -208,6 +208,7 @@ pub mod sl008;
 pub mod sl009;
 pub mod tr001;
 pub mod tr002;
+pub mod tr003;
 
 /// Every rule, in catalogue order.
 pub static ALL: &[&dyn Rule] = &[
@@ -220,6 +221,7 @@ pub static ALL: &[&dyn Rule] = &[
     &pr007::PassRoleRefused,
     &tr001::ServiceTrustSharedWithBroaderPrincipal,
     &tr002::ServiceTrustWithoutSourceGuard,
+    &tr003::TrustOpenedOutsideAccount,
     &sl001::ServiceLinkedRolePermissionsModified,
     &sl002::ServiceLinkedRoleTrustModified,
     &sl003::ServiceLinkedRoleSettingsModified,
