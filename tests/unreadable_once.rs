@@ -67,12 +67,12 @@ fn separate_broken_lines_are_still_reported_each() {
     assert_eq!(findings.iter().filter(|f| f.rule_id == "RW000").count(), 3);
 }
 
-fn record(name: &str, params: serde_json::Value, error: Option<&str>) -> String {
+fn record(source: &str, name: &str, params: serde_json::Value, error: Option<&str>) -> String {
     let mut r = json!({
         "eventVersion": "1.08",
         "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/tester", "accountId": "111122223333"},
         "eventTime": "2024-05-07T09:20:04Z",
-        "eventSource": "iam.amazonaws.com",
+        "eventSource": source,
         "eventName": name,
         "awsRegion": "us-east-1",
         "requestParameters": params,
@@ -89,16 +89,14 @@ fn record(name: &str, params: serde_json::Value, error: Option<&str>) -> String 
 #[test]
 fn every_succeeded_watched_write_without_parameters_is_one_rw000() {
     let engine = common::test_engine();
-    let names: Vec<String> = engine
-        .watched_events()
-        .into_iter()
-        .filter(|(s, _)| s == "iam.amazonaws.com")
-        .map(|(_, n)| n)
-        .collect();
-    assert!(names.iter().any(|n| n == "CreateServiceLinkedRole"));
-    for name in &names {
+    let watched = engine.watched_events();
+    assert!(watched.iter().any(|(_, n)| n == "CreateServiceLinkedRole"));
+    assert!(watched
+        .iter()
+        .any(|(_, n)| n == "CreateResourcePolicyStatement"));
+    for (source, name) in &watched {
         for params in [json!(null), json!({})] {
-            let (_, findings, _) = run(&record(name, params.clone(), None));
+            let (_, findings, _) = run(&record(source, name, params.clone(), None));
             let rw000: Vec<&String> = findings
                 .iter()
                 .filter(|f| f.rule_id == "RW000")
@@ -106,7 +104,7 @@ fn every_succeeded_watched_write_without_parameters_is_one_rw000() {
                 .collect();
             assert_eq!(rw000.len(), 1, "{name} with {params}: {rw000:?}");
             // Refused, a call often carries no parameters: nothing to report.
-            let (_, refused, _) = run(&record(name, params.clone(), Some("AccessDenied")));
+            let (_, refused, _) = run(&record(source, name, params.clone(), Some("AccessDenied")));
             assert!(
                 refused.iter().all(|f| f.rule_id != "RW000"),
                 "{name} refused: {refused:?}"

@@ -13,6 +13,7 @@ use crate::finding::Severity;
 pub use crate::sweep::SweepContext;
 
 mod context;
+mod reach;
 pub use context::{Context, DecodeFailure, PassedRole, SlrTarget};
 
 /// When the engine runs a rule.
@@ -172,6 +173,9 @@ macro_rules! declare_rule {
 /// IAM's eventSource, used by most rules.
 pub(crate) const IAM: &str = "iam.amazonaws.com";
 
+/// The eventSource of Amazon Lex, V1 and V2 model building alike.
+pub(crate) const LEX: &str = "lex.amazonaws.com";
+
 /// The calls that write a permissions policy (`requestParameters.policyDocument`).
 pub(crate) const POLICY_WRITES: &[(&str, &str)] = &[
     (IAM, "CreatePolicy"),
@@ -183,6 +187,8 @@ pub(crate) const POLICY_WRITES: &[(&str, &str)] = &[
 
 pub mod cn001;
 pub mod lx001;
+pub mod lx002;
+pub mod lx003;
 pub mod or001;
 pub mod or002;
 pub mod or003;
@@ -236,6 +242,8 @@ pub static ALL: &[&dyn Rule] = &[
     &or003::ApprovedRoleDeleted,
     &or004::ApprovedRoleMissing,
     &lx001::LexTagConditionUnsupported,
+    &lx002::LexResourcePolicyOpen,
+    &lx003::LexResourcePolicyChanged,
     &cn001::ConnectInstanceWithoutServiceLinkedRole,
     &rw000::UndecodableEvent,
     &rw001::ExpiredException,

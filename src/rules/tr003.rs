@@ -2,10 +2,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::reach::{Guards, Reach};
 use super::{Context, Draft, Rule, RuleMeta};
 use crate::finding::Severity;
 use crate::policy::trust::{principal_account, trusted_principals, PrincipalKind};
-use crate::policy::{Condition, Statement};
 
 declare_rule! {
     /// ## What it does
@@ -48,88 +48,6 @@ declare_rule! {
             (super::IAM, "UpdateAssumeRolePolicy"),
         ],
     }
-}
-
-/// Who a statement lets in, once its principal-narrowing conditions are applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum Reach {
-    Everyone,
-    Accounts(BTreeSet<String>),
-}
-
-/// The principal-narrowing conditions of one statement.
-#[derive(Debug, Default, Serialize)]
-struct Guards {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    principal_org: Vec<String>,
-    /// Accounts `aws:PrincipalAccount`/`aws:PrincipalArn` narrow to; `None` without them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal_accounts: Option<BTreeSet<String>>,
-    external_id: bool,
-}
-
-impl Guards {
-    fn of(statement: Option<&Statement>) -> Self {
-        let mut guards = Guards::default();
-        for c in statement
-            .map(|s| s.conditions.as_slice())
-            .unwrap_or_default()
-        {
-            if c.key_is("sts:ExternalId") {
-                guards.external_id |= c.is_positive_match();
-                continue;
-            }
-            if !narrows(c) {
-                continue;
-            }
-            if c.key_is("aws:PrincipalOrgID") || c.key_is("aws:PrincipalOrgPaths") {
-                guards.principal_org.extend(c.values.iter().cloned());
-            } else if c.key_is("aws:PrincipalAccount") || c.key_is("aws:PrincipalArn") {
-                // An ARN pattern whose account is a wildcard narrows to no account we can name.
-                let accounts: Option<BTreeSet<String>> = c
-                    .values
-                    .iter()
-                    .map(|v| {
-                        principal_account(v)
-                            .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
-                            .map(str::to_owned)
-                    })
-                    .collect();
-                if let Some(accounts) = accounts {
-                    // Two narrowing conditions both apply: the statement reaches their overlap.
-                    guards.principal_accounts = Some(match guards.principal_accounts.take() {
-                        Some(before) => before.intersection(&accounts).cloned().collect(),
-                        None => accounts,
-                    });
-                }
-            }
-        }
-        guards
-    }
-
-    /// What a principal reaches through this statement; `None` when the statement is limited
-    /// to one organization.
-    fn narrow(&self, reach: Reach) -> Option<Reach> {
-        if !self.principal_org.is_empty() {
-            return None;
-        }
-        Some(match (reach, &self.principal_accounts) {
-            (reach, None) => reach,
-            (Reach::Everyone, Some(only)) => Reach::Accounts(only.clone()),
-            (Reach::Accounts(named), Some(only)) => {
-                Reach::Accounts(named.intersection(only).cloned().collect())
-            }
-        })
-    }
-}
-
-/// A positive match that restricts: no `IfExists` (an absent key passes), no lone `*`.
-fn narrows(c: &Condition) -> bool {
-    c.is_positive_match()
-        && !c.if_exists
-        && !c.values.is_empty()
-        && c.values.iter().all(|v| v.trim() != "*")
 }
 
 /// One principal that reaches outside the trusted accounts.
@@ -242,64 +160,4 @@ fn describe(o: &Outside) -> String {
         "{who} (`{}`, statement {}{external_id})",
         o.principal, o.statement
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
-
-    use serde_json::json;
-
-    use super::*;
-    use crate::policy::PolicyDocument;
-
-    fn reach(statement: serde_json::Value, principal: Reach) -> Option<Reach> {
-        let doc = PolicyDocument::from_value(&json!({ "Statement": [statement] })).unwrap();
-        Guards::of(doc.statements.first()).narrow(principal)
-    }
-
-    fn accounts(ids: &[&str]) -> Reach {
-        Reach::Accounts(ids.iter().map(|a| (*a).to_owned()).collect())
-    }
-
-    #[test]
-    fn organization_conditions_close_the_statement() {
-        let s = json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"AWS:PrincipalOrgID": "o-a1b2c3d4e5"}}});
-        assert_eq!(reach(s, Reach::Everyone), None);
-        let s = json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
-            "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/*"}}});
-        assert_eq!(reach(s, Reach::Everyone), None);
-    }
-
-    #[test]
-    fn conditions_that_restrict_nothing_are_not_guards() {
-        for condition in [
-            json!({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
-            json!({"StringLike": {"aws:PrincipalOrgID": "*"}}),
-            json!({"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
-            json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin"}}),
-            json!({"StringEquals": {"sts:ExternalId": "shared"}}),
-        ] {
-            let s = json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
-                "Condition": condition});
-            assert_eq!(
-                reach(s, Reach::Everyone),
-                Some(Reach::Everyone),
-                "{condition}"
-            );
-        }
-    }
-
-    #[test]
-    fn account_conditions_narrow_everyone_to_the_accounts_they_name() {
-        let s = json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:PrincipalAccount": ["444455556666", "777788889999"]},
-                          "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::777788889999:role/*"}}});
-        assert_eq!(
-            reach(s.clone(), Reach::Everyone),
-            Some(accounts(&["777788889999"]))
-        );
-        assert_eq!(reach(s, accounts(&["444455556666"])), Some(accounts(&[])));
-    }
 }
