@@ -479,6 +479,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                     }
                 }
                 Admitted::Unwatched { id } => event_id = event_id.or(id),
+                Admitted::Repeated => {}
                 Admitted::Other { envelope } => {
                     event_id = event_id.or_else(|| envelope.id.clone());
                     if is_schedule(&envelope) {

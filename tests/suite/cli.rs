@@ -52,7 +52,7 @@ fn evaluate_the_samples_as_json_lines() {
     }
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("72 events from 72 inputs (4 ignored, not watched), 0 unreadable"),
+        stderr.contains("91 events from 91 inputs (4 ignored, not watched), 0 unreadable"),
         "{stderr}"
     );
 }

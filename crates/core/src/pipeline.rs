@@ -60,6 +60,8 @@ pub enum Admitted {
         reason: String,
         finding: Option<Box<Finding>>,
     },
+    /// More of an unreadable input already reported at the same position: nothing to report.
+    Repeated,
 }
 
 /// Whether and how to read the account for an event.
@@ -81,6 +83,11 @@ pub struct Pipeline<'e> {
     home: Option<String>,
     /// Whether enrichment is on at all.
     enrich: bool,
+    /// Where the last unreadable input was, by origin: after a value it could not use, a
+    /// decoder may read the rest of the same broken text as another value at the same position
+    /// (a fragment such as `"Records": [{` is a string, then a stray `:`), and one broken input
+    /// is one message and one RW000.
+    last_unreadable: Option<(String, Position)>,
     pub summary: Summary,
 }
 
@@ -91,6 +98,7 @@ impl<'e> Pipeline<'e> {
             engine,
             home: None,
             enrich: false,
+            last_unreadable: None,
             summary: Summary::default(),
         }
     }
@@ -138,6 +146,11 @@ impl<'e> Pipeline<'e> {
                 }
             }
             Item::Unreadable { reason, position } => {
+                let here = Some((origin.to_owned(), position));
+                if self.last_unreadable == here {
+                    return Admitted::Repeated;
+                }
+                self.last_unreadable = here;
                 self.summary.unreadable += 1;
                 let finding = self.engine.unreadable(origin, position, &reason);
                 self.summary.count(finding.as_slice());
@@ -226,7 +239,7 @@ pub fn evaluate_reader<R: Read>(
                 emit(Output::Finding(Box::new(finding)));
             }
         }
-        Admitted::Unwatched { .. } => {}
+        Admitted::Unwatched { .. } | Admitted::Repeated => {}
         Admitted::Other { .. } => pipeline.ignore(),
         Admitted::Unreadable {
             position,

@@ -63,6 +63,7 @@ pub struct Context<'a> {
     pub view: &'a dyn AccountView,
     permission: OnceCell<Slot>,
     trust: OnceCell<Slot>,
+    lex_policy: OnceCell<Slot>,
     passed: OnceCell<Vec<PassedRole<'a>>>,
     grants: OnceCell<Vec<crate::policy::PassRoleGrant>>,
 }
@@ -75,6 +76,7 @@ impl<'a> Context<'a> {
             view,
             permission: OnceCell::new(),
             trust: OnceCell::new(),
+            lex_policy: OnceCell::new(),
             passed: OnceCell::new(),
             grants: OnceCell::new(),
         }
@@ -126,6 +128,87 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The resource-based policy a Lex V2 call writes, decoded: the whole document of
+    /// `CreateResourcePolicy`/`UpdateResourcePolicy` (`policy`), or the one statement
+    /// `CreateResourcePolicyStatement` adds, built from its request parameters.
+    pub fn lex_resource_policy(&self) -> Option<&PolicyDocument> {
+        let slot = self.lex_policy.get_or_init(|| {
+            if !self.event.source().eq_ignore_ascii_case(super::LEX) {
+                return Slot::Absent;
+            }
+            match self.event.name() {
+                "CreateResourcePolicy" | "UpdateResourcePolicy" => self.decode_field(&["policy"]),
+                "CreateResourcePolicyStatement" => self.statement_document(),
+                _ => Slot::Absent,
+            }
+        });
+        match slot {
+            Slot::Decoded(doc) => Some(doc),
+            _ => None,
+        }
+    }
+
+    /// `CreateResourcePolicyStatement` as a one-statement document, so that it is judged by the
+    /// same reading as a whole policy. Its parameters: `statementId`, `effect`, `principal` (a
+    /// list of `{"service": ...}` or `{"arn": ...}`), `action` (a list), `condition` (operator
+    /// to key to value), and the `resourceArn` it applies to.
+    fn statement_document(&self) -> Slot {
+        let e = self.event;
+        let (Some(effect), Some(principals), Some(action)) = (
+            e.param_text("effect"),
+            e.param("principal").and_then(serde_json::Value::as_array),
+            e.param("action"),
+        ) else {
+            return if e.failed() {
+                Slot::Absent
+            } else {
+                Slot::Failed(DecodeFailure {
+                    field: "requestParameters.principal".into(),
+                    reason: "the call succeeded but the event carries no complete statement (`effect`, `principal`, `action`)".into(),
+                })
+            };
+        };
+        let mut services = Vec::new();
+        let mut arns = Vec::new();
+        for p in principals {
+            for (key, value) in p.as_object().into_iter().flatten() {
+                if key.eq_ignore_ascii_case("service") {
+                    services.push(value.clone());
+                } else if key.eq_ignore_ascii_case("arn") {
+                    arns.push(value.clone());
+                }
+            }
+        }
+        let mut principal = serde_json::Map::new();
+        if !services.is_empty() {
+            principal.insert("Service".into(), services.into());
+        }
+        if !arns.is_empty() {
+            principal.insert("AWS".into(), arns.into());
+        }
+        let mut statement = serde_json::Map::new();
+        statement.insert("Effect".into(), effect.into());
+        statement.insert("Principal".into(), principal.into());
+        statement.insert("Action".into(), action.clone());
+        for (key, param) in [
+            ("Sid", "statementId"),
+            ("Resource", "resourceArn"),
+            ("Condition", "condition"),
+        ] {
+            if let Some(value) = e.param(param) {
+                statement.insert(key.into(), value.clone());
+            }
+        }
+        let document = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
+        match PolicyDocument::from_value(&document) {
+            Ok(doc) => Slot::Decoded(doc),
+            Err(err) => Slot::Failed(DecodeFailure {
+                field: "requestParameters".into(),
+                reason: err.to_string(),
+            }),
+        }
+    }
+
     /// Decodes the first present field. A missing field is only a failure when the call
     /// succeeded: a refused call often carries no parameters at all.
     fn decode_field(&self, candidates: &[&str]) -> Slot {
@@ -166,18 +249,30 @@ impl<'a> Context<'a> {
 
     /// Everything that could not be decoded, after forcing the documents this event carries.
     pub fn decode_failures(&self) -> Vec<DecodeFailure> {
-        let _ = (self.permission_policy(), self.trust_policy());
-        let mut out: Vec<DecodeFailure> = [self.permission.get(), self.trust.get()]
-            .into_iter()
-            .flatten()
-            .filter_map(|slot| match slot {
-                Slot::Failed(f) => Some(f.clone()),
-                _ => None,
-            })
-            .collect();
-        for doc in [self.permission_policy(), self.trust_policy()]
-            .into_iter()
-            .flatten()
+        let _ = (
+            self.permission_policy(),
+            self.trust_policy(),
+            self.lex_resource_policy(),
+        );
+        let mut out: Vec<DecodeFailure> = [
+            self.permission.get(),
+            self.trust.get(),
+            self.lex_policy.get(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|slot| match slot {
+            Slot::Failed(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+        for doc in [
+            self.permission_policy(),
+            self.trust_policy(),
+            self.lex_resource_policy(),
+        ]
+        .into_iter()
+        .flatten()
         {
             for problem in &doc.problems {
                 out.push(DecodeFailure {
@@ -193,6 +288,20 @@ impl<'a> Context<'a> {
                     "expected an object, found {}",
                     crate::policy::document::json_type(&self.event.params)
                 ),
+            });
+        }
+        // Every watched call is a write that names what it acts on, so a succeeded one without
+        // parameters was cut (by CloudTrail for size, or by whoever forwarded it): no rule can
+        // judge it. Reported once, unless a missing document already said so.
+        let empty = match &self.event.params {
+            serde_json::Value::Null => true,
+            serde_json::Value::Object(map) => map.is_empty(),
+            _ => false,
+        };
+        if !self.event.failed() && empty && out.is_empty() {
+            out.push(DecodeFailure {
+                field: "requestParameters".into(),
+                reason: "the call succeeded but the event carries no request parameters".into(),
             });
         }
         out

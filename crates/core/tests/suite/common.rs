@@ -12,6 +12,17 @@ pub fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
+/// The shared corpus (`shared/corpus/`): beside the repository, or beside a directory holding
+/// it (a git worktree under `wt/`).
+pub fn corpus_dir() -> PathBuf {
+    let root = root();
+    root.ancestors()
+        .skip(1)
+        .map(|dir| dir.join("shared/corpus"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| root.join("../shared/corpus"))
+}
+
 /// The date tests judge exception expiry by.
 pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()

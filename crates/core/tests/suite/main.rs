@@ -11,7 +11,10 @@
 
 mod common;
 mod corpus;
+mod corpus_external;
 mod input_formats;
 mod proptests;
 mod samples;
+mod slr_writes;
 mod sweep_rules;
+mod unreadable_once;
