@@ -537,6 +537,8 @@ fn is_schedule(envelope: &crate::decode::Envelope) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::logs::WriteError;
+    use crate::aws::{AwsError, ErrorKind};
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| {
@@ -786,18 +788,18 @@ mod tests {
 
     #[test]
     fn sink_failures_are_retryable() {
-        let e = HandlerError::Sink(SinkError::CloudWatch {
+        let e = HandlerError::Sink(SinkError::CloudWatch(WriteError::Put {
             group: "g".into(),
             stream: "s".into(),
             unwritten: 3,
             written: 2,
-            reason: "boom".into(),
-        });
+            reason: Box::new(AwsError::new("logs:PutLogEvents", ErrorKind::TimedOut)),
+        }));
         let d = Diagnostic::from(e);
         assert_eq!(d.error_type, "Retryable");
         assert_eq!(
             d.error_message,
-            "findings were not written: cannot write 3 findings to log group `g`, stream `s` (2 written before): boom"
+            "findings were not written: cannot write 3 findings to log group `g`, stream `s` (2 written before): logs:PutLogEvents: timed out"
         );
     }
 }

@@ -6,8 +6,8 @@
 //! crate cannot reach back (it has no dependency on this one).
 
 pub use rolewarden_core::{
-    account, baseline, check, decode, engine, finding, load, log_events, pattern, pipeline, policy,
-    report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
+    account, arn, baseline, check, decode, engine, finding, load, log_events, pattern, pipeline,
+    policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
 };
 
 pub mod aws;

@@ -9,6 +9,7 @@
 //! [`report`], [`log_events`], [`load`].
 
 pub mod account;
+pub mod arn;
 pub mod baseline;
 pub mod check;
 pub mod decode;

@@ -12,6 +12,7 @@
 mod common;
 mod corpus;
 mod input_formats;
+mod partitions;
 mod proptests;
 mod samples;
 mod sweep_rules;
