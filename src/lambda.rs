@@ -1,6 +1,6 @@
 //! The Lambda function: one invocation is one payload (an EventBridge event, a raw CloudTrail
-//! record, a log file's `{"Records": [...]}`, any JSON). Decode, enrich, evaluate, write, answer
-//! a small summary. `src/bin/bootstrap.rs` builds an [`App`] once and hands every invocation to
+//! record, a log file's `{"Records": [...]}`, any JSON). Decode, enrich, evaluate, sweep the
+//! account when the payload asks (the schedule, a delete event), write, answer a small summary. `src/bin/bootstrap.rs` builds an [`App`] once and hands every invocation to
 //! [`App::handle`]; tests call it directly.
 //!
 //! Failures are typed. Writing findings is the only thing that fails an invocation, as

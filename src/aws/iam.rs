@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 use chrono::{DateTime, Utc};
@@ -58,16 +59,14 @@ impl IamReader {
     }
 
     async fn fetch_role(&self, name: &str) -> Result<Option<RoleFacts>, AwsError> {
+        const OPERATION: &str = "iam:GetRole";
         let about = || About::Role(name.to_owned());
-        let role = match self.client.get_role().role_name(name).send().await {
-            Ok(out) => out.role,
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(None),
-            Err(e) => return Err(AwsError::from_sdk("iam:GetRole", &e).about(about())),
+        let answer = self.client.get_role().role_name(name).send().await;
+        let Some(out) = existing(answer, OPERATION, about)? else {
+            return Ok(None);
         };
-        let Some(role) = role else {
-            return Err(
-                AwsError::unusable("iam:GetRole", "the answer holds no role").about(about()),
-            );
+        let Some(role) = out.role else {
+            return Err(AwsError::unusable(OPERATION, "the answer holds no role").about(about()));
         };
         let mut facts = role_facts(&role)?;
         facts.inline_policies = self.inline_policies(name).await?;
@@ -84,6 +83,7 @@ impl IamReader {
     }
 
     async fn inline_policies(&self, role: &str) -> Result<Vec<NamedPolicy>, AwsError> {
+        const OPERATION: &str = "iam:GetRolePolicy";
         let names = inline_policy_names(&self.client, role).await?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
@@ -98,33 +98,26 @@ impl IamReader {
                 .policy_name(&name)
                 .send()
                 .await;
-            let text = match answer {
-                Ok(out) => out.policy_document,
-                Err(e) if error_code(&e) == Some("NoSuchEntity") => continue,
-                Err(e) => return Err(AwsError::from_sdk("iam:GetRolePolicy", &e).about(about())),
+            // Deleted between the listing and this call.
+            let Some(policy) = existing(answer, OPERATION, about)? else {
+                continue;
             };
-            let document = PolicyDocument::decode_str(&text).map_err(|e| {
-                AwsError::new("iam:GetRolePolicy", ErrorKind::Document(e)).about(about())
-            })?;
+            let document = decode(&policy.policy_document, OPERATION, about)?;
             out.push(NamedPolicy { name, document });
         }
         Ok(out)
     }
 
     async fn fetch_managed_policy(&self, arn: &str) -> Result<Option<PolicyDocument>, AwsError> {
-        let policy = match self.client.get_policy().policy_arn(arn).send().await {
-            Ok(out) => out.policy,
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(None),
-            Err(e) => {
-                return Err(
-                    AwsError::from_sdk("iam:GetPolicy", &e).about(About::Policy(arn.to_owned()))
-                )
-            }
+        let answer = self.client.get_policy().policy_arn(arn).send().await;
+        let about = || About::Policy(arn.to_owned());
+        let Some(out) = existing(answer, "iam:GetPolicy", about)? else {
+            return Ok(None);
         };
-        let Some(version) = policy.and_then(|p| p.default_version_id) else {
-            return Err(AwsError::unusable("iam:GetPolicy", "no default version")
-                .about(About::Policy(arn.to_owned())));
+        let Some(version) = out.policy.and_then(|p| p.default_version_id) else {
+            return Err(AwsError::unusable("iam:GetPolicy", "no default version").about(about()));
         };
+        const OPERATION: &str = "iam:GetPolicyVersion";
         let about = || About::PolicyVersion {
             policy: arn.to_owned(),
             version: version.clone(),
@@ -136,18 +129,41 @@ impl IamReader {
             .version_id(&version)
             .send()
             .await;
-        let document = match answer {
-            Ok(out) => out.policy_version.and_then(|v| v.document),
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(None),
-            Err(e) => return Err(AwsError::from_sdk("iam:GetPolicyVersion", &e).about(about())),
+        let Some(out) = existing(answer, OPERATION, about)? else {
+            return Ok(None);
         };
-        let Some(text) = document else {
-            return Err(AwsError::unusable("iam:GetPolicyVersion", "no document").about(about()));
+        let Some(text) = out.policy_version.and_then(|v| v.document) else {
+            return Err(AwsError::unusable(OPERATION, "no document").about(about()));
         };
-        PolicyDocument::decode_str(&text).map(Some).map_err(|e| {
-            AwsError::new("iam:GetPolicyVersion", ErrorKind::Document(e)).about(about())
-        })
+        decode(&text, OPERATION, about).map(Some)
     }
+}
+
+/// A call's answer, or `None` when IAM says the entity does not exist (`NoSuchEntity`).
+fn existing<T, E, R>(
+    answer: Result<T, SdkError<E, R>>,
+    operation: &'static str,
+    about: impl FnOnce() -> About,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match answer {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(AwsError::from_sdk(operation, &e).about(about())),
+    }
+}
+
+/// A policy document from `operation`'s answer (IAM returns them URL-encoded).
+fn decode(
+    text: &str,
+    operation: &'static str,
+    about: impl FnOnce() -> About,
+) -> Result<PolicyDocument, AwsError> {
+    PolicyDocument::decode_str(text)
+        .map_err(|e| AwsError::new(operation, ErrorKind::Document(e)).about(about()))
 }
 
 /// `key`'s answer from `cache`, else from `fetch`. Found and missing entities are cached; a
@@ -221,9 +237,8 @@ pub(crate) async fn attached_policy_arns(
 pub fn role_facts(role: &Role) -> Result<RoleFacts, AwsError> {
     let trust_policy = match role.assume_role_policy_document.as_deref() {
         None => None,
-        Some(text) => Some(PolicyDocument::decode_str(text).map_err(|e| {
-            AwsError::new("iam:GetRole", ErrorKind::Document(e))
-                .about(About::Role(role.role_name.clone()))
+        Some(text) => Some(decode(text, "iam:GetRole", || {
+            About::Role(role.role_name.clone())
         })?),
     };
     Ok(RoleFacts {
