@@ -109,6 +109,7 @@ impl IamReader {
     }
 
     async fn fetch_managed_policy(&self, arn: &str) -> Result<Option<PolicyDocument>, AwsError> {
+        const GET_VERSION: &str = "iam:GetPolicyVersion";
         let answer = self.client.get_policy().policy_arn(arn).send().await;
         let about = || About::Policy(arn.to_owned());
         let Some(out) = existing(answer, "iam:GetPolicy", about)? else {
@@ -117,7 +118,6 @@ impl IamReader {
         let Some(version) = out.policy.and_then(|p| p.default_version_id) else {
             return Err(AwsError::unusable("iam:GetPolicy", "no default version").about(about()));
         };
-        const OPERATION: &str = "iam:GetPolicyVersion";
         let about = || About::PolicyVersion {
             policy: arn.to_owned(),
             version: version.clone(),
@@ -129,13 +129,13 @@ impl IamReader {
             .version_id(&version)
             .send()
             .await;
-        let Some(out) = existing(answer, OPERATION, about)? else {
+        let Some(out) = existing(answer, GET_VERSION, about)? else {
             return Ok(None);
         };
         let Some(text) = out.policy_version.and_then(|v| v.document) else {
-            return Err(AwsError::unusable(OPERATION, "no document").about(about()));
+            return Err(AwsError::unusable(GET_VERSION, "no document").about(about()));
         };
-        decode(&text, OPERATION, about).map(Some)
+        decode(&text, GET_VERSION, about).map(Some)
     }
 }
 
