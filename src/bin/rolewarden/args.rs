@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rolewarden::finding::UnknownSeverity;
 use rolewarden::Severity;
 
 /// Evaluates CloudTrail events about IAM, Amazon Lex and Amazon Connect against a baseline:
@@ -182,6 +183,6 @@ pub enum Format {
     Json,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse::<Severity>().map_err(|e| e.to_string())
+fn parse_severity(s: &str) -> Result<Severity, UnknownSeverity> {
+    s.parse()
 }

@@ -337,7 +337,8 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// Fills `{region}`, `{account}`, `{request.PATH}`, `{response.PATH}`; `None` if any is unknown.
+    /// Fills `{partition}`, `{region}`, `{account}`, `{request.PATH}`, `{response.PATH}`; `None`
+    /// if any is unknown.
     pub fn render(&self, template: &str) -> Option<String> {
         let mut out = String::new();
         let mut rest = template;
@@ -347,6 +348,10 @@ impl<'a> Context<'a> {
             let close = after.find('}')?;
             let name = after.get(..close)?;
             let value = match name {
+                "partition" => self
+                    .event
+                    .region()
+                    .map(|r| crate::arn::partition(r).to_owned()),
                 "region" => self.event.region().map(str::to_owned),
                 "account" => self.event.account().map(str::to_owned),
                 _ => match name.split_once('.') {
@@ -362,6 +367,11 @@ impl<'a> Context<'a> {
         Some(out)
     }
 
+    /// The partition of the event's account, from its region (`aws` when it names none).
+    fn partition(&self) -> &'static str {
+        self.event.region().map_or("aws", crate::arn::partition)
+    }
+
     /// `roleName` of an IAM role event.
     pub fn role_name(&self) -> Option<String> {
         self.event.param_text("roleName")
@@ -373,17 +383,8 @@ impl<'a> Context<'a> {
         if let Some(arn) = self.event.response_text("role.arn") {
             return arn;
         }
-        let partition = self.event.region().map_or("aws", |r| {
-            if r.starts_with("cn-") {
-                "aws-cn"
-            } else if r.starts_with("us-gov-") {
-                "aws-us-gov"
-            } else {
-                "aws"
-            }
-        });
         match self.event.account() {
-            Some(account) => format!("arn:{partition}:iam::{account}:role/{name}"),
+            Some(account) => format!("arn:{}:iam::{account}:role/{name}", self.partition()),
             None => format!("role/{name}"),
         }
     }
@@ -421,14 +422,20 @@ impl<'a> Context<'a> {
             .filter(|_| e.name() == "CreatePolicy")
         {
             let path = e.param_text("path").unwrap_or_else(|| "/".into());
-            return Some(format!("arn:aws:iam::{account}:policy{path}{name}"));
+            return Some(format!(
+                "arn:{}:iam::{account}:policy{path}{name}",
+                self.partition()
+            ));
         }
         if let Some(role) = self.role_name() {
             return Some(self.role_arn(&role));
         }
         for (param, kind) in [("userName", "user"), ("groupName", "group")] {
             if let Some(name) = e.param_text(param) {
-                return Some(format!("arn:aws:iam::{account}:{kind}/{name}"));
+                return Some(format!(
+                    "arn:{}:iam::{account}:{kind}/{name}",
+                    self.partition()
+                ));
             }
         }
         None

@@ -13,6 +13,7 @@ mod common;
 mod corpus;
 mod corpus_external;
 mod input_formats;
+mod partitions;
 mod proptests;
 mod samples;
 mod slr_writes;
