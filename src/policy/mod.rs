@@ -1,10 +1,16 @@
 //! IAM policy documents: decoding and the questions rules ask of them.
 
 pub mod document;
+pub mod evaluate;
 pub mod passrole;
+pub mod probe;
 pub mod trust;
+pub mod value;
 pub mod wildcard;
 
 pub use document::{Condition, Effect, Polarity, PolicyDocument, Principals, Statement};
-pub use passrole::{pass_role_grants, PassRoleGrant, RoleScope};
+pub use passrole::{
+    pass_role_grants, pass_role_grants_with, KnownService, PassRoleGrant, Reach, RoleScope,
+    ServiceReach,
+};
 pub use trust::{trusted_principals, PrincipalKind, TrustedPrincipal};

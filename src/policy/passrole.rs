@@ -1,8 +1,23 @@
-//! Does a statement grant `iam:PassRole`, on which roles, to which services?
+//! What a document lets its holder do with `iam:PassRole`: which roles, to which services, tied
+//! to which resources, once its Deny statements are taken away.
+//!
+//! Each Allow statement that covers PassRole is a grant. Its *effective* reach is computed by
+//! judging the whole document, with AWS's evaluation logic (an explicit Deny wins, then an
+//! Allow, else nothing), on the requests of [`super::probe`]: roles, services and associated
+//! resources nobody named, and the ones the document and the baseline name. A condition is read
+//! for its values, not its presence: `StringLike` `*.amazonaws.com` on `iam:PassedToService`
+//! lets every service through and restricts nothing. A Deny narrows a grant wherever it
+//! certainly applies (its `Resource`/`NotResource`, `Action`/`NotAction` and conditions on the
+//! PassRole keys are evaluated); where it depends on something the policy does not say (the
+//! caller's IP, tags, a policy variable) it is not counted on, and the grant's notes say so.
 
 use serde::Serialize;
 
 use super::document::{Effect, Polarity, PolicyDocument, Statement};
+use super::evaluate::{CompiledStatement, Key, Request, Truth};
+pub use super::probe::KnownService;
+use super::probe::{Probes, RoleKind};
+use super::value::VARIABLES_VERSION;
 use super::wildcard::{action_matches, has_wildcard, matches};
 
 pub const PASS_ROLE: &str = "iam:PassRole";
@@ -32,7 +47,7 @@ impl RoleScope {
     }
 }
 
-/// An Allow statement that grants `iam:PassRole`.
+/// An Allow statement that grants `iam:PassRole`, with its effective reach.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PassRoleGrant {
     pub statement: usize,
@@ -40,71 +55,497 @@ pub struct PassRoleGrant {
     pub sid: Option<String>,
     /// The action pattern that matched, or `NotAction [...]`.
     pub matched_action: String,
-    /// The resource patterns that reach roles (or `NotResource [...]`).
+    /// The resource patterns that reach roles (or `NotResource [...]`), as written.
     pub resources: Vec<String>,
-    /// The broadest scope among `resources`.
+    /// The broadest scope of the roles the grant effectively reaches: those it lets go to any
+    /// service when it lets any service through, else those it lets go to the services it names.
     pub scope: RoleScope,
-    /// Values of a positive `iam:PassedToService` condition; `None` when there is none.
+    /// The role patterns the grant still reaches when a Deny narrowed `resources`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_roles: Option<Vec<String>>,
+    /// Roles a Deny takes out of the grant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub except_roles: Vec<String>,
+    /// The services the grant is effectively limited to; `None` when it lets any service
+    /// through (no `iam:PassedToService` condition, or one that every service meets).
     pub passed_to_service: Option<Vec<String>>,
-    /// Values of a positive `iam:AssociatedResourceARN` condition; `None` when there is none.
+    /// The resources the role is effectively tied to; `None` when it can be passed for a
+    /// resource nobody named, or with no `iam:AssociatedResourceARN` at all.
     pub associated_resource: Option<Vec<String>>,
+    /// Why the effective grant differs from a plain reading of the statement.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What the rules decide on.
+    #[serde(skip)]
+    pub reach: Reach,
 }
 
-/// Every PassRole grant in the document, after unconditional Deny statements that cover the
-/// same resources (or all of them) have been taken away.
+/// The verdicts the rules need, from the probe requests the grant lets through.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reach {
+    /// Some role can be passed to a service nobody named.
+    pub any_service: bool,
+    /// A role nobody named (in some account) can be passed, to any service when `any_service`.
+    pub every_role: bool,
+    /// The statement has a condition on `iam:PassedToService`.
+    pub service_condition: bool,
+    /// The statement has a condition on `iam:AssociatedResourceARN`.
+    pub resource_condition: bool,
+    /// Named services (from the document or the baseline) the grant reaches.
+    pub services: Vec<ServiceReach>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceReach {
+    pub principal: String,
+    /// The role can be associated with a resource nobody named, or with none.
+    pub any_resource: bool,
+}
+
+impl PassRoleGrant {
+    /// Any role nobody named, to any service nobody named: PR001's and PR004's case.
+    pub fn every_role_to_any_service(&self) -> bool {
+        self.reach.any_service && self.reach.every_role
+    }
+
+    /// The roles as the rules' messages name them: the effective patterns when a Deny narrowed
+    /// them, else the statement's own.
+    pub fn role_text(&self) -> String {
+        self.effective_roles
+            .as_ref()
+            .unwrap_or(&self.resources)
+            .join(", ")
+    }
+}
+
+/// Every PassRole grant in the document, judged with no service beyond the ones it names.
 pub fn pass_role_grants(doc: &PolicyDocument) -> Vec<PassRoleGrant> {
-    let denies_everything = doc.statements.iter().any(|s| {
-        s.effect == Effect::Deny
-            && s.conditions.is_empty()
-            && statement_action(s, PASS_ROLE).is_some()
-            && matches!(&s.resources, Some((Polarity::Is, r)) if r.iter().any(|p| p.trim() == "*"))
-    });
-    if denies_everything {
+    pass_role_grants_with(doc, &[])
+}
+
+/// Every PassRole grant in the document, with what it effectively reaches; `known` services
+/// (the baseline's principals) are probed besides the ones the document names.
+pub fn pass_role_grants_with(
+    doc: &PolicyDocument,
+    known: &[KnownService<'_>],
+) -> Vec<PassRoleGrant> {
+    let variables = doc
+        .version
+        .as_deref()
+        .is_some_and(|v| v.trim() == VARIABLES_VERSION);
+    let statements: Vec<CompiledStatement> = doc
+        .statements
+        .iter()
+        .filter_map(|s| CompiledStatement::new(s, variables))
+        .collect();
+    if !statements.iter().any(|s| s.effect == Effect::Allow) {
         return Vec::new();
     }
-    doc.statements
+    let probes = Probes::new(&statements, known);
+    let table = Table::new(&statements, &probes);
+    statements
         .iter()
-        .filter(|s| s.is_allow())
-        .filter_map(grant_of)
+        .enumerate()
+        .filter(|(_, s)| s.effect == Effect::Allow)
+        .filter_map(|(k, s)| grant_of(k, s, &statements, &probes, &table))
         .collect()
 }
 
-fn grant_of(statement: &Statement) -> Option<PassRoleGrant> {
-    let matched_action = statement_action(statement, PASS_ROLE)?;
-    let (resources, scope) = match &statement.resources {
-        Some((Polarity::Is, patterns)) => {
-            let reaching: Vec<(String, RoleScope)> = patterns
-                .iter()
-                .filter_map(|p| role_scope(p).map(|scope| (p.clone(), scope)))
-                .collect();
-            let scope = reaching.iter().map(|(_, s)| s.clone()).min()?;
-            (reaching.into_iter().map(|(p, _)| p).collect(), scope)
-        }
-        Some((Polarity::Not, patterns)) => {
-            // NotResource grants every role it does not name; unless it excludes all roles.
-            if patterns
-                .iter()
-                .any(|p| p.trim() == "*" || matches(p, "arn:aws:iam::000000000000:role/x", false))
-            {
-                return None;
+/// One probe request: indices into the role, service and the service's resource probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Probe {
+    role: usize,
+    service: usize,
+    resource: usize,
+}
+
+/// Every statement's truth on every probe request.
+struct Table {
+    rows: Vec<(Probe, Vec<Truth>)>,
+}
+
+impl Table {
+    fn new(statements: &[CompiledStatement], probes: &Probes) -> Self {
+        let mut rows = Vec::new();
+        for (role, r) in probes.roles.iter().enumerate() {
+            for (service, s) in probes.services.iter().enumerate() {
+                for (resource, a) in s.resources.iter().enumerate() {
+                    let request = Request {
+                        role: &r.arn,
+                        passed_to_service: &s.principal,
+                        associated_resource: a.arn.as_deref(),
+                    };
+                    let truths = statements
+                        .iter()
+                        .map(|st| st.truth(&request, probes.fresh))
+                        .collect();
+                    rows.push((
+                        Probe {
+                            role,
+                            service,
+                            resource,
+                        },
+                        truths,
+                    ));
+                }
             }
-            (
-                vec![format!("NotResource {}", patterns.join(", "))],
-                RoleScope::AnyAccount,
-            )
         }
-        // Identity policies need a Resource; IAM rejects such a statement.
-        None => return None,
+        Table { rows }
+    }
+}
+
+fn grant_of(
+    k: usize,
+    statement: &CompiledStatement,
+    statements: &[CompiledStatement],
+    probes: &Probes,
+    table: &Table,
+) -> Option<PassRoleGrant> {
+    let truth_of = |truths: &[Truth], i: usize| truths.get(i).copied().unwrap_or(Truth::False);
+    let denies: Vec<usize> = statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.effect == Effect::Deny)
+        .map(|(i, _)| i)
+        .collect();
+    let mut allowed: Vec<Probe> = Vec::new();
+    // Covered by the Allow but certainly denied, with the Deny statements that did it.
+    let mut denied: Vec<(Probe, Vec<usize>)> = Vec::new();
+    let mut unsure: Vec<usize> = Vec::new();
+    for (probe, truths) in &table.rows {
+        if !truth_of(truths, k).possible() {
+            continue;
+        }
+        let certain: Vec<usize> = denies
+            .iter()
+            .copied()
+            .filter(|&d| truth_of(truths, d) == Truth::True)
+            .collect();
+        if certain.is_empty() {
+            allowed.push(*probe);
+            unsure.extend(
+                denies
+                    .iter()
+                    .copied()
+                    .filter(|&d| truth_of(truths, d) == Truth::Unknown),
+            );
+        } else {
+            denied.push((*probe, certain));
+        }
+    }
+    if allowed.is_empty() {
+        return None;
+    }
+    let resources = written_resources(statement, probes)?;
+
+    let any_service = allowed.iter().any(|p| is_fresh_service(probes, p.service));
+    let in_slice = |p: &Probe| is_fresh_service(probes, p.service) == any_service;
+    let slice: Vec<&Probe> = allowed.iter().filter(|p| in_slice(p)).collect();
+    let role_probes: Vec<&super::probe::RoleProbe> = dedup_indices(slice.iter().map(|p| p.role))
+        .into_iter()
+        .filter_map(|i| probes.roles.get(i))
+        .collect();
+    let fresh_accounts: Vec<&Option<String>> = role_probes
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RoleKind::Fresh { account } => Some(account),
+            RoleKind::Named { .. } => None,
+        })
+        .collect();
+    let named_roles: Vec<(&str, &str)> = role_probes
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RoleKind::Named { pattern } => Some((pattern.as_str(), r.arn.as_str())),
+            RoleKind::Fresh { .. } => None,
+        })
+        .collect();
+    let every_role = !fresh_accounts.is_empty();
+    let scope = if fresh_accounts.contains(&&None) {
+        RoleScope::AnyAccount
+    } else if let Some(Some(account)) = fresh_accounts.first() {
+        RoleScope::Account(account.clone())
+    } else {
+        named_roles
+            .iter()
+            .map(|(pattern, _)| match role_scope(pattern) {
+                Some(scope) if !scope.is_every_role() => scope,
+                _ => RoleScope::NamePattern((*pattern).to_owned()),
+            })
+            .min()?
     };
+    let effective_roles = if every_role {
+        None
+    } else {
+        let effective = narrowest(&named_roles);
+        let mut same = effective.clone();
+        same.sort();
+        let mut written = resources.clone();
+        written.sort();
+        written.dedup();
+        (same != written).then_some(effective)
+    };
+
+    let narrowing: Vec<usize> = dedup_indices(denied.iter().flat_map(|(_, d)| d.iter().copied()));
+    let except_roles = except_roles(&denied, &narrowing, statements, probes, any_service);
+
+    let mut services: Vec<ServiceReach> = Vec::new();
+    for index in dedup_indices(allowed.iter().map(|p| p.service)) {
+        let Some(service) = probes.services.get(index).filter(|s| !s.is_fresh()) else {
+            continue;
+        };
+        services.push(ServiceReach {
+            principal: service.principal.clone(),
+            any_resource: allowed
+                .iter()
+                .any(|p| p.service == index && resource_of(probes, p).is_some_and(|r| r.unbound)),
+        });
+    }
+    let passed_to_service = (!any_service).then(|| {
+        let named: Vec<(&str, &str)> = dedup_indices(allowed.iter().map(|p| p.service))
+            .into_iter()
+            .filter_map(|i| probes.services.get(i))
+            .filter_map(|s| s.source.as_deref().map(|src| (src, s.principal.as_str())))
+            .collect();
+        narrowest(&named)
+    });
+    let unbound: Vec<&Probe> = allowed
+        .iter()
+        .filter(|p| resource_of(probes, p).is_some_and(|r| r.unbound))
+        .collect();
+    let associated_resource = unbound.is_empty().then(|| {
+        let bound: Vec<(&str, &str)> = allowed
+            .iter()
+            .filter_map(|p| resource_of(probes, p))
+            .filter_map(|r| Some((r.source.as_deref()?, r.arn.as_deref()?)))
+            .collect();
+        narrowest(&bound)
+    });
+
+    let reach = Reach {
+        any_service,
+        every_role,
+        service_condition: statement
+            .conditions
+            .iter()
+            .any(|c| c.key == Key::PassedToService),
+        resource_condition: statement
+            .conditions
+            .iter()
+            .any(|c| c.key == Key::AssociatedResource),
+        services,
+    };
+    let notes = notes(
+        statement,
+        statements,
+        probes,
+        &reach,
+        &unbound,
+        &narrowing,
+        &dedup_indices(unsure),
+    );
     Some(PassRoleGrant {
         statement: statement.index,
         sid: statement.sid.clone(),
-        matched_action,
+        matched_action: statement.matched_action.clone(),
         resources,
         scope,
-        passed_to_service: statement.positive_values(PASSED_TO_SERVICE),
-        associated_resource: statement.positive_values(ASSOCIATED_RESOURCE),
+        effective_roles,
+        except_roles,
+        passed_to_service,
+        associated_resource,
+        notes,
+        reach,
     })
+}
+
+fn is_fresh_service(probes: &Probes, index: usize) -> bool {
+    probes.services.get(index).is_some_and(|s| s.is_fresh())
+}
+
+fn resource_of<'p>(probes: &'p Probes, p: &Probe) -> Option<&'p super::probe::ResourceProbe> {
+    probes
+        .services
+        .get(p.service)
+        .and_then(|s| s.resources.get(p.resource))
+}
+
+/// The statement's resource patterns that can reach a role, as written; `None` when none can.
+fn written_resources(statement: &CompiledStatement, probes: &Probes) -> Option<Vec<String>> {
+    match &statement.resources {
+        Some((Polarity::Is, patterns)) => {
+            let reaching: Vec<String> = patterns
+                .iter()
+                .filter(|p| {
+                    probes
+                        .roles
+                        .iter()
+                        .any(|r| p.matches(&r.arn, false, probes.fresh).possible())
+                })
+                .map(|p| p.text().to_owned())
+                .collect();
+            (!reaching.is_empty()).then_some(reaching)
+        }
+        Some((Polarity::Not, patterns)) => Some(vec![format!(
+            "NotResource {}",
+            patterns
+                .iter()
+                .map(|p| p.text())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]),
+        None => None,
+    }
+}
+
+/// The `Resource` patterns of the Deny statements that took roles out of the grant (among the
+/// requests the rules judge it on).
+fn except_roles(
+    denied: &[(Probe, Vec<usize>)],
+    narrowing: &[usize],
+    statements: &[CompiledStatement],
+    probes: &Probes,
+    any_service: bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for &d in narrowing {
+        let Some(Some((Polarity::Is, patterns))) = statements.get(d).map(|s| &s.resources) else {
+            continue;
+        };
+        let roles: Vec<&str> = denied
+            .iter()
+            .filter(|(p, by)| by.contains(&d) && is_fresh_service(probes, p.service) == any_service)
+            .filter_map(|(p, _)| probes.roles.get(p.role))
+            .map(|r| r.arn.as_str())
+            .collect();
+        for pattern in patterns.iter().filter(|p| !p.is_star()) {
+            let takes = roles
+                .iter()
+                .any(|arn| pattern.matches(arn, false, probes.fresh) == Truth::True);
+            if takes && !out.iter().any(|o| o == pattern.text()) {
+                out.push(pattern.text().to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The sources of the probes a grant reaches, without those another listed source covers:
+/// `lex*` stands for `lex.amazonaws.com` as well.
+fn narrowest(sources: &[(&str, &str)]) -> Vec<String> {
+    let mut unique: Vec<(&str, &str)> = Vec::new();
+    for &(source, value) in sources {
+        if !unique.iter().any(|(s, _)| *s == source) {
+            unique.push((source, value));
+        }
+    }
+    unique
+        .iter()
+        .filter(|(source, value)| {
+            !unique.iter().any(|(other, other_value)| {
+                other != source
+                    && matches(other, value, false)
+                    && !matches(source, other_value, false)
+            })
+        })
+        .map(|(source, _)| (*source).to_owned())
+        .collect()
+}
+
+fn dedup_indices(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut out: Vec<usize> = items.into_iter().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn notes(
+    statement: &CompiledStatement,
+    statements: &[CompiledStatement],
+    probes: &Probes,
+    reach: &Reach,
+    unbound: &[&Probe],
+    narrowing: &[usize],
+    unsure: &[usize],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for condition in &statement.conditions {
+        let described = format!(
+            "`{}` on `{}` ({})",
+            condition.source.operator,
+            condition.source.key,
+            condition
+                .source
+                .values
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match condition.key {
+            Key::PassedToService if reach.any_service => out.push(format!(
+                "{described} lets services nobody named through: it does not limit where the role goes"
+            )),
+            Key::AssociatedResource => {
+                let holds = |absent: bool| {
+                    unbound.iter().any(|p| {
+                        let Some(resource) = resource_of(probes, p) else {
+                            return false;
+                        };
+                        if resource.arn.is_none() != absent {
+                            return false;
+                        }
+                        let (Some(role), Some(service)) =
+                            (probes.roles.get(p.role), probes.services.get(p.service))
+                        else {
+                            return false;
+                        };
+                        let request = Request {
+                            role: &role.arn,
+                            passed_to_service: &service.principal,
+                            associated_resource: resource.arn.as_deref(),
+                        };
+                        condition.truth(&request, probes.fresh).possible()
+                    })
+                };
+                let why = match (holds(true), holds(false)) {
+                    (true, true) => "holds without the key and for resources in accounts nobody named",
+                    (true, false) => "holds when the service sends no such key",
+                    (false, true) => "matches resources in accounts nobody named",
+                    (false, false) => continue,
+                };
+                out.push(format!(
+                    "{described} {why}: it does not tie the role to a resource"
+                ));
+            }
+            _ => {}
+        }
+    }
+    let unknowable: Vec<String> = statement
+        .unknowables()
+        .into_iter()
+        .filter(|r| !r.starts_with("the policy variable"))
+        .collect();
+    if !unknowable.is_empty() {
+        out.push(format!(
+            "{} cannot be evaluated from the policy alone: the grant is judged as if it held",
+            unknowable.join(", ")
+        ));
+    }
+    for &d in narrowing {
+        if let Some(deny) = statements.get(d) {
+            out.push(format!("{} (Deny) narrows the grant", deny.label()));
+        }
+    }
+    for &d in unsure {
+        if let Some(deny) = statements.get(d) {
+            out.push(format!(
+                "{} (Deny) depends on {}, which rolewarden cannot evaluate statically: it narrows nothing there",
+                deny.label(),
+                deny.unknowables().join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// The pattern through which a statement's Action/NotAction covers `action`, if it does.

@@ -1,6 +1,6 @@
 use super::{Context, Draft, Rule, RuleMeta};
 use crate::account::Lookup;
-use crate::policy::{pass_role_grants, wildcard};
+use crate::policy::wildcard;
 
 declare_rule! {
     /// ## What it does
@@ -8,7 +8,8 @@ declare_rule! {
     /// a managed policy known to grant `iam:PassRole` on every role without an
     /// `iam:PassedToService` condition: the AWS managed policies listed in the baseline's
     /// `broad_managed_policies` (`AdministratorAccess`, `IAMFullAccess`, ...), and, with
-    /// enrichment, customer managed policies whose default version does so.
+    /// enrichment, customer managed policies whose default version effectively lets any role go
+    /// to any service, judged as PR001 judges a policy write (condition values, Deny statements).
     ///
     /// ## Why it matters
     /// Attaching such a policy is the one-step version of PR001: the principal can now pass
@@ -70,13 +71,14 @@ impl Rule for BroadPassRolePolicyAttached {
         }
         match cx.view.managed_policy(&policy_arn) {
             Lookup::Found(doc) => {
-                for grant in pass_role_grants(&doc)
+                for grant in cx
+                    .effective_grants(&doc)
                     .into_iter()
-                    .filter(|g| g.scope.is_every_role() && g.passed_to_service.is_none())
+                    .filter(|g| g.every_role_to_any_service())
                 {
                     out.push(
                         Draft::new(format!(
-                            "`{policy_arn}` attached to {} grants iam:PassRole on every role with no iam:PassedToService condition (statement {})",
+                            "`{policy_arn}` attached to {} lets any role be passed to any service (statement {})",
                             cx.holder_label(),
                             grant.statement
                         ))
