@@ -315,13 +315,17 @@ impl CompiledStatement {
 
     /// Whether the statement applies to the request.
     pub fn truth(&self, request: &Request<'_>, fresh: char) -> Truth {
-        let resource = match &self.resources {
+        match self.resource_truth(request.role, fresh) {
+            Truth::False => Truth::False,
+            resource => resource.min(self.condition_truth(request, fresh)),
+        }
+    }
+
+    /// Whether `Resource`/`NotResource` covers the role.
+    pub fn resource_truth(&self, role: &str, fresh: char) -> Truth {
+        match &self.resources {
             Some((polarity, patterns)) => {
-                let hit = Truth::any(
-                    patterns
-                        .iter()
-                        .map(|p| p.matches(request.role, false, fresh)),
-                );
+                let hit = Truth::any(patterns.iter().map(|p| p.matches(role, false, fresh)));
                 match polarity {
                     Polarity::Is => hit,
                     Polarity::Not => hit.not(),
@@ -329,14 +333,12 @@ impl CompiledStatement {
             }
             // An identity policy statement needs a resource; IAM rejects one without.
             None => Truth::False,
-        };
-        if resource == Truth::False {
-            return Truth::False;
         }
-        Truth::all(
-            std::iter::once(resource)
-                .chain(self.conditions.iter().map(|c| c.truth(request, fresh))),
-        )
+    }
+
+    /// Whether every condition holds (they never depend on the role).
+    pub fn condition_truth(&self, request: &Request<'_>, fresh: char) -> Truth {
+        Truth::all(self.conditions.iter().map(|c| c.truth(request, fresh)))
     }
 
     /// Why the statement cannot always be evaluated from the policy alone.

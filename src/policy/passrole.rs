@@ -166,18 +166,34 @@ struct Table {
 
 impl Table {
     fn new(statements: &[CompiledStatement], probes: &Probes) -> Self {
+        // Conditions never ask about the role: judge them once per service and resource.
+        let by_role: Vec<Vec<Truth>> = probes
+            .roles
+            .iter()
+            .map(|r| {
+                statements
+                    .iter()
+                    .map(|st| st.resource_truth(&r.arn, probes.fresh))
+                    .collect()
+            })
+            .collect();
         let mut rows = Vec::new();
-        for (role, r) in probes.roles.iter().enumerate() {
-            for (service, s) in probes.services.iter().enumerate() {
-                for (resource, a) in s.resources.iter().enumerate() {
-                    let request = Request {
-                        role: &r.arn,
-                        passed_to_service: &s.principal,
-                        associated_resource: a.arn.as_deref(),
-                    };
-                    let truths = statements
+        for (service, s) in probes.services.iter().enumerate() {
+            for (resource, a) in s.resources.iter().enumerate() {
+                let request = Request {
+                    role: "",
+                    passed_to_service: &s.principal,
+                    associated_resource: a.arn.as_deref(),
+                };
+                let conditions: Vec<Truth> = statements
+                    .iter()
+                    .map(|st| st.condition_truth(&request, probes.fresh))
+                    .collect();
+                for (role, resources) in by_role.iter().enumerate() {
+                    let truths = resources
                         .iter()
-                        .map(|st| st.truth(&request, probes.fresh))
+                        .zip(&conditions)
+                        .map(|(&r, &c)| r.min(c))
                         .collect();
                     rows.push((
                         Probe {
@@ -539,7 +555,7 @@ fn notes(
     for &d in unsure {
         if let Some(deny) = statements.get(d) {
             out.push(format!(
-                "{} (Deny) depends on {}, which rolewarden cannot evaluate statically: it narrows nothing there",
+                "{} (Deny) depends on {}, which rolewarden cannot evaluate statically, so it is taken to narrow nothing",
                 deny.label(),
                 deny.unknowables().join(", ")
             ));
@@ -715,5 +731,236 @@ mod tests {
             "Condition": {"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}}),
         );
         assert_eq!(g[0].passed_to_service, None);
+    }
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role";
+
+    fn allow_all(extra: serde_json::Value) -> Vec<PassRoleGrant> {
+        let mut statements =
+            vec![json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})];
+        if let serde_json::Value::Array(more) = extra {
+            statements.extend(more);
+        }
+        grants(json!({"Version": "2012-10-17", "Statement": statements}))
+    }
+
+    fn allow_if(condition: serde_json::Value) -> PassRoleGrant {
+        let g = grants(
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": "*", "Condition": condition}}),
+        );
+        assert_eq!(g.len(), 1, "{condition}");
+        g.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_condition_every_service_meets_restricts_nothing() {
+        for condition in [
+            json!({"StringLike": {"iam:PassedToService": "*"}}),
+            json!({"StringLike": {"iam:PassedToService": ["lambda.amazonaws.com", "*.amazonaws.com"]}}),
+            json!({"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+            json!({"Null": {"iam:PassedToService": "false"}}),
+            json!({"ForAllValues:StringLike": {"iam:PassedToService": "*"}}),
+        ] {
+            let g = allow_if(condition.clone());
+            assert!(g.every_role_to_any_service(), "{condition}");
+            assert_eq!(g.passed_to_service, None, "{condition}");
+            assert!(g.reach.service_condition);
+            assert!(
+                g.notes
+                    .iter()
+                    .any(|n| n.contains("does not limit where the role goes")),
+                "{condition}: {:?}",
+                g.notes
+            );
+        }
+    }
+
+    #[test]
+    fn a_condition_that_names_services_restricts_them() {
+        for condition in [
+            json!({"StringEqualsIfExists": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            json!({"ForAnyValue:StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            json!({"StringLike": {"iam:PassedToService": "lambda.amazonaws.*"}}),
+        ] {
+            let g = allow_if(condition.clone());
+            assert!(!g.reach.any_service, "{condition}");
+            assert_eq!(
+                g.passed_to_service.as_ref().map(Vec::len),
+                Some(1),
+                "{condition}"
+            );
+        }
+        // Matches no service at all: the statement grants nothing.
+        assert!(grants(
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"Null": {"iam:PassedToService": "true"}}}})
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_deny_on_every_role_but_some_narrows_the_roles() {
+        let g = allow_all(json!([{"Effect": "Deny", "Action": "iam:PassRole",
+            "NotResource": format!("{ROLE}/lex-*")}]));
+        assert!(g[0].reach.any_service);
+        assert!(!g[0].reach.every_role);
+        assert_eq!(g[0].scope, RoleScope::NamePattern(format!("{ROLE}/lex-*")));
+        assert_eq!(g[0].effective_roles, Some(vec![format!("{ROLE}/lex-*")]));
+        assert_eq!(g[0].role_text(), format!("{ROLE}/lex-*"));
+        assert!(
+            g[0].notes
+                .iter()
+                .any(|n| n == "statement 1 (Deny) narrows the grant"),
+            "{:?}",
+            g[0].notes
+        );
+    }
+
+    #[test]
+    fn a_deny_on_some_roles_leaves_every_other_role() {
+        let g = allow_all(json!([{"Effect": "Deny", "Action": "iam:*",
+            "Resource": [format!("{ROLE}/admin"), "arn:aws:s3:::bucket"]}]));
+        assert!(g[0].every_role_to_any_service());
+        assert_eq!(g[0].except_roles, vec![format!("{ROLE}/admin")]);
+        assert_eq!(g[0].effective_roles, None);
+    }
+
+    #[test]
+    fn a_deny_on_every_other_service_narrows_the_services() {
+        for deny in [
+            json!({"StringNotEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            json!({"StringNotEqualsIfExists": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            json!({"ForAnyValue:StringNotLike": {"iam:PassedToService": "lambda.*"}}),
+        ] {
+            let g = allow_all(
+                json!([{"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*",
+                "Condition": deny}]),
+            );
+            assert!(!g[0].reach.any_service, "{deny}");
+            assert!(g[0].reach.every_role, "{deny}");
+            assert_eq!(g[0].scope, RoleScope::AnyAccount);
+            assert_eq!(
+                g[0].passed_to_service.as_ref().map(Vec::len),
+                Some(1),
+                "{deny}"
+            );
+        }
+        // Denying one service leaves every other.
+        let g = allow_all(
+            json!([{"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]),
+        );
+        assert!(g[0].every_role_to_any_service());
+    }
+
+    #[test]
+    fn a_deny_that_cannot_be_evaluated_narrows_nothing() {
+        let g = allow_all(
+            json!([{"Sid": "OfficeOnly", "Effect": "Deny", "Action": "iam:PassRole",
+            "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]),
+        );
+        assert!(g[0].every_role_to_any_service());
+        assert!(
+            g[0].notes.iter().any(|n| n.contains(
+                "statement 1 `OfficeOnly` (Deny) depends on a condition on `aws:SourceIp`"
+            ) && n.contains("narrow nothing")),
+            "{:?}",
+            g[0].notes
+        );
+        // A Deny on NotAction that leaves PassRole out, and one on another action, change nothing.
+        let g = allow_all(json!([
+            {"Effect": "Deny", "NotAction": "iam:PassRole", "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"}
+        ]));
+        assert!(g[0].every_role_to_any_service());
+        assert!(g[0].notes.is_empty(), "{:?}", g[0].notes);
+    }
+
+    #[test]
+    fn associated_resource_values() {
+        let lex = json!({"StringEquals": {"iam:PassedToService": "lexv2.amazonaws.com"}});
+        let with = |key_condition: serde_json::Value| {
+            let mut condition = lex.clone();
+            for (op, body) in key_condition.as_object().unwrap() {
+                condition[op] = body.clone();
+            }
+            allow_if(condition)
+        };
+        let key = "iam:AssociatedResourceARN";
+        for unbound in [
+            json!({"ArnLike": {key: "arn:aws:lex:*"}}),
+            json!({"ArnLike": {key: "arn:aws:lex:*:*:bot-alias/*"}}),
+            json!({"ArnLikeIfExists": {key: "arn:aws:lex:us-east-1:111122223333:bot-alias/*"}}),
+            json!({"ForAllValues:ArnLike": {key: "arn:aws:lex:us-east-1:111122223333:bot-alias/*"}}),
+        ] {
+            let g = with(unbound.clone());
+            assert_eq!(g.associated_resource, None, "{unbound}");
+            assert!(g.reach.services.iter().any(|s| s.any_resource), "{unbound}");
+            assert!(
+                g.notes.iter().any(|n| n.contains("does not tie the role")),
+                "{unbound}: {:?}",
+                g.notes
+            );
+        }
+        for bound in [
+            json!({"ArnLike": {key: "arn:aws:lex:us-east-1:111122223333:bot-alias/*"}}),
+            json!({"ForAnyValue:ArnEquals": {key: "arn:aws:lex:us-east-1:111122223333:bot-alias/B/A"}}),
+        ] {
+            let g = with(bound.clone());
+            assert_eq!(
+                g.associated_resource.as_ref().map(Vec::len),
+                Some(1),
+                "{bound}"
+            );
+            assert!(g.reach.services.iter().all(|s| !s.any_resource), "{bound}");
+        }
+        // A Lex resource condition alone keeps the role to Lex: no other service sends one.
+        let g =
+            allow_if(json!({"ArnLike": {key: "arn:aws:lex:us-east-1:111122223333:bot-alias/*"}}));
+        assert!(!g.reach.any_service);
+    }
+
+    #[test]
+    fn policy_variables_are_one_value_of_the_callers() {
+        let g = grants(
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": format!("{ROLE}/${{aws:username}}")}}),
+        );
+        assert!(g[0].reach.any_service);
+        assert!(!g[0].reach.every_role);
+        assert!(
+            matches!(g[0].scope, RoleScope::Named(_)),
+            "{:?}",
+            g[0].scope
+        );
+        let g = grants(
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}}),
+        );
+        assert!(g[0].every_role_to_any_service());
+        assert_eq!(
+            g[0].scope,
+            RoleScope::Account("${aws:PrincipalAccount}".into())
+        );
+        // Before version 2012-10-17 `${...}` is text, and this one names no role.
+        let g = grants(
+            json!({"Version": "2008-10-17", "Statement": {"Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}}),
+        );
+        assert!(g.is_empty(), "{g:?}");
+        // A Deny on every service but the caller's own narrows what nobody named, and nothing
+        // rolewarden cannot tell.
+        let g = allow_all(
+            json!([{"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PassedToService": "${aws:PrincipalTag/service}"}}}]),
+        );
+        assert!(!g[0].reach.any_service);
+        assert!(
+            g[0].notes.iter().any(|n| n.contains("policy variable")),
+            "{:?}",
+            g[0].notes
+        );
     }
 }

@@ -182,8 +182,19 @@ fn role_probes(resources: &[&Pattern], fill: &Fill) -> Vec<RoleProbe> {
             });
         }
     }
-    for pattern in resources.iter().filter(|p| !p.is_star()) {
-        let arn = pattern.instantiate(&fill.wild, &fill.caller);
+    // Wildcards filled with fresh text first, then with the caller's: `role/service-role/*`
+    // also stands for a role under that path that a `${aws:username}` may name.
+    let fills = [&fill.wild, &fill.caller];
+    for (pattern, wild) in fills.iter().flat_map(|w| {
+        resources
+            .iter()
+            .filter(|p| !p.is_star())
+            .map(move |p| (p, *w))
+    }) {
+        let arn = pattern.instantiate(wild, &fill.caller);
+        if !is_role_arn(&arn, fill) {
+            continue;
+        }
         // A pattern such as `arn:aws:iam::*:role/*` makes a fresh role: classify by what the
         // value is, not by where it came from.
         let (name, account) = role_name_and_account(&arn);
@@ -198,6 +209,22 @@ fn role_probes(resources: &[&Pattern], fill: &Fill) -> Vec<RoleProbe> {
         push(RoleProbe { arn, kind });
     }
     out
+}
+
+/// An ARN a role can have: IAM names and paths use letters, digits and `+=,.@_-/` (a pattern
+/// of an old policy version may spell `${aws:username}`, which no role is called).
+fn is_role_arn(arn: &str, fill: &Fill) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let name = parts.get(5).and_then(|r| r.strip_prefix("role/"));
+    parts.get(2) == Some(&"iam")
+        && name.is_some_and(|n| {
+            n.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || "+=,.@_-/".contains(c)
+                    || c == fill.fresh
+                    || fill.caller.starts_with(c)
+            })
+        })
 }
 
 /// The name after `role/` (root path only) and the account of a role ARN.
@@ -218,8 +245,12 @@ fn service_probes(
     fill: &Fill,
 ) -> Vec<ServiceProbe> {
     let mut named: Vec<(String, String, String)> = Vec::new();
-    for value in services {
-        let principal = value.instantiate(&fill.wild, &fill.caller);
+    let fills = [&fill.wild, &fill.caller];
+    for (value, wild) in fills
+        .iter()
+        .flat_map(|w| services.iter().map(move |v| (v, *w)))
+    {
+        let principal = value.instantiate(wild, &fill.caller);
         let namespace = known
             .iter()
             .find(|k| k.principal == principal)
@@ -228,6 +259,17 @@ fn service_probes(
     }
     for k in known {
         named.push((k.principal.into(), k.principal.into(), k.namespace.into()));
+    }
+    // The service that owns the resources a condition names: with no `iam:PassedToService`
+    // condition, `arn:aws:lex:...` still keeps the role to Lex.
+    for namespace in associated
+        .iter()
+        .filter_map(|p| p.text().split(':').nth(2))
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        let namespace = namespace.to_owned();
+        let principal = format!("{namespace}.amazonaws.com");
+        named.push((principal.clone(), principal, namespace));
     }
     let mut out = vec![ServiceProbe {
         principal: format!("{}.amazonaws.com", fill.wild),
@@ -250,6 +292,7 @@ fn service_probes(
                 continue;
             }
             let named = pattern.instantiate(&fill.wild, &fill.caller);
+            let callers = pattern.instantiate(&fill.caller, &fill.caller);
             let elsewhere: Vec<String> = parts
                 .iter()
                 .enumerate()
@@ -261,7 +304,7 @@ fn service_probes(
                     }
                 })
                 .collect();
-            for arn in [named, elsewhere.join(":")] {
+            for arn in [named, callers, elsewhere.join(":")] {
                 if resources
                     .iter()
                     .any(|r| r.arn.as_deref() == Some(arn.as_str()))

@@ -39,6 +39,7 @@ pub struct Syntax {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
     text: String,
+    syntax: Syntax,
     toks: Vec<Tok>,
 }
 
@@ -69,6 +70,7 @@ impl Pattern {
         }
         Pattern {
             text: text.to_owned(),
+            syntax,
             toks,
         }
     }
@@ -130,23 +132,31 @@ impl Pattern {
         )
     }
 
-    /// The pattern's six ARN components, when it has six.
+    /// The pattern's six ARN components, when it has six (a colon inside `${...}` does not
+    /// count).
     pub fn arn_parts(&self) -> Option<Vec<Pattern>> {
-        let mut parts: Vec<Vec<Tok>> = vec![Vec::new()];
-        for tok in &self.toks {
-            if *tok == Tok::Char(':') && parts.len() < 6 {
-                parts.push(Vec::new());
+        let mut parts: Vec<String> = vec![String::new()];
+        let mut in_variable = false;
+        let mut previous = None;
+        for c in self.text.chars() {
+            if self.syntax.variables {
+                if c == '{' && previous == Some('$') {
+                    in_variable = true;
+                } else if c == '}' {
+                    in_variable = false;
+                }
+            }
+            previous = Some(c);
+            if c == ':' && !in_variable && parts.len() < 6 {
+                parts.push(String::new());
             } else if let Some(last) = parts.last_mut() {
-                last.push(*tok);
+                last.push(c);
             }
         }
         (parts.len() == 6).then(|| {
             parts
-                .into_iter()
-                .map(|toks| Pattern {
-                    text: render(&toks, "*", "?", "${}"),
-                    toks,
-                })
+                .iter()
+                .map(|part| Pattern::parse(part, self.syntax))
                 .collect()
         })
     }

@@ -59,10 +59,12 @@ impl Rule for PassRoleOnAnyRole {
                 why.push_str("; its iam:PassedToService condition lets every service through");
             }
             if !grant.except_roles.is_empty() {
-                why.push_str(&format!(
-                    "; a Deny takes out only `{}`",
-                    grant.except_roles.join(", ")
-                ));
+                let except: Vec<String> = grant
+                    .except_roles
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect();
+                why.push_str(&format!("; a Deny takes out only {}", except.join(", ")));
             }
             out.push(
                 Draft::new(format!(

@@ -69,7 +69,7 @@ impl Rule for LexPassRoleWithoutAssociatedResource {
                 continue;
             }
             let why = if grant.reach.resource_condition {
-                "its iam:AssociatedResourceARN condition ties the role to no bot of the policy's"
+                "its iam:AssociatedResourceARN condition does not tie the role to the policy's bots"
             } else {
                 "no iam:AssociatedResourceARN condition"
             };
