@@ -35,15 +35,6 @@ impl Truth {
         }
     }
 
-    #[must_use]
-    pub fn not(self) -> Self {
-        match self {
-            Truth::False => Truth::True,
-            Truth::Unknown => Truth::Unknown,
-            Truth::True => Truth::False,
-        }
-    }
-
     pub fn any(items: impl IntoIterator<Item = Truth>) -> Self {
         items.into_iter().max().unwrap_or(Truth::False)
     }
@@ -55,6 +46,18 @@ impl Truth {
     /// Not known to be false.
     pub fn possible(self) -> bool {
         self != Truth::False
+    }
+}
+
+impl std::ops::Not for Truth {
+    type Output = Truth;
+
+    fn not(self) -> Truth {
+        match self {
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+            Truth::True => Truth::False,
+        }
     }
 }
 
@@ -234,7 +237,7 @@ impl CompiledCondition {
                         Compare::Arn => p.matches_arn(v, fresh),
                     }));
                     if *negated {
-                        hit.not()
+                        !hit
                     } else {
                         hit
                     }
@@ -328,7 +331,7 @@ impl CompiledStatement {
                 let hit = Truth::any(patterns.iter().map(|p| p.matches(role, false, fresh)));
                 match polarity {
                     Polarity::Is => hit,
-                    Polarity::Not => hit.not(),
+                    Polarity::Not => !hit,
                 }
             }
             // An identity policy statement needs a resource; IAM rejects one without.

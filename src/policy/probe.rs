@@ -111,10 +111,10 @@ impl Probes {
         let fresh = free.next().unwrap_or('Q');
         let caller = free.next().unwrap_or('Z');
         let text = Fill {
-            wild: std::iter::repeat(fresh).take(longest + 1).collect(),
-            account: std::iter::repeat(fresh).take(12).collect(),
-            caller: std::iter::repeat(caller).take(longest + 1).collect(),
-            caller_account: std::iter::repeat(caller).take(12).collect(),
+            wild: std::iter::repeat_n(fresh, longest + 1).collect(),
+            account: std::iter::repeat_n(fresh, 12).collect(),
+            caller: std::iter::repeat_n(caller, longest + 1).collect(),
+            caller_account: std::iter::repeat_n(caller, 12).collect(),
             fresh,
         };
         Probes {
@@ -311,7 +311,7 @@ fn service_probes(
                 {
                     continue;
                 }
-                let account = arn.splitn(6, ':').nth(4).unwrap_or_default();
+                let account = arn.split(':').nth(4).unwrap_or_default();
                 resources.push(ResourceProbe {
                     unbound: fill.is_fresh(account),
                     arn: Some(arn),

@@ -187,7 +187,7 @@ fn render(toks: &[Tok], star: &str, one: &str, var: &str) -> String {
 fn toks_match(toks: &[Tok], text: &[char], case_insensitive: bool, fresh: char) -> bool {
     let eq =
         |a: char, b: char| a == b || (case_insensitive && a.to_lowercase().eq(b.to_lowercase()));
-    let start = std::iter::once(true).chain(std::iter::repeat(false).take(text.len()));
+    let start = std::iter::once(true).chain(std::iter::repeat_n(false, text.len()));
     let mut row: Vec<bool> = start.collect();
     for tok in toks {
         let head = std::iter::once(false);

@@ -93,3 +93,61 @@ impl Rule for BroadPassRolePolicyAttached {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+    use serde_json::json;
+
+    use crate::account::{Lookup, Snapshot};
+    use crate::decode::{Event, Record};
+    use crate::policy::PolicyDocument;
+    use crate::{Baseline, Engine};
+
+    const ARN: &str = "arn:aws:iam::111122223333:policy/deployers";
+
+    /// PR004's findings for attaching a customer managed policy the account holds.
+    fn attach(policy: serde_json::Value) -> Vec<crate::Finding> {
+        let mut account = Snapshot::default();
+        account.managed_policies.insert(
+            ARN.into(),
+            Lookup::Found(PolicyDocument::from_value(&policy).unwrap()),
+        );
+        let record: Record = serde_json::from_value(json!({
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "AttachRolePolicy",
+            "eventID": "pr004-test",
+            "recipientAccountId": "111122223333",
+            "requestParameters": {"roleName": "ci", "policyArn": ARN},
+        }))
+        .unwrap();
+        Engine::new(Baseline::embedded().unwrap())
+            .evaluate(&Event::new(record, None), &account)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule_id == "PR004")
+            .collect()
+    }
+
+    #[test]
+    fn a_customer_policy_is_judged_by_its_effective_grant() {
+        let allow = json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringLike": {"iam:PassedToService": "*"}}});
+        let findings = attach(json!({"Version": "2012-10-17", "Statement": [allow]}));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].message.contains("statement 0"),
+            "{}",
+            findings[0].message
+        );
+        let notes = &findings[0].evidence["grant"]["notes"];
+        assert!(notes.to_string().contains("does not limit"), "{notes}");
+
+        let only_lambda = json!({"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}});
+        assert!(
+            attach(json!({"Version": "2012-10-17", "Statement": [allow, only_lambda]})).is_empty()
+        );
+    }
+}
