@@ -161,7 +161,17 @@ struct Probe {
 
 /// Every statement's truth on every probe request.
 struct Table {
-    rows: Vec<(Probe, Vec<Truth>)>,
+    rows: Vec<Row>,
+}
+
+struct Row {
+    probe: Probe,
+    /// Every statement's truth on the request.
+    truths: Vec<Truth>,
+    /// The Deny statements that certainly apply.
+    denied_by: Vec<usize>,
+    /// The Deny statements that may apply, for all rolewarden can tell.
+    unsure: Vec<usize>,
 }
 
 impl Table {
@@ -190,19 +200,32 @@ impl Table {
                     .map(|st| st.condition_truth(&request, probes.fresh))
                     .collect();
                 for (role, resources) in by_role.iter().enumerate() {
-                    let truths = resources
+                    let truths: Vec<Truth> = resources
                         .iter()
                         .zip(&conditions)
                         .map(|(&r, &c)| r.min(c))
                         .collect();
-                    rows.push((
-                        Probe {
+                    let denies_with = |want: Truth| -> Vec<usize> {
+                        truths
+                            .iter()
+                            .zip(statements)
+                            .enumerate()
+                            .filter(|(_, (&t, st))| st.effect == Effect::Deny && t == want)
+                            .map(|(i, _)| i)
+                            .collect()
+                    };
+                    let (denied_by, unsure) =
+                        (denies_with(Truth::True), denies_with(Truth::Unknown));
+                    rows.push(Row {
+                        probe: Probe {
                             role,
                             service,
                             resource,
                         },
                         truths,
-                    ));
+                        denied_by,
+                        unsure,
+                    });
                 }
             }
         }
@@ -217,36 +240,19 @@ fn grant_of(
     probes: &Probes,
     table: &Table,
 ) -> Option<PassRoleGrant> {
-    let truth_of = |truths: &[Truth], i: usize| truths.get(i).copied().unwrap_or(Truth::False);
-    let denies: Vec<usize> = statements
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.effect == Effect::Deny)
-        .map(|(i, _)| i)
-        .collect();
     let mut allowed: Vec<Probe> = Vec::new();
     // Covered by the Allow but certainly denied, with the Deny statements that did it.
-    let mut denied: Vec<(Probe, Vec<usize>)> = Vec::new();
+    let mut denied: Vec<(Probe, &[usize])> = Vec::new();
     let mut unsure: Vec<usize> = Vec::new();
-    for (probe, truths) in &table.rows {
-        if !truth_of(truths, k).possible() {
+    for row in &table.rows {
+        if !row.truths.get(k).is_some_and(|t| t.possible()) {
             continue;
         }
-        let certain: Vec<usize> = denies
-            .iter()
-            .copied()
-            .filter(|&d| truth_of(truths, d) == Truth::True)
-            .collect();
-        if certain.is_empty() {
-            allowed.push(*probe);
-            unsure.extend(
-                denies
-                    .iter()
-                    .copied()
-                    .filter(|&d| truth_of(truths, d) == Truth::Unknown),
-            );
+        if row.denied_by.is_empty() {
+            allowed.push(row.probe);
+            unsure.extend(&row.unsure);
         } else {
-            denied.push((*probe, certain));
+            denied.push((row.probe, &row.denied_by));
         }
     }
     if allowed.is_empty() {
@@ -416,7 +422,7 @@ fn written_resources(statement: &CompiledStatement, probes: &Probes) -> Option<V
 /// The `Resource` patterns of the Deny statements that took roles out of the grant (among the
 /// requests the rules judge it on).
 fn except_roles(
-    denied: &[(Probe, Vec<usize>)],
+    denied: &[(Probe, &[usize])],
     narrowing: &[usize],
     statements: &[CompiledStatement],
     probes: &Probes,
@@ -453,6 +459,10 @@ fn narrowest(sources: &[(&str, &str)]) -> Vec<String> {
         if !unique.iter().any(|(s, _)| *s == source) {
             unique.push((source, value));
         }
+    }
+    // Quadratic: a hand-made document with thousands of values keeps them all.
+    if unique.len() > 200 {
+        return unique.iter().map(|(s, _)| (*s).to_owned()).collect();
     }
     unique
         .iter()
@@ -535,6 +545,12 @@ fn notes(
             }
             _ => {}
         }
+    }
+    if probes.truncated {
+        out.push(format!(
+            "the document names too many values to probe each (over {} tests): some named roles or resources were left out, roles and services nobody named were not",
+            super::probe::MAX_COST
+        ));
     }
     let unknowable: Vec<String> = statement
         .unknowables()
@@ -961,6 +977,24 @@ mod tests {
             g[0].notes.iter().any(|n| n.contains("policy variable")),
             "{:?}",
             g[0].notes
+        );
+    }
+
+    #[test]
+    fn an_oversized_document_is_judged_on_fewer_named_values() {
+        let mut statements: Vec<serde_json::Value> = (0..100)
+            .map(|i| {
+                let roles: Vec<String> = (0..30).map(|j| format!("{ROLE}/r-{i}-{j}")).collect();
+                json!({"Effect": "Deny", "Action": "iam:PassRole", "Resource": roles})
+            })
+            .collect();
+        statements.push(json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}));
+        let g = grants(json!({"Version": "2012-10-17", "Statement": statements}));
+        assert!(g[0].every_role_to_any_service());
+        assert!(
+            g[0].notes.iter().any(|n| n.contains("too many values")),
+            "{:?}",
+            g[0].notes.first()
         );
     }
 }

@@ -9,7 +9,7 @@
 //! variables with a stand-in for the caller's value: they tell which named roles, services and
 //! resources a grant still reaches after its Deny statements.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::evaluate::{CompiledStatement, Key};
 use super::value::Pattern;
@@ -68,7 +68,17 @@ pub struct Probes {
     pub roles: Vec<RoleProbe>,
     /// The fresh service first.
     pub services: Vec<ServiceProbe>,
+    /// Named values left out to keep the judgement bounded (see [`MAX_COST`]).
+    pub truncated: bool,
 }
+
+/// The most pattern and condition tests a document gets: every role probe against every
+/// resource pattern, every service and resource probe against every condition, and a truth per
+/// statement and request. IAM caps a policy at 10,240 characters, which stays well below; a
+/// hand-made document (`check-policy`) may not. Beyond it named roles, then named resources,
+/// then named services are left out, last first: the fresh probes, which decide PR001 and
+/// PR002, always stay.
+pub const MAX_COST: usize = 1_000_000;
 
 /// Characters fresh values and a caller's values are made of, most readable first; the first
 /// two the document does not use are taken.
@@ -117,12 +127,67 @@ impl Probes {
             caller_account: std::iter::repeat_n(caller, 12).collect(),
             fresh,
         };
-        Probes {
+        let mut probes = Probes {
             fresh,
             roles: role_probes(&resources, &text),
             services: service_probes(&services, &associated, known, &text),
+            truncated: false,
+        };
+        probes.bound(Cost {
+            statements: statements.len(),
+            patterns: resources.len(),
+            conditions: statements.iter().map(|s| s.conditions.len()).sum(),
+        });
+        probes
+    }
+
+    fn pairs(&self) -> usize {
+        self.services.iter().map(|s| s.resources.len()).sum()
+    }
+
+    fn cost(&self, of: &Cost) -> usize {
+        let pairs = self.pairs();
+        self.roles.len() * (of.patterns + pairs * of.statements) + pairs * of.conditions
+    }
+
+    fn bound(&mut self, of: Cost) {
+        if self.cost(&of) <= MAX_COST {
+            return;
+        }
+        self.truncated = true;
+        let per_role = of.patterns + self.pairs() * of.statements;
+        let fresh_roles = self
+            .roles
+            .iter()
+            .filter(|r| matches!(r.kind, RoleKind::Fresh { .. }))
+            .count();
+        let mut keep_named = (MAX_COST / per_role.max(1)).saturating_sub(fresh_roles);
+        self.roles.retain(|r| match r.kind {
+            RoleKind::Fresh { .. } => true,
+            RoleKind::Named { .. } => {
+                let keep = keep_named > 0;
+                keep_named = keep_named.saturating_sub(1);
+                keep
+            }
+        });
+        // Still too many: fewer named resources per service (absent and fresh stay), then
+        // fewer named services (the fresh one stays).
+        let per_pair = self.roles.len() * of.statements + of.conditions;
+        let per_service = MAX_COST / per_pair.max(1) / self.services.len().max(1);
+        for service in &mut self.services {
+            service.resources.truncate(per_service.max(2));
+        }
+        while self.cost(&of) > MAX_COST && self.services.len() > 1 {
+            self.services.pop();
         }
     }
+}
+
+/// The size of a document, as the probes' cost counts it.
+struct Cost {
+    statements: usize,
+    patterns: usize,
+    conditions: usize,
 }
 
 /// Texts that fill the wildcards and variables of patterns.
@@ -167,8 +232,9 @@ fn role_probes(resources: &[&Pattern], fill: &Fill) -> Vec<RoleProbe> {
         }
     }
     let mut out: Vec<RoleProbe> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut push = |probe: RoleProbe| {
-        if !out.iter().any(|p| p.arn == probe.arn) {
+        if seen.insert(probe.arn.clone()) {
             out.push(probe);
         }
     };
@@ -276,47 +342,70 @@ fn service_probes(
         source: None,
         resources: fresh_resources(&fill.wild, fill),
     }];
+    // Each resource pattern made into values once; a service takes those of its namespace.
+    let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut any_namespace: Vec<(Pattern, usize)> = Vec::new();
+    let mut made: Vec<Vec<ResourceProbe>> = Vec::new();
+    for pattern in associated {
+        let Some(parts) = pattern.arn_parts() else {
+            continue;
+        };
+        let Some(service) = parts.get(2) else {
+            continue;
+        };
+        let elsewhere: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 4 {
+                    fill.account.clone()
+                } else {
+                    part.instantiate(&fill.wild, &fill.wild)
+                }
+            })
+            .collect();
+        let arns = [
+            pattern.instantiate(&fill.wild, &fill.caller),
+            pattern.instantiate(&fill.caller, &fill.caller),
+            elsewhere.join(":"),
+        ];
+        let index = made.len();
+        made.push(
+            arns.into_iter()
+                .map(|arn| ResourceProbe {
+                    unbound: fill.is_fresh(arn.split(':').nth(4).unwrap_or_default()),
+                    arn: Some(arn),
+                    source: Some(pattern.text().to_owned()),
+                })
+                .collect(),
+        );
+        match service.literal() {
+            Some(literal) => by_namespace.entry(literal).or_default().push(index),
+            None => any_namespace.push((service.clone(), index)),
+        }
+    }
+    let mut seen_services: HashSet<String> = out.iter().map(|s| s.principal.clone()).collect();
     for (principal, source, namespace) in named {
-        if out.iter().any(|s| s.principal == principal) {
+        if !seen_services.insert(principal.clone()) {
             continue;
         }
         let mut resources = fresh_resources(&namespace, fill);
-        for pattern in associated {
-            let Some(parts) = pattern.arn_parts() else {
-                continue;
-            };
-            let fits = parts
-                .get(2)
-                .is_some_and(|service| service.matches(&namespace, false, fill.fresh).possible());
-            if !fits {
-                continue;
-            }
-            let named = pattern.instantiate(&fill.wild, &fill.caller);
-            let callers = pattern.instantiate(&fill.caller, &fill.caller);
-            let elsewhere: Vec<String> = parts
+        let mut seen: HashSet<String> = resources.iter().filter_map(|r| r.arn.clone()).collect();
+        let mut fitting: Vec<usize> = by_namespace.get(&namespace).cloned().unwrap_or_default();
+        fitting.extend(
+            any_namespace
                 .iter()
-                .enumerate()
-                .map(|(i, part)| {
-                    if i == 4 {
-                        fill.account.clone()
-                    } else {
-                        part.instantiate(&fill.wild, &fill.wild)
-                    }
-                })
-                .collect();
-            for arn in [named, callers, elsewhere.join(":")] {
-                if resources
-                    .iter()
-                    .any(|r| r.arn.as_deref() == Some(arn.as_str()))
-                {
-                    continue;
-                }
-                let account = arn.split(':').nth(4).unwrap_or_default();
-                resources.push(ResourceProbe {
-                    unbound: fill.is_fresh(account),
-                    arn: Some(arn),
-                    source: Some(pattern.text().to_owned()),
-                });
+                .filter(|(service, _)| service.matches(&namespace, false, fill.fresh).possible())
+                .map(|(_, index)| *index),
+        );
+        fitting.sort_unstable();
+        for probe in fitting.iter().filter_map(|&i| made.get(i)).flatten() {
+            if probe
+                .arn
+                .as_ref()
+                .is_some_and(|arn| seen.insert(arn.clone()))
+            {
+                resources.push(probe.clone());
             }
         }
         out.push(ServiceProbe {

@@ -41,6 +41,8 @@ pub struct Pattern {
     text: String,
     syntax: Syntax,
     toks: Vec<Tok>,
+    /// [`Pattern::arn_parts`], computed on first use.
+    arn: std::cell::OnceCell<Option<Vec<Pattern>>>,
 }
 
 impl Pattern {
@@ -72,6 +74,7 @@ impl Pattern {
             text: text.to_owned(),
             syntax,
             toks,
+            arn: std::cell::OnceCell::new(),
         }
     }
 
@@ -103,8 +106,17 @@ impl Pattern {
     /// Whether the pattern matches all of `text`. `fresh` is the character a policy variable
     /// never stands for.
     pub fn matches(&self, text: &str, case_insensitive: bool, fresh: char) -> Truth {
-        let chars: Vec<char> = text.chars().collect();
-        if !toks_match(&self.toks, &chars, case_insensitive, fresh) {
+        let hit = if self.has_variable() {
+            let chars: Vec<char> = text.chars().collect();
+            toks_match(&self.toks, &chars, case_insensitive, fresh)
+        } else if text.is_ascii() {
+            // Most policies and every probe are ASCII: no copy of the text.
+            glob_match(&self.toks, text.as_bytes(), case_insensitive)
+        } else {
+            let chars: Vec<char> = text.chars().collect();
+            glob_match(&self.toks, &chars, case_insensitive)
+        };
+        if !hit {
             Truth::False
         } else if self.has_variable() {
             Truth::Unknown
@@ -117,7 +129,7 @@ impl Pattern {
     /// takes the rest, colons included). A pattern of fewer components, such as
     /// `arn:aws:lex:*`, is matched as a whole, which reads it as every resource it prefixes.
     pub fn matches_arn(&self, text: &str, fresh: char) -> Truth {
-        let Some(parts) = self.arn_parts() else {
+        let Some(parts) = self.arn.get_or_init(|| self.arn_parts()) else {
             return self.matches(text, false, fresh);
         };
         let values: Vec<&str> = text.splitn(6, ':').collect();
@@ -182,11 +194,48 @@ fn render(toks: &[Tok], star: &str, one: &str, var: &str) -> String {
     out
 }
 
+fn same(a: char, b: char, case_insensitive: bool) -> bool {
+    a == b || (case_insensitive && a.to_lowercase().eq(b.to_lowercase()))
+}
+
+/// Patterns without variables: iterative matching with single-star backtracking, O(pattern ×
+/// text) without allocating.
+fn glob_match<T: Copy + Into<char>>(toks: &[Tok], text: &[T], case_insensitive: bool) -> bool {
+    let (mut pi, mut ti) = (0usize, 0usize);
+    // Position after the last `*` seen, and the text position it was tried at.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < text.len() {
+        match (toks.get(pi), text.get(ti)) {
+            (Some(Tok::Star), _) => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+            }
+            (Some(Tok::One), Some(_)) => {
+                pi += 1;
+                ti += 1;
+            }
+            (Some(Tok::Char(c)), Some(&t)) if same(*c, t.into(), case_insensitive) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|t| *t == Tok::Star))
+}
+
 /// One row of the classic glob table per token: `row[j]` says whether the tokens so far match
 /// the first `j` characters. O(pattern × text), whatever the pattern.
 fn toks_match(toks: &[Tok], text: &[char], case_insensitive: bool, fresh: char) -> bool {
-    let eq =
-        |a: char, b: char| a == b || (case_insensitive && a.to_lowercase().eq(b.to_lowercase()));
+    let eq = |a: char, b: char| same(a, b, case_insensitive);
     let start = std::iter::once(true).chain(std::iter::repeat_n(false, text.len()));
     let mut row: Vec<bool> = start.collect();
     for tok in toks {

@@ -59,11 +59,16 @@ impl Rule for PassRoleOnAnyRole {
                 why.push_str("; its iam:PassedToService condition lets every service through");
             }
             if !grant.except_roles.is_empty() {
-                let except: Vec<String> = grant
+                // The evidence lists them all; the message names a few.
+                let mut except: Vec<String> = grant
                     .except_roles
                     .iter()
+                    .take(3)
                     .map(|r| format!("`{r}`"))
                     .collect();
+                if grant.except_roles.len() > 3 {
+                    except.push(format!("{} more", grant.except_roles.len() - 3));
+                }
                 why.push_str(&format!("; a Deny takes out only {}", except.join(", ")));
             }
             out.push(
