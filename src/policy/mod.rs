@@ -2,6 +2,7 @@
 
 pub mod document;
 pub mod evaluate;
+mod notes;
 pub mod passrole;
 pub mod probe;
 pub mod trust;

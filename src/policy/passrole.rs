@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::document::{Effect, Polarity, PolicyDocument, Statement};
 use super::evaluate::{CompiledStatement, Key, Request, Truth};
 pub use super::probe::KnownService;
-use super::probe::{Probes, RoleKind};
+use super::probe::{Probes, ResourceProbe, RoleKind, RoleProbe};
 use super::value::VARIABLES_VERSION;
 use super::wildcard::{action_matches, has_wildcard, matches};
 
@@ -153,10 +153,10 @@ pub fn pass_role_grants_with(
 
 /// One probe request: indices into the role, service and the service's resource probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Probe {
-    role: usize,
-    service: usize,
-    resource: usize,
+pub(super) struct Probe {
+    pub(super) role: usize,
+    pub(super) service: usize,
+    pub(super) resource: usize,
 }
 
 /// Every statement's truth on every probe request.
@@ -261,51 +261,13 @@ fn grant_of(
     let resources = written_resources(statement, probes)?;
 
     let any_service = allowed.iter().any(|p| is_fresh_service(probes, p.service));
-    let in_slice = |p: &Probe| is_fresh_service(probes, p.service) == any_service;
-    let slice: Vec<&Probe> = allowed.iter().filter(|p| in_slice(p)).collect();
-    let role_probes: Vec<&super::probe::RoleProbe> = dedup_indices(slice.iter().map(|p| p.role))
-        .into_iter()
-        .filter_map(|i| probes.roles.get(i))
-        .collect();
-    let fresh_accounts: Vec<&Option<String>> = role_probes
+    // The rules judge the roles that go to any service when some do, else those that go to
+    // the services the grant is limited to.
+    let slice: Vec<&Probe> = allowed
         .iter()
-        .filter_map(|r| match &r.kind {
-            RoleKind::Fresh { account } => Some(account),
-            RoleKind::Named { .. } => None,
-        })
+        .filter(|p| is_fresh_service(probes, p.service) == any_service)
         .collect();
-    let named_roles: Vec<(&str, &str)> = role_probes
-        .iter()
-        .filter_map(|r| match &r.kind {
-            RoleKind::Named { pattern } => Some((pattern.as_str(), r.arn.as_str())),
-            RoleKind::Fresh { .. } => None,
-        })
-        .collect();
-    let every_role = !fresh_accounts.is_empty();
-    let scope = if fresh_accounts.contains(&&None) {
-        RoleScope::AnyAccount
-    } else if let Some(Some(account)) = fresh_accounts.first() {
-        RoleScope::Account(account.clone())
-    } else {
-        named_roles
-            .iter()
-            .map(|(pattern, _)| match role_scope(pattern) {
-                Some(scope) if !scope.is_every_role() => scope,
-                _ => RoleScope::NamePattern((*pattern).to_owned()),
-            })
-            .min()?
-    };
-    let effective_roles = if every_role {
-        None
-    } else {
-        let effective = narrowest(&named_roles);
-        let mut same = effective.clone();
-        same.sort();
-        let mut written = resources.clone();
-        written.sort();
-        written.dedup();
-        (same != written).then_some(effective)
-    };
+    let roles = RolesReached::of(&slice, probes, &resources)?;
 
     let narrowing: Vec<usize> = dedup_indices(denied.iter().flat_map(|(_, d)| d.iter().copied()));
     let except_roles = except_roles(&denied, &narrowing, statements, probes, any_service);
@@ -345,7 +307,7 @@ fn grant_of(
 
     let reach = Reach {
         any_service,
-        every_role,
+        every_role: roles.every_role,
         service_condition: statement
             .conditions
             .iter()
@@ -356,7 +318,7 @@ fn grant_of(
             .any(|c| c.key == Key::AssociatedResource),
         services,
     };
-    let notes = notes(
+    let notes = super::notes::notes(
         statement,
         statements,
         probes,
@@ -370,8 +332,8 @@ fn grant_of(
         sid: statement.sid.clone(),
         matched_action: statement.matched_action.clone(),
         resources,
-        scope,
-        effective_roles,
+        scope: roles.scope,
+        effective_roles: roles.effective,
         except_roles,
         passed_to_service,
         associated_resource,
@@ -380,11 +342,72 @@ fn grant_of(
     })
 }
 
+/// The roles a grant reaches among its probe requests.
+struct RolesReached {
+    /// A role nobody named, in some account.
+    every_role: bool,
+    scope: RoleScope,
+    /// The patterns of the named roles reached, when they differ from the statement's own.
+    effective: Option<Vec<String>>,
+}
+
+impl RolesReached {
+    fn of(slice: &[&Probe], probes: &Probes, written: &[String]) -> Option<Self> {
+        let reached: Vec<&RoleProbe> = dedup_indices(slice.iter().map(|p| p.role))
+            .into_iter()
+            .filter_map(|i| probes.roles.get(i))
+            .collect();
+        let fresh_accounts: Vec<&Option<String>> = reached
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RoleKind::Fresh { account } => Some(account),
+                RoleKind::Named { .. } => None,
+            })
+            .collect();
+        let named: Vec<(&str, &str)> = reached
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RoleKind::Named { pattern } => Some((pattern.as_str(), r.arn.as_str())),
+                RoleKind::Fresh { .. } => None,
+            })
+            .collect();
+        let scope = if fresh_accounts.contains(&&None) {
+            RoleScope::AnyAccount
+        } else if let Some(Some(account)) = fresh_accounts.first() {
+            RoleScope::Account(account.clone())
+        } else {
+            named
+                .iter()
+                .map(|(pattern, _)| match role_scope(pattern) {
+                    Some(scope) if !scope.is_every_role() => scope,
+                    _ => RoleScope::NamePattern((*pattern).to_owned()),
+                })
+                .min()?
+        };
+        let every_role = !fresh_accounts.is_empty();
+        let effective = (!every_role)
+            .then(|| narrowest(&named))
+            .filter(|effective| {
+                let mut effective = effective.clone();
+                effective.sort();
+                let mut written = written.to_vec();
+                written.sort();
+                written.dedup();
+                effective != written
+            });
+        Some(RolesReached {
+            every_role,
+            scope,
+            effective,
+        })
+    }
+}
+
 fn is_fresh_service(probes: &Probes, index: usize) -> bool {
     probes.services.get(index).is_some_and(|s| s.is_fresh())
 }
 
-fn resource_of<'p>(probes: &'p Probes, p: &Probe) -> Option<&'p super::probe::ResourceProbe> {
+pub(super) fn resource_of<'p>(probes: &'p Probes, p: &Probe) -> Option<&'p ResourceProbe> {
     probes
         .services
         .get(p.service)
@@ -481,102 +504,6 @@ fn dedup_indices(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
     let mut out: Vec<usize> = items.into_iter().collect();
     out.sort_unstable();
     out.dedup();
-    out
-}
-
-fn notes(
-    statement: &CompiledStatement,
-    statements: &[CompiledStatement],
-    probes: &Probes,
-    reach: &Reach,
-    unbound: &[&Probe],
-    narrowing: &[usize],
-    unsure: &[usize],
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for condition in &statement.conditions {
-        let described = format!(
-            "`{}` on `{}` ({})",
-            condition.source.operator,
-            condition.source.key,
-            condition
-                .source
-                .values
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        match condition.key {
-            Key::PassedToService if reach.any_service => out.push(format!(
-                "{described} lets services nobody named through: it does not limit where the role goes"
-            )),
-            Key::AssociatedResource => {
-                let holds = |absent: bool| {
-                    unbound.iter().any(|p| {
-                        let Some(resource) = resource_of(probes, p) else {
-                            return false;
-                        };
-                        if resource.arn.is_none() != absent {
-                            return false;
-                        }
-                        let (Some(role), Some(service)) =
-                            (probes.roles.get(p.role), probes.services.get(p.service))
-                        else {
-                            return false;
-                        };
-                        let request = Request {
-                            role: &role.arn,
-                            passed_to_service: &service.principal,
-                            associated_resource: resource.arn.as_deref(),
-                        };
-                        condition.truth(&request, probes.fresh).possible()
-                    })
-                };
-                let why = match (holds(true), holds(false)) {
-                    (true, true) => "holds without the key and for resources in accounts nobody named",
-                    (true, false) => "holds when the service sends no such key",
-                    (false, true) => "matches resources in accounts nobody named",
-                    (false, false) => continue,
-                };
-                out.push(format!(
-                    "{described} {why}: it does not tie the role to a resource"
-                ));
-            }
-            _ => {}
-        }
-    }
-    if probes.truncated {
-        out.push(format!(
-            "the document names too many values to probe each (over {} tests): some named roles or resources were left out, roles and services nobody named were not",
-            super::probe::MAX_COST
-        ));
-    }
-    let unknowable: Vec<String> = statement
-        .unknowables()
-        .into_iter()
-        .filter(|r| !r.starts_with("the policy variable"))
-        .collect();
-    if !unknowable.is_empty() {
-        out.push(format!(
-            "{} cannot be evaluated from the policy alone: the grant is judged as if it held",
-            unknowable.join(", ")
-        ));
-    }
-    for &d in narrowing {
-        if let Some(deny) = statements.get(d) {
-            out.push(format!("{} (Deny) narrows the grant", deny.label()));
-        }
-    }
-    for &d in unsure {
-        if let Some(deny) = statements.get(d) {
-            out.push(format!(
-                "{} (Deny) depends on {}, which rolewarden cannot evaluate statically, so it is taken to narrow nothing",
-                deny.label(),
-                deny.unknowables().join(", ")
-            ));
-        }
-    }
     out
 }
 
