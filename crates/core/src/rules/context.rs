@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::account::AccountView;
 use crate::baseline::{looks_like_slr, Baseline, Profile};
 use crate::decode::{lookup, Event};
-use crate::policy::PolicyDocument;
 use crate::policy::PolicyError;
+use crate::policy::{KnownService, PolicyDocument};
 
 /// A document field that could not be decoded (RW000).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,9 +86,29 @@ impl<'a> Context<'a> {
     pub fn pass_role_grants(&self) -> &[crate::policy::PassRoleGrant] {
         self.grants.get_or_init(|| {
             self.permission_policy()
-                .map(crate::policy::pass_role_grants)
+                .map(|doc| self.effective_grants(doc))
                 .unwrap_or_default()
         })
+    }
+
+    /// A document's PassRole grants, judged also on the service principals of the baseline's
+    /// profiles (so PR003 sees what reaches Lex even through a wildcard).
+    pub fn effective_grants(&self, doc: &PolicyDocument) -> Vec<crate::policy::PassRoleGrant> {
+        let known: Vec<KnownService<'_>> = self
+            .baseline
+            .profiles
+            .iter()
+            .flat_map(|p| {
+                // Resource ARNs carry the service's namespace: `lexv2.amazonaws.com` makes
+                // `arn:aws:lex:...` bots, the namespace of the profile's API.
+                let namespace = p.event_source.split('.').next().unwrap_or_default();
+                p.principals.iter().map(move |principal| KnownService {
+                    principal,
+                    namespace,
+                })
+            })
+            .collect();
+        crate::policy::pass_role_grants_with(doc, &known)
     }
 
     fn is_iam(&self) -> bool {
