@@ -630,23 +630,23 @@ fn read_buffer(bytes: &[u8], on_item: &mut dyn FnMut(Item)) {
             return;
         }
         let start = line;
-        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<&RawValue>();
-        let parsed = match classify_object_in(rest, start, &mut *on_item) {
-            Some(used) => Some(Ok(used)),
-            None => values.next().map(|value| {
-                value.map(|raw| {
-                    if let Err(e) = classify_in_memory(raw, start, &mut *on_item) {
-                        on_item(Item::Unreadable {
-                            reason: format!("not a CloudTrail record: {e}"),
-                            position: Position {
-                                line: start,
-                                index: None,
-                            },
-                        });
-                    }
-                    values.byte_offset()
+        let parsed = match frame_at(rest) {
+            Some((frame, text)) => {
+                let result = classify_frame(frame, text, start, &mut *on_item);
+                report_unclassified(result, start, &mut *on_item);
+                Some(Ok(text.len()))
+            }
+            None => {
+                let mut values =
+                    serde_json::Deserializer::from_slice(rest).into_iter::<&RawValue>();
+                values.next().map(|value| {
+                    value.map(|raw| {
+                        let result = classify_in_memory(raw, start, &mut *on_item);
+                        report_unclassified(result, start, &mut *on_item);
+                        values.byte_offset()
+                    })
                 })
-            }),
+            }
         };
         match parsed {
             None => return,
@@ -726,7 +726,11 @@ fn read_buffer_lines(bytes: &[u8], first_line: u64, on_item: &mut dyn FnMut(Item
 }
 
 fn parse_line(text: &[u8], line: u64, on_item: &mut dyn FnMut(Item)) {
-    if classify_object_in(text, line, &mut *on_item) == Some(text.len()) {
+    // Only an object that fills the line: with anything after it, the line is one syntax error,
+    // as on the general path, and nothing of it is evaluated.
+    if let Some((frame, object)) = frame_at(text).filter(|(_, object)| object.len() == text.len()) {
+        let result = classify_frame(frame, object, line, &mut *on_item);
+        report_unclassified(result, line, on_item);
         return;
     }
     let result = serde_json::from_slice::<&RawValue>(text)
@@ -915,25 +919,32 @@ fn classify_in_memory(
     classify_frame(frame, raw.get(), line, on_item)
 }
 
-/// The common case in one pass less: an object at the start of `rest` is read as its [`Frame`]
-/// straight away, instead of first as a raw value. Returns the bytes it took, or `None` when
-/// this shortcut does not apply (not an object, broken JSON, a frame that does not fit), and the
-/// caller takes the general path, which reports exactly what is wrong.
-fn classify_object_in(rest: &[u8], line: u64, on_item: &mut dyn FnMut(Item)) -> Option<usize> {
+/// The common case in one pass less: an object at the start of `rest` read as its [`Frame`]
+/// straight away, instead of first as a raw value, with the text it spans. `None` when this
+/// shortcut does not apply (not an object, broken JSON, a frame that does not fit): the general
+/// path then reports exactly what is wrong.
+fn frame_at(rest: &[u8]) -> Option<(Frame<'_>, &str)> {
     if rest.first() != Some(&b'{') {
         return None;
     }
     let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Frame<'_>>();
     let frame = values.next()?.ok()?;
     let text = std::str::from_utf8(rest.get(..values.byte_offset())?).ok()?;
-    let position = Position { line, index: None };
-    if let Err(e) = classify_frame(frame, text, line, &mut *on_item) {
+    Some((frame, text))
+}
+
+/// Reports an object that parsed as JSON but not as what its frame said it was.
+fn report_unclassified(
+    result: Result<(), serde_json::Error>,
+    line: u64,
+    on_item: &mut dyn FnMut(Item),
+) {
+    if let Err(e) = result {
         on_item(Item::Unreadable {
             reason: format!("not a CloudTrail record: {e}"),
-            position,
+            position: Position { line, index: None },
         });
     }
-    Some(text.len())
 }
 
 /// What an object is, from its frame; `text` is the whole object.
