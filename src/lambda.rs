@@ -135,12 +135,11 @@ impl Settings {
                 Ok(Baseline::parse(DEFAULT_TOML, "embedded default", today)?)
             }
             BaselineSource::File(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| InitError::BaselineFile {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Ok(Baseline::parse(&text, &path.display().to_string(), today)?)
+                let bytes = std::fs::read(path).map_err(|source| InitError::BaselineFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Baseline::parse_bytes(&bytes, &path.display().to_string(), today)?)
             }
         }
     }

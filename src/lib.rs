@@ -23,6 +23,7 @@ pub mod run;
 pub mod sink;
 pub mod sweep;
 pub mod synth;
+pub mod walk;
 
 pub use baseline::Baseline;
 pub use engine::{Engine, Evaluation};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use crate::account::{AccountView, Needs, Snapshot};
-use crate::decode::{read_items, Event, Item, Position};
+use crate::decode::{read_items_with, Event, Item, Options, Position};
 use crate::engine::Engine;
 use crate::finding::{Finding, Severity};
 
@@ -58,8 +58,22 @@ pub fn evaluate_reader<R: Read>(
     summary: &mut Summary,
     emit: &mut dyn FnMut(Output),
 ) -> io::Result<()> {
+    let options = Options::default();
+    evaluate_reader_with(engine, reader, origin, &options, accounts, summary, emit)
+}
+
+/// [`evaluate_reader`] with other decoding limits.
+pub fn evaluate_reader_with<R: Read>(
+    engine: &Engine,
+    reader: R,
+    origin: &str,
+    options: &Options,
+    accounts: &mut Accounts<'_>,
+    summary: &mut Summary,
+    emit: &mut dyn FnMut(Output),
+) -> io::Result<()> {
     summary.inputs += 1;
-    read_items(reader, &mut |item| match item {
+    read_items_with(reader, options, &mut |item| match item {
         Item::Record {
             record, envelope, ..
         } => {

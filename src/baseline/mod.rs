@@ -325,6 +325,34 @@ impl Baseline {
         }
     }
 
+    /// [`Baseline::parse`] for a file's bytes: bytes that are not UTF-8 are an error that
+    /// names their line.
+    pub fn parse_bytes(
+        bytes: &[u8],
+        source_name: &str,
+        today: NaiveDate,
+    ) -> Result<Self, BaselineError> {
+        let e = match std::str::from_utf8(bytes) {
+            Ok(text) => return Self::parse(text, source_name, today),
+            Err(e) => e,
+        };
+        let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let before = String::from_utf8_lossy(valid.get(line_start..).unwrap_or_default());
+        Err(BaselineError {
+            source_name: source_name.to_owned(),
+            diagnostics: vec![Diagnostic {
+                level: Level::Error,
+                line: Some(1 + valid.iter().filter(|&&b| b == b'\n').count()),
+                key: before.trim_start().chars().take(40).collect(),
+                message: format!(
+                    "not valid UTF-8 (byte {} of the line); save the file as UTF-8",
+                    valid.len() - line_start + 1
+                ),
+            }],
+        })
+    }
+
     pub fn is_enabled(&self, rule_id: &str) -> bool {
         !self.disabled.contains(rule_id)
     }

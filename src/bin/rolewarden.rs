@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use rolewarden::account::NoAccountView;
 use rolewarden::aws::blocking::Blocking;
-use rolewarden::run::{evaluate_reader, Accounts, Output, Summary};
+use rolewarden::run::{evaluate_reader_with, Accounts, Output, Summary};
 use rolewarden::{report, rules, Baseline, Engine, Finding, Severity};
 
 /// Evaluates CloudTrail events about IAM, Amazon Lex and Amazon Connect against a baseline:
@@ -127,6 +127,10 @@ struct EvaluateArgs {
     /// The log group for --sink cloudwatch.
     #[arg(long, value_name = "NAME", env = "FINDINGS_LOG_GROUP", default_value = rolewarden::aws::logs::DEFAULT_LOG_GROUP)]
     log_group: String,
+    /// A record (or JSON Lines line) larger than this many bytes is reported unreadable
+    /// (RW000) without being held in memory; peak memory follows this limit.
+    #[arg(long, value_name = "BYTES", default_value_t = rolewarden::decode::stream::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -286,9 +290,9 @@ fn load_baseline(path: Option<&Path>, today: chrono::NaiveDate) -> anyhow::Resul
             today,
         )?),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read baseline `{}`", path.display()))?;
-            Ok(Baseline::parse(&text, &path.display().to_string(), today)?)
+            Ok(Baseline::parse_bytes(&bytes, &path.display().to_string(), today)?)
         }
     }
 }
@@ -304,7 +308,14 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     }
     let engine = Engine::new(baseline).with_today(today);
 
-    let (inputs, skipped) = expand(&args.paths)?;
+    let (inputs, skipped, notes) = expand(&args.paths)?;
+    for note in &notes {
+        eprintln!("rolewarden: {note}");
+    }
+    let decoding = rolewarden::decode::Options {
+        max_record_bytes: args.max_record_bytes,
+        ..Default::default()
+    };
     let total_bytes: u64 = inputs
         .iter()
         .filter_map(|p| p.as_deref())
@@ -428,10 +439,11 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        if let Err(e) = evaluate_reader(
+        if let Err(e) = evaluate_reader_with(
             &engine,
             reader,
             &origin,
+            &decoding,
             &mut accounts,
             &mut summary,
             &mut emit,
@@ -464,7 +476,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
 
     eprintln!(
         "{}",
-        summary_line(&summary, skipped, input_failures, started.elapsed())
+        summary_line(&summary, skipped, notes.len(), input_failures, started.elapsed())
     );
     Ok(exit_code(
         sink_failed,
@@ -645,6 +657,7 @@ fn exit_code(
 fn summary_line(
     s: &Summary,
     skipped: usize,
+    noted: usize,
     failures: usize,
     elapsed: std::time::Duration,
 ) -> String {
@@ -670,53 +683,33 @@ fn summary_line(
             "; {skipped} files in folders skipped (not .json/.jsonl/.ndjson/.gz)"
         ));
     }
+    if noted > 0 {
+        line.push_str(&format!(
+            "; {noted} entries in folders skipped (not regular files, or read already)"
+        ));
+    }
     if failures > 0 {
         line.push_str(&format!("; {failures} inputs could not be read"));
     }
     line
 }
 
-/// Paths to inputs (`None` is standard input), folders expanded recursively in name order.
-fn expand(paths: &[PathBuf]) -> anyhow::Result<(Vec<Option<PathBuf>>, usize)> {
+/// Paths to inputs (`None` is standard input), folders expanded recursively in name order; with
+/// the count of other files in folders and a note for each entry left out for another reason.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<(Vec<Option<PathBuf>>, usize, Vec<String>)> {
     let mut out = Vec::new();
-    let mut skipped = 0;
+    let mut walker = rolewarden::walk::Walker::default();
     for path in paths {
         if path.as_os_str() == "-" {
             out.push(None);
         } else if path.is_dir() {
-            walk(path, &mut out, &mut skipped)
+            walker
+                .folder(path)
                 .with_context(|| format!("cannot read folder `{}`", path.display()))?;
+            out.extend(walker.walk.files.drain(..).map(Some));
         } else {
             out.push(Some(path.clone()));
         }
     }
-    Ok((out, skipped))
-}
-
-fn walk(dir: &Path, out: &mut Vec<Option<PathBuf>>, skipped: &mut usize) -> io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, out, skipped)?;
-        } else {
-            let name = path.to_string_lossy().to_ascii_lowercase();
-            if [".json", ".jsonl", ".ndjson", ".gz"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
-            {
-                out.push(Some(path));
-            } else {
-                *skipped += 1;
-            }
-        }
-    }
-    Ok(())
+    Ok((out, walker.walk.other_files, walker.walk.notes))
 }
