@@ -10,11 +10,13 @@
 //!
 //! Three rules decide what is a record when the input is damaged:
 //! - JSON Lines: once a top-level value has started and ended on one line, followed by a line
-//!   break, every line is one frame.
-//! - A cut line: a frame that meets a line break on its first line, followed by `{` or `[` at
-//!   the start of the next line, was cut there (a truncated JSON line); the next line starts
-//!   afresh. Pretty-printers never put an opening bracket at the start of a line right after
-//!   the first line of a value.
+//!   break, every line is one frame, until a line holding only `{` or `[` opens a
+//!   pretty-printed document again.
+//! - A cut line: a frame that meets a line break on its first line, followed (after blank
+//!   lines) by `{` or `[` at the start of a line, was cut there (a truncated JSON line); that
+//!   line starts afresh. Pretty-printers never put an opening bracket at the start of a line
+//!   right after the first line of a value. The same holds on any line of a frame known to be
+//!   broken (a raw line break inside a string).
 //! - A frame that the input ends inside (a truncated file) is the last thing of that input.
 
 use super::classify::{json_error, unreadable};
@@ -139,6 +141,9 @@ struct Open {
     escaped: bool,
     /// No line break seen yet (the cut-line rule applies).
     first_line: bool,
+    /// A raw line break was seen inside a string, which JSON never has: the frame is broken,
+    /// and the cut-line rule applies on every line.
+    broken: bool,
     /// Already reported over a limit: scanned to its end, but not kept nor classified.
     skipping: bool,
     /// A top-level object, which may turn out to be a log file.
@@ -506,6 +511,7 @@ impl Framer {
             in_string,
             escaped: false,
             first_line: true,
+            broken: false,
             skipping: false,
             watches: role == Role::Value && b == b'{',
             watch: if role == Role::Value && b == b'{' {
@@ -545,6 +551,15 @@ impl Framer {
                 let complete = open.kind != Kind::Nested;
                 self.ended = !complete;
                 (base + window.len() as u64, complete)
+            }
+            Scan::Ended(end) if open.kind == Kind::Line && opens_a_document(open.start, end, window, base) => {
+                // A line holding only `{` or `[` opens a pretty-printed document, as `cat` of
+                // event files puts after a one-line one: framed as a document from here.
+                self.json_lines = false;
+                self.top_values -= 1;
+                self.open = None;
+                self.pos = open.start;
+                return None;
             }
             Scan::Ended(end) => (end, true),
             Scan::Cut(at) => {
@@ -628,14 +643,19 @@ impl Framer {
         let (scan, stop) = loop {
             if open.in_string {
                 if open.escaped {
-                    if i >= window.len() {
+                    let Some(&escaped) = window.get(i) else {
                         break (Scan::Exhausted, i);
-                    }
+                    };
                     open.escaped = false;
-                    i += 1;
+                    // `\` then a line break is no escape: a line cut after a backslash.
+                    if escaped == b'\n' {
+                        open.broken = true;
+                    } else {
+                        i += 1;
+                    }
                 }
                 let rest = window.get(i..).unwrap_or_default();
-                let found = if open.first_line {
+                let found = if open.first_line || open.broken {
                     memchr::memchr3(b'"', b'\\', b'\n', rest)
                 } else {
                     memchr::memchr2(b'"', b'\\', rest)
@@ -668,7 +688,10 @@ impl Framer {
                     }
                     _ => match line_break(open, window, base, i, eof) {
                         Some(scan) => break (scan, i),
-                        None => i += 1,
+                        None => {
+                            open.broken = true;
+                            i += 1;
+                        }
                     },
                 }
                 continue;
@@ -764,12 +787,25 @@ impl Framer {
     }
 }
 
+fn opens_a_document(start: u64, end: u64, window: &[u8], base: u64) -> bool {
+    let line = window
+        .get(start.saturating_sub(base) as usize..end.saturating_sub(base) as usize)
+        .unwrap_or_default();
+    matches!(line.trim_ascii(), b"{" | b"[")
+}
+
 /// A line break at `window[i]` inside a frame: the cut-line rule. `None` to go on past it.
 fn line_break(open: &mut Open, window: &[u8], base: u64, i: usize, eof: bool) -> Option<Scan> {
-    if !open.first_line {
+    if !open.first_line && !open.broken {
         return None;
     }
-    match window.get(i + 1) {
+    // Blank lines in between do not matter.
+    let next = window
+        .get(i + 1..)
+        .unwrap_or_default()
+        .iter()
+        .find(|&&b| b != b'\n' && b != b'\r');
+    match next {
         Some(b'{' | b'[') => Some(Scan::Cut(base + i as u64)),
         // Cannot tell yet: look again with more input.
         None if !eof => Some(Scan::Exhausted),
