@@ -273,7 +273,16 @@ impl<'a> Located<'a> {
     /// A frame cut off by the end of the input or of its line: serde_json's first error in it
     /// (where the bytes go wrong, or where they end).
     fn cut_off(&self) -> Item {
-        match serde_json::from_slice::<IgnoredAny>(self.bytes) {
+        // Up to the line break after its last byte, so that the blank lines after a cut-off
+        // record do not move the error.
+        let content = self
+            .bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        let rest = self.bytes.get(content..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(self.bytes.len(), |n| content + n + 1);
+        match serde_json::from_slice::<IgnoredAny>(self.bytes.get(..end).unwrap_or_default()) {
             Err(e) => self.error(&e, "not valid JSON"),
             Ok(_) => json_error("EOF while parsing a value", self.place.line, self.place.column, self.index),
         }

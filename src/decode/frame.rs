@@ -563,10 +563,11 @@ impl Framer {
             }
             Scan::Ended(end) => (end, true),
             Scan::Cut(at) => {
-                // The line was cut, and what was open around the frame with it.
+                // The line was cut, and what was open around the frame with it. The frame ends
+                // with the line break, as it would at the end of the input.
                 self.stack.clear();
                 self.json_lines = self.detect_lines;
-                (at, false)
+                (at + 1, false)
             }
             Scan::LogFile(at) => {
                 self.open = None;
