@@ -139,7 +139,11 @@ impl Settings {
                     path: path.clone(),
                     source,
                 })?;
-                Ok(Baseline::parse_bytes(&bytes, &path.display().to_string(), today)?)
+                Ok(Baseline::parse_bytes(
+                    &bytes,
+                    &path.display().to_string(),
+                    today,
+                )?)
             }
         }
     }

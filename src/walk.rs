@@ -87,18 +87,17 @@ impl Walker {
                     }
                 } else if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
                     // Without inodes a loop cannot be told: links to folders are not followed.
-                    self.walk.notes.push(format!(
-                        "`{}`: skipped, a link to a folder",
-                        path.display()
-                    ));
+                    self.walk
+                        .notes
+                        .push(format!("`{}`: skipped, a link to a folder", path.display()));
                     continue;
                 }
                 match list(&path) {
                     Ok(entries) => self.entries(entries),
-                    Err(e) => self
-                        .walk
-                        .notes
-                        .push(format!("`{}`: skipped, cannot read folder: {e}", path.display())),
+                    Err(e) => self.walk.notes.push(format!(
+                        "`{}`: skipped, cannot read folder: {e}",
+                        path.display()
+                    )),
                 }
             } else if !has_input_extension(&path) {
                 self.walk.other_files += 1;
@@ -183,7 +182,10 @@ mod tests {
         fs::hard_link(root.join("a/one.json"), root.join("hard.json")).unwrap();
         symlink(root.join("missing.json"), root.join("dangling.json")).unwrap();
         let fifo = root.join("pipe.json");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(made.success());
 
         let walk = walk(root).unwrap();

@@ -41,7 +41,10 @@ fn samples() -> &'static [(Value, Value)] {
                 let value: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
                 let envelope = value.get("detail").is_some().then(|| value.clone())?;
                 let record = envelope.get("detail")?.clone();
-                record.get("eventName").is_some().then_some((record, envelope))
+                record
+                    .get("eventName")
+                    .is_some()
+                    .then_some((record, envelope))
             })
             .collect()
     })
@@ -159,7 +162,9 @@ fn build(case: &Case) -> Expected {
         case.layout,
         Layout::ArrayOfEnvelopesPretty | Layout::JsonLinesOfEnvelopes | Layout::Concatenated
     );
-    let ids: Vec<String> = (0..case.records.len()).map(|i| format!("fuzz-{i:04}")).collect();
+    let ids: Vec<String> = (0..case.records.len())
+        .map(|i| format!("fuzz-{i:04}"))
+        .collect();
     // Each value with its markers; damage is spliced in after serialising.
     let values: Vec<Value> = case
         .records
@@ -206,7 +211,10 @@ fn build(case: &Case) -> Expected {
     let pretty = |v: &Value| {
         let text = serde_json::to_string_pretty(v).unwrap().into_bytes();
         if case.crlf {
-            String::from_utf8(text).unwrap().replace('\n', "\r\n").into_bytes()
+            String::from_utf8(text)
+                .unwrap()
+                .replace('\n', "\r\n")
+                .into_bytes()
         } else {
             text
         }
@@ -216,7 +224,10 @@ fn build(case: &Case) -> Expected {
     let mut bytes = Vec::new();
     match case.layout {
         Layout::LogFile => {
-            bytes = splice(serde_json::to_vec(&json!({"Records": values})).unwrap(), &case.records)
+            bytes = splice(
+                serde_json::to_vec(&json!({"Records": values})).unwrap(),
+                &case.records,
+            )
         }
         Layout::LogFilePretty => bytes = splice(pretty(&json!({"Records": values})), &case.records),
         Layout::Array => bytes = splice(serde_json::to_vec(&values).unwrap(), &case.records),
@@ -248,7 +259,12 @@ fn build(case: &Case) -> Expected {
     }
     let cut_record = case
         .cut_line
-        .filter(|_| matches!(case.layout, Layout::JsonLines | Layout::JsonLinesOfEnvelopes))
+        .filter(|_| {
+            matches!(
+                case.layout,
+                Layout::JsonLines | Layout::JsonLinesOfEnvelopes
+            )
+        })
         .map(|(line, _)| line % values.len())
         .filter(|&i| !matches!(case.records[i].1, Some(Damage::NotAnObject(_))));
     let mut end = bytes.len();
@@ -282,7 +298,13 @@ fn build(case: &Case) -> Expected {
             if !readable || cut {
                 damaged += 1;
             }
-            let line = if indexed { 1 } else { starts.get(i).map_or(1, |&s| line_at(&bytes, s.min(bytes.len()))) };
+            let line = if indexed {
+                1
+            } else {
+                starts
+                    .get(i)
+                    .map_or(1, |&s| line_at(&bytes, s.min(bytes.len())))
+            };
             let index = indexed.then_some(i as u64);
             (id.clone(), readable && whole && !cut, line, index)
         })
@@ -344,7 +366,8 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
             } => {
                 let id = record.event_id.clone().unwrap_or_default();
                 prop_assert!(
-                    read.insert(id.clone(), (position.line, position.index)).is_none(),
+                    read.insert(id.clone(), (position.line, position.index))
+                        .is_none(),
                     "{} read twice",
                     id
                 );
@@ -409,7 +432,14 @@ fn case() -> impl Strategy<Value = Case> {
         (1..4usize, 4..200usize),
     )
         .prop_map(
-            |(layout, records, (crlf, bom, gzip), truncate, cut_line, (small_chunk, other_chunk))| Case {
+            |(
+                layout,
+                records,
+                (crlf, bom, gzip),
+                truncate,
+                cut_line,
+                (small_chunk, other_chunk),
+            )| Case {
                 layout,
                 records,
                 crlf,
@@ -465,7 +495,9 @@ fn the_generator_damages_what_it_says() {
     check(&base).unwrap();
     let items = decode(&expected.bytes, None);
     assert_eq!(items.len(), 3, "{items:?}");
-    assert!(matches!(&items[1], Item::Unreadable { reason, .. } if reason.contains("invalid escape")));
+    assert!(
+        matches!(&items[1], Item::Unreadable { reason, .. } if reason.contains("invalid escape"))
+    );
 
     for damage in [
         Damage::DuplicateKey,
@@ -482,7 +514,10 @@ fn the_generator_damages_what_it_says() {
             };
             check(&case).unwrap();
             let items = decode(&build(&case).bytes, None);
-            let records = items.iter().filter(|i| matches!(i, Item::Record { .. })).count();
+            let records = items
+                .iter()
+                .filter(|i| matches!(i, Item::Record { .. }))
+                .count();
             assert_eq!(records, 2, "{damage:?} in {layout:?}: {items:?}");
         }
     }

@@ -44,12 +44,20 @@ fn three_records() -> Vec<Value> {
 /// Items as `id@line#index` or `unreadable@line#index: reason`.
 fn describe(item: &Item) -> String {
     let at = |p: &rolewarden::decode::Position| {
-        format!("{}{}", p.line, p.index.map(|i| format!("#{i}")).unwrap_or_default())
+        format!(
+            "{}{}",
+            p.line,
+            p.index.map(|i| format!("#{i}")).unwrap_or_default()
+        )
     };
     match item {
         Item::Record {
             record, position, ..
-        } => format!("{}@{}", record.event_id.as_deref().unwrap_or("?"), at(position)),
+        } => format!(
+            "{}@{}",
+            record.event_id.as_deref().unwrap_or("?"),
+            at(position)
+        ),
         Item::OtherEvent { position, .. } => format!("other@{}", at(position)),
         Item::Unreadable { reason, position } => format!("unreadable@{}: {reason}", at(position)),
     }
@@ -118,7 +126,9 @@ fn shape_1_an_invalid_escape_costs_its_record_alone() {
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(got[0], "before@1#0");
     assert!(
-        got[1].starts_with(&format!("unreadable@{line}#1: not valid JSON: invalid escape")),
+        got[1].starts_with(&format!(
+            "unreadable@{line}#1: not valid JSON: invalid escape"
+        )),
         "{got:?}"
     );
     assert_eq!(got[2], "after@1#2");
@@ -180,9 +190,11 @@ fn shape_1_invalid_utf8_costs_its_record_alone() {
 #[test]
 fn shape_1_in_an_array_a_bad_element_costs_itself_and_nothing_else() {
     let records = three_records();
-    let bad = serde_json::to_string(&records[1])
-        .unwrap()
-        .replacen("\"eventID\":\"middle\"", "\"eventID\":\"middle\",\"x\":tru", 1);
+    let bad = serde_json::to_string(&records[1]).unwrap().replacen(
+        "\"eventID\":\"middle\"",
+        "\"eventID\":\"middle\",\"x\":tru",
+        1,
+    );
     let text = format!(
         "[{},{bad},{}]",
         serde_json::to_string(&records[0]).unwrap(),
@@ -219,7 +231,10 @@ fn json_lines(records: &[Value], count: usize) -> String {
 #[test]
 fn shape_2_a_cut_line_swallows_nothing_in_large_json_lines() {
     let mut records = three_records();
-    records.insert(0, with_id(sample("sl006-quiet-service-role-path.json"), "first"));
+    records.insert(
+        0,
+        with_id(sample("sl006-quiet-service-role-path.json"), "first"),
+    );
     let whole = json_lines(&records, 9000);
     assert!(whole.len() > 9 << 20, "{} bytes", whole.len());
     // Line 3 ("middle") cut inside its `eventSource` string.
@@ -294,11 +309,19 @@ fn shape_3_depth_is_one_error_and_the_run_goes_on() {
     let deep = "[".repeat(200) + &"]".repeat(200);
     let doc = serde_json::to_string(&json!({"Records": three_records()}))
         .unwrap()
-        .replacen("\"eventID\":\"middle\"", &format!("\"eventID\":\"middle\",\"x\":{deep}"), 1);
+        .replacen(
+            "\"eventID\":\"middle\"",
+            &format!("\"eventID\":\"middle\",\"x\":{deep}"),
+            1,
+        );
     let got = items(doc.as_bytes());
     assert_eq!(
         got,
-        ["before@1#0", "unreadable@1#1: nested deeper than 128", "after@1#2"]
+        [
+            "before@1#0",
+            "unreadable@1#1: nested deeper than 128",
+            "after@1#2"
+        ]
     );
 }
 
@@ -309,7 +332,11 @@ fn shape_4_a_record_over_the_size_limit_is_one_error() {
     let big = "x".repeat(20_000);
     let doc = serde_json::to_string(&json!({"Records": three_records()}))
         .unwrap()
-        .replacen("\"eventID\":\"middle\"", &format!("\"eventID\":\"middle\",\"x\":\"{big}\""), 1);
+        .replacen(
+            "\"eventID\":\"middle\"",
+            &format!("\"eventID\":\"middle\",\"x\":\"{big}\""),
+            1,
+        );
     for chunk_bytes in [7, 1000, 256 * 1024] {
         let options = Options {
             max_record_bytes: 10_000,
@@ -333,7 +360,8 @@ fn shape_4_a_record_over_the_size_limit_is_one_error() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("big.json: line 1, record 1: unreadable: record too large: over 10000 bytes"),
+        stderr
+            .contains("big.json: line 1, record 1: unreadable: record too large: over 10000 bytes"),
         "{stderr}"
     );
     assert!(text(&out.stdout).contains("SL001"));
@@ -359,18 +387,30 @@ fn shape_5_folders_with_loops_links_and_fifos() {
     symlink(root.join("trail"), root.join("again")).unwrap();
     symlink(root.join("trail/event.json"), root.join("link.json")).unwrap();
     let fifo = root.join("pipe.json");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
 
     let out = rolewarden(&["evaluate", "--format", "json", root.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(text(&out.stdout).matches("\"SL001\"").count(), 1, "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout).matches("\"SL001\"").count(),
+        1,
+        "{}",
+        text(&out.stdout)
+    );
     assert!(stderr.contains("1 events from 1 inputs"), "{stderr}");
     assert!(
         stderr.contains("pipe.json`: skipped, not a regular file (a FIFO)"),
         "{stderr}"
     );
-    assert!(stderr.contains("loop`: skipped, a folder already read"), "{stderr}");
+    assert!(
+        stderr.contains("loop`: skipped, a folder already read"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("3 entries in folders skipped (not regular files, or read already)"),
         "{stderr}"
@@ -381,7 +421,8 @@ fn shape_5_folders_with_loops_links_and_fifos() {
 #[test]
 fn shape_7_a_baseline_that_is_not_utf8_names_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let mut bytes = b"orphan_after_days = 90\n\n[[exceptions]]\nrule = \"SL004\"\nreason = \"caf".to_vec();
+    let mut bytes =
+        b"orphan_after_days = 90\n\n[[exceptions]]\nrule = \"SL004\"\nreason = \"caf".to_vec();
     bytes.push(0xe9);
     bytes.extend(b"\"\n");
     let path = write(&dir.path().join("latin1.toml"), &bytes);
@@ -413,7 +454,10 @@ fn shape_8_the_same_bytes_give_the_same_items_at_any_size() {
         let padding = json_lines(&[], count);
         assert!(i > 0 || padding.len() > 9 << 20);
         let small = items(input.as_bytes());
-        assert!(small.iter().any(|i| i.starts_with("unreadable")), "{input}: {small:?}");
+        assert!(
+            small.iter().any(|i| i.starts_with("unreadable")),
+            "{input}: {small:?}"
+        );
         let large = format!("{input}\n{padding}");
         let mut streamed = Vec::new();
         read_items(large.as_bytes(), &mut |i| streamed.push(describe(&i))).unwrap();

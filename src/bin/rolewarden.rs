@@ -292,7 +292,11 @@ fn load_baseline(path: Option<&Path>, today: chrono::NaiveDate) -> anyhow::Resul
         Some(path) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read baseline `{}`", path.display()))?;
-            Ok(Baseline::parse_bytes(&bytes, &path.display().to_string(), today)?)
+            Ok(Baseline::parse_bytes(
+                &bytes,
+                &path.display().to_string(),
+                today,
+            )?)
         }
     }
 }
@@ -476,7 +480,13 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
 
     eprintln!(
         "{}",
-        summary_line(&summary, skipped, notes.len(), input_failures, started.elapsed())
+        summary_line(
+            &summary,
+            skipped,
+            notes.len(),
+            input_failures,
+            started.elapsed()
+        )
     );
     Ok(exit_code(
         sink_failed,

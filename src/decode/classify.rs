@@ -15,12 +15,7 @@ use super::stream::{frame_slice, Item, Position};
 pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// Hands the items of one frame, whose bytes are `bytes`, to `on_item`.
-pub(crate) fn classify(
-    frame: &Frame,
-    bytes: &[u8],
-    limits: Limits,
-    on_item: &mut dyn FnMut(Item),
-) {
+pub(crate) fn classify(frame: &Frame, bytes: &[u8], limits: Limits, on_item: &mut dyn FnMut(Item)) {
     let at = Located {
         bytes,
         place: frame.place,
@@ -116,10 +111,14 @@ fn value(at: &Located<'_>, top_line: u64, on_item: &mut dyn FnMut(Item)) {
         index: at.index,
     };
     if at.bytes.first() != Some(&b'{') {
-        on_item(match serde_json::from_slice::<serde_json::Value>(at.bytes) {
-            Ok(value) => at.unreadable(format!("expected an object, found {}", kind_of(&value))),
-            Err(e) => at.error(&e, "not valid JSON"),
-        });
+        on_item(
+            match serde_json::from_slice::<serde_json::Value>(at.bytes) {
+                Ok(value) => {
+                    at.unreadable(format!("expected an object, found {}", kind_of(&value)))
+                }
+                Err(e) => at.error(&e, "not valid JSON"),
+            },
+        );
         return;
     }
     let skim = match serde_json::from_slice::<Skim<'_>>(at.bytes) {
@@ -150,7 +149,8 @@ fn value(at: &Located<'_>, top_line: u64, on_item: &mut dyn FnMut(Item)) {
         }
         return;
     }
-    let is_envelope = skim.detail.is_some() && (skim.detail_type.is_some() || skim.source.is_some());
+    let is_envelope =
+        skim.detail.is_some() && (skim.detail_type.is_some() || skim.source.is_some());
     if is_envelope {
         let envelope = Envelope {
             id: skim.id,
@@ -284,7 +284,12 @@ impl<'a> Located<'a> {
         let end = memchr::memchr(b'\n', rest).map_or(self.bytes.len(), |n| content + n + 1);
         match serde_json::from_slice::<IgnoredAny>(self.bytes.get(..end).unwrap_or_default()) {
             Err(e) => self.error(&e, "not valid JSON"),
-            Ok(_) => json_error("EOF while parsing a value", self.place.line, self.place.column, self.index),
+            Ok(_) => json_error(
+                "EOF while parsing a value",
+                self.place.line,
+                self.place.column,
+                self.index,
+            ),
         }
     }
 

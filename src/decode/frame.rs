@@ -552,7 +552,9 @@ impl Framer {
                 self.ended = !complete;
                 (base + window.len() as u64, complete)
             }
-            Scan::Ended(end) if open.kind == Kind::Line && opens_a_document(open.start, end, window, base) => {
+            Scan::Ended(end)
+                if open.kind == Kind::Line && opens_a_document(open.start, end, window, base) =>
+            {
                 // A line holding only `{` or `[` opens a pretty-printed document, as `cat` of
                 // event files puts after a one-line one: framed as a document from here.
                 self.json_lines = false;
@@ -770,7 +772,7 @@ impl Framer {
 
     fn too_large(&self, open: &Open) -> Item {
         let max = self.limits.max_record_bytes;
-        let limit = if max % (1 << 20) == 0 {
+        let limit = if max.is_multiple_of(1 << 20) {
             format!("{} MB", max >> 20)
         } else {
             format!("{max} bytes")
@@ -814,5 +816,113 @@ fn line_break(open: &mut Open, window: &[u8], base: u64, i: usize, eof: bool) ->
             open.first_line = false;
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing, reason = "tests")]
+
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_record_bytes: 64,
+        max_depth: 4,
+    };
+
+    /// Frames as `role#index:bytes` (`!` marks a cut-off one), framing errors as `error: ...`.
+    fn frames(input: &str) -> Vec<String> {
+        let bytes = input.as_bytes();
+        let mut framer = Framer::new(LIMITS, true, 1, 0);
+        let mut out = Vec::new();
+        loop {
+            match framer.next(bytes, 0, true) {
+                Step::Frame(f) => out.push(format!(
+                    "{:?}{}:{}{}",
+                    f.role,
+                    f.index.map(|i| format!("#{i}")).unwrap_or_default(),
+                    &input[f.start as usize..f.end as usize],
+                    if f.complete { "" } else { "!" }
+                )),
+                Step::Item(Item::Unreadable { reason, position }) => {
+                    out.push(format!("error@{position}: {reason}"))
+                }
+                Step::Item(other) => out.push(format!("{other:?}")),
+                Step::NeedMore | Step::End => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn a_log_file_is_read_element_by_element_whatever_comes_before_records() {
+        assert_eq!(
+            frames(r#"{"Digest":{"a":1},"Records":[{"x":"]"},2],"y":[3]}"#),
+            [r#"Record#0:{"x":"]"}"#, "Record#1:2", "Extra:[3]"]
+        );
+        // `Records` as a value, or not followed by an array: one object.
+        assert_eq!(
+            frames(r#"{"a":"Records","Records":{}}"#),
+            [r#"Value:{"a":"Records","Records":{}}"#]
+        );
+    }
+
+    #[test]
+    fn broken_records_are_their_own_frames() {
+        assert_eq!(
+            frames(r#"[{"a":"\"}"},{"b":[1}},7 8,]"#),
+            [
+                r#"Value#0:{"a":"\"}"}"#,
+                r#"Value#1:{"b":[1}}"#,
+                "Value#2:7",
+                "error@line 1: not valid JSON: expected `,` or `]` (column 26)",
+                "error@line 1: not valid JSON: trailing comma (column 28)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cut_line_ends_its_frame_and_what_is_around_it() {
+        assert_eq!(
+            frames("{\"Records\":[{\"a\":\"x\n\n{\"b\":1}\n{\"c\":2}\n"),
+            ["Record#0:{\"a\":\"x\n!", "Line:{\"b\":1}", "Line:{\"c\":2}"]
+        );
+        // Pretty-printed: an indented line or a key goes on.
+        assert_eq!(
+            frames("{\n  \"a\": {\n\"b\": 1}}"),
+            ["Value:{\n  \"a\": {\n\"b\": 1}}"]
+        );
+    }
+
+    #[test]
+    fn json_lines_until_a_pretty_document() {
+        assert_eq!(
+            frames("{\"a\":1}\n{\"b\":\n{\n  \"c\": 2\n}\n{\"d\":3}\n"),
+            [
+                "Value:{\"a\":1}",
+                "Line:{\"b\":",
+                "Value:{\n  \"c\": 2\n}",
+                "Value:{\"d\":3}",
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_cost_the_record_alone() {
+        assert_eq!(
+            frames(r#"[[[[[[1]]]]]] {"a":[[[[]]]]} {"b":1}"#),
+            [
+                "error@line 1, record 0: nested deeper than 4",
+                "error@line 1: nested deeper than 4",
+                r#"Value:{"b":1}"#,
+            ]
+        );
+        let long = format!("{{\"Records\":[{{\"a\":\"{}\"}},{{}}]}}", "x".repeat(100));
+        assert_eq!(
+            frames(&long),
+            [
+                "error@line 1, record 0: record too large: over 64 bytes",
+                "Record#1:{}"
+            ]
+        );
     }
 }

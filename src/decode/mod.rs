@@ -13,7 +13,9 @@ mod sniff;
 pub mod stream;
 
 pub use record::{Envelope, Identity, Record};
-pub use stream::{read_items, read_items_with, read_slice, read_slice_with, Item, Options, Position};
+pub use stream::{
+    read_items, read_items_with, read_slice, read_slice_with, Item, Options, Position,
+};
 
 use serde_json::Value;
 

@@ -90,8 +90,17 @@ mod tests {
             assert_eq!(got, expected, "offset {offset}");
             whole.at(text, 0, offset);
         }
-        assert_eq!(Lines::new(1, 0).at(text, 0, 7), Place { line: 4, column: 1 });
-        assert_eq!(Lines::new(1, 0).at(text, 0, 9), Place { line: 4, column: 3 });
-        assert_eq!(Lines::new(7, 4).at(b"xy", 0, 1), Place { line: 7, column: 6 });
+        assert_eq!(
+            Lines::new(1, 0).at(text, 0, 7),
+            Place { line: 4, column: 1 }
+        );
+        assert_eq!(
+            Lines::new(1, 0).at(text, 0, 9),
+            Place { line: 4, column: 3 }
+        );
+        assert_eq!(
+            Lines::new(7, 4).at(b"xy", 0, 1),
+            Place { line: 7, column: 6 }
+        );
     }
 }

@@ -143,7 +143,11 @@ fn in_memory(
 
 /// The chunked strategy: the window is a buffer that holds the record being framed and what
 /// has been read past it.
-fn chunked<R: Read>(mut reader: R, options: &Options, on_item: &mut dyn FnMut(Item)) -> io::Result<()> {
+fn chunked<R: Read>(
+    mut reader: R,
+    options: &Options,
+    on_item: &mut dyn FnMut(Item),
+) -> io::Result<()> {
     let limits = options.limits();
     let chunk = options.chunk_bytes.max(1);
     // Most inputs are one small event: start small, so that each costs no large allocation.
