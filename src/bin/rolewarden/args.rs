@@ -136,6 +136,10 @@ pub struct EvaluateArgs {
     pub enrich: bool,
     #[command(flatten)]
     pub sink: SinkArgs,
+    /// A record (or JSON Lines line) larger than this many bytes is reported unreadable
+    /// (RW000) without being held in memory; peak memory follows this limit.
+    #[arg(long, value_name = "BYTES", default_value_t = rolewarden::decode::stream::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

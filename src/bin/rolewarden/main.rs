@@ -8,6 +8,7 @@ mod evaluate;
 mod inputs;
 mod output;
 mod sweep;
+mod walk;
 
 use std::path::Path;
 use std::process::ExitCode;

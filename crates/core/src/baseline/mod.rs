@@ -18,20 +18,23 @@ use thiserror::Error;
 /// The embedded default baseline, built-in profiles included.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
-/// A baseline file's bytes as text; bytes that are not UTF-8 are an error naming the line and
-/// column of the first bad byte (TOML files are UTF-8).
+/// A baseline file's bytes as text; bytes that are not UTF-8 are an error naming the line, the
+/// text before the bad byte and its place in the line (TOML files are UTF-8).
 pub fn text_of<'a>(bytes: &'a [u8], source_name: &str) -> Result<&'a str, BaselineError> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let before = String::from_utf8_lossy(valid.get(line_start..).unwrap_or_default());
         BaselineError {
             source_name: source_name.to_owned(),
             diagnostics: vec![Diagnostic {
                 level: Level::Error,
-                line: Some(line),
-                key: String::new(),
-                message: format!("not UTF-8 text (first bad byte at column {column})"),
+                line: Some(1 + valid.iter().filter(|&&b| b == b'\n').count()),
+                key: before.trim_start().chars().take(40).collect(),
+                message: format!(
+                    "not valid UTF-8 (byte {} of the line); save the file as UTF-8",
+                    valid.len() - line_start + 1
+                ),
             }],
         }
     })

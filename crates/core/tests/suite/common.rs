@@ -7,9 +7,14 @@ use rolewarden_core::pipeline::{evaluate_reader, Output, Pipeline};
 use rolewarden_core::policy::PolicyDocument;
 use rolewarden_core::{Baseline, Engine, Finding};
 
-/// The repository root (events/, tests/fixtures/, and ../shared beside it).
+/// The repository root (events/, tests/fixtures/): the first folder above the package that
+/// holds `events/`, so the root package's tests can use this module too.
 pub fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("events").is_dir())
+        .map_or(manifest.clone(), PathBuf::from)
 }
 
 /// The shared corpus (`shared/corpus/`): beside the repository, or beside a directory holding

@@ -12,6 +12,7 @@
 mod common;
 mod corpus;
 mod corpus_external;
+mod decoder_fuzz;
 mod grants_reference;
 mod input_formats;
 mod partitions;

@@ -30,8 +30,9 @@ fn run(input: &str) -> (Vec<(u64, String)>, Vec<Finding>, Summary) {
 #[test]
 fn a_broken_fragment_is_one_message_and_one_rw000() {
     // The middle of a pasted log file: a string, then a stray `:` on the same line.
+    // (A fragment that also ends inside an unclosed object, lines later, is two reports: the
+    // stray string and the truncated record.)
     let fragments = [
-        "    \"Records\": [{\n        \"eventVersion\": \"1.0\",\n        \"userIdentity\": {\n",
         "\"Records\": [{\"eventName\": \"PutRolePolicy\"",
         "{\"a\": 1} garbage\n",
         "{\"a\": 1}}\n",
