@@ -52,7 +52,7 @@ fn a_one_gigabyte_string_is_one_error_in_bounded_memory() {
         br#"{"Records":[{"eventSource":"iam.amazonaws.com","eventName":"DeleteRole","userAgent":""#,
         &mb,
         1024,
-        br#""},{"eventSource":"iam.amazonaws.com","eventName":"TagRole"}]}"#,
+        br#""},{"eventSource":"iam.amazonaws.com","eventName":"TagRole","requestParameters":{"roleName":"r","tags":[]}}]}"#,
     );
     let compressed = std::fs::metadata(&path).unwrap().len();
     assert!(compressed < 2 << 20, "{compressed} bytes");
