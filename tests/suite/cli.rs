@@ -1,18 +1,8 @@
 //! The `rolewarden` binary as a user runs it: exit codes, output formats, messages.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn rolewarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rolewarden"))
-        .args(args)
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::{rolewarden, text};
 
 #[test]
 fn evaluate_the_samples_as_json_lines() {

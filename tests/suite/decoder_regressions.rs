@@ -4,7 +4,9 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output as ProcessOutput};
+use std::process::Command;
+
+use crate::common::{rolewarden, text};
 
 use rolewarden::decode::{read_items, read_items_with, read_slice, Item, Options};
 use rolewarden::pipeline::{evaluate_reader, Output, Pipeline};
@@ -245,18 +247,6 @@ fn shape_2_a_cut_line_swallows_nothing_in_large_json_lines() {
     assert_eq!(got.len(), 9004);
     let rules = rule_ids(text.as_bytes());
     assert!(rules.contains(&"SL001".to_string()), "{rules:?}");
-}
-
-fn rolewarden(args: &[&str]) -> ProcessOutput {
-    Command::new(env!("CARGO_BIN_EXE_rolewarden"))
-        .args(args)
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn write(path: &Path, bytes: &[u8]) -> String {

@@ -12,3 +12,17 @@ pub mod aws;
 mod engine;
 
 pub use engine::{root, sample_account, test_engine};
+
+/// Runs the `rolewarden` binary from the repository root, as a user would.
+pub fn rolewarden(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// Output bytes as text, for messages and assertions.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
