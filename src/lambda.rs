@@ -1,6 +1,6 @@
 //! The Lambda function: one invocation is one payload (an EventBridge event, a raw CloudTrail
-//! record, a log file's `{"Records": [...]}`, any JSON). Decode, enrich, evaluate, write, answer
-//! a small summary. `src/bin/bootstrap.rs` builds an [`App`] once and hands every invocation to
+//! record, a log file's `{"Records": [...]}`, any JSON). Decode, enrich, evaluate, sweep the
+//! account when the payload asks (the schedule, a delete event), write, answer a small summary. `src/bin/bootstrap.rs` builds an [`App`] once and hands every invocation to
 //! [`App::handle`]; tests call it directly.
 //!
 //! Failures are typed. Writing findings is the only thing that fails an invocation, as
@@ -479,6 +479,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                     }
                 }
                 Admitted::Unwatched { id } => event_id = event_id.or(id),
+                Admitted::Repeated => {}
                 Admitted::Other { envelope } => {
                     event_id = event_id.or_else(|| envelope.id.clone());
                     if is_schedule(&envelope) {
@@ -537,6 +538,8 @@ fn is_schedule(envelope: &crate::decode::Envelope) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::logs::WriteError;
+    use crate::aws::{AwsError, ErrorKind};
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| {
@@ -786,18 +789,18 @@ mod tests {
 
     #[test]
     fn sink_failures_are_retryable() {
-        let e = HandlerError::Sink(SinkError::CloudWatch {
+        let e = HandlerError::Sink(SinkError::CloudWatch(WriteError::Put {
             group: "g".into(),
             stream: "s".into(),
             unwritten: 3,
             written: 2,
-            reason: "boom".into(),
-        });
+            reason: Box::new(AwsError::new("logs:PutLogEvents", ErrorKind::TimedOut)),
+        }));
         let d = Diagnostic::from(e);
         assert_eq!(d.error_type, "Retryable");
         assert_eq!(
             d.error_message,
-            "findings were not written: cannot write 3 findings to log group `g`, stream `s` (2 written before): boom"
+            "findings were not written: cannot write 3 findings to log group `g`, stream `s` (2 written before): logs:PutLogEvents: timed out"
         );
     }
 }

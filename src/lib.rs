@@ -1,13 +1,16 @@
 //! rolewarden: the core engine ([`rolewarden_core`], re-exported here) with its AWS side: the
-//! account reader and sweep gatherer ([`aws`]), the finding writers ([`sink`]), the Lambda
-//! function ([`lambda`]) and the command line ([`cli`]).
+//! account reader and sweep gatherer, the CloudWatch Logs writer and the typed error of every
+//! call ([`aws`]), the choice of finding sink ([`sink`]) and the Lambda function ([`lambda`]).
+//! The two binaries are `src/bin/bootstrap.rs` (the Lambda's `main`) and `src/bin/rolewarden/`
+//! (the command line, whose modules belong to the binary, not to this library).
 //!
-//! The dependency direction is core -> aws -> sink -> lambda, cli -> the two binaries; the core
-//! crate cannot reach back (it has no dependency on this one).
+//! The dependency direction is core -> [`aws`] -> [`sink`] -> [`lambda`] -> `bootstrap`; the
+//! command line uses the core, [`aws`] and [`sink`]. The core crate cannot reach back (it has no
+//! dependency on this one).
 
 pub use rolewarden_core::{
-    account, baseline, check, decode, engine, finding, load, log_events, pattern, pipeline, policy,
-    report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
+    account, arn, baseline, check, decode, engine, finding, load, log_events, pattern, pipeline,
+    policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
 };
 
 pub mod aws;

@@ -1,13 +1,14 @@
 //! Where findings go: the function's own log (stdout) or a CloudWatch Logs group. Rendering
-//! and batching are pure and live in the core (`log_events`); the writers are here. A write
-//! that fails is an error the caller must surface (the Lambda answers `Retryable`), never a
-//! silent drop.
+//! and batching are pure and live in the core ([`crate::log_events`]), the CloudWatch Logs
+//! writer on the AWS side ([`crate::aws::logs`]); this module chooses between the two and
+//! writes standard output itself. A write that fails is an error the caller must surface (the
+//! Lambda answers `Retryable`), never a silent drop.
 
 use std::io::Write;
 
 use thiserror::Error;
 
-use crate::aws::logs::CloudWatchWriter;
+use crate::aws::logs::{CloudWatchWriter, WriteError};
 use crate::finding::Finding;
 use crate::log_events::{render, EncodeError, MAX_EVENT_BYTES};
 
@@ -17,15 +18,8 @@ pub enum SinkError {
     Encode(#[from] EncodeError),
     #[error("cannot write findings to standard output: {0}")]
     Stdout(#[source] std::io::Error),
-    #[error("cannot write {unwritten} findings to log group `{group}`, stream `{stream}` ({written} written before): {reason}")]
-    CloudWatch {
-        group: String,
-        stream: String,
-        /// Findings not written: the failed batch and every batch after it.
-        unwritten: usize,
-        written: usize,
-        reason: String,
-    },
+    #[error(transparent)]
+    CloudWatch(#[from] WriteError),
 }
 
 /// The sink the Lambda and `rolewarden evaluate --sink` write findings to.
@@ -51,7 +45,7 @@ impl Sink {
                 }
                 out.flush().map_err(SinkError::Stdout)
             }
-            Sink::CloudWatch(writer) => writer.write(findings).await,
+            Sink::CloudWatch(writer) => Ok(writer.write(findings).await?),
         }
     }
 

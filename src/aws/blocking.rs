@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use super::logs::CloudWatchWriter;
+use super::error::AwsError;
+use super::logs::{CloudWatchWriter, WriteError};
 use super::reader::AccountReader;
 use super::CallCounter;
 use crate::finding::Finding;
 use crate::log_events::MAX_BATCH_EVENTS;
-use crate::sink::SinkError;
 
 pub struct Blocking {
     runtime: tokio::runtime::Runtime,
@@ -52,16 +52,17 @@ impl Blocking {
 
     /// The account the credentials belong to (`sts:GetCallerIdentity`, which needs no
     /// permission).
-    pub fn home_account(&self) -> Result<String, String> {
+    pub fn home_account(&self) -> Result<String, AwsError> {
+        const OPERATION: &str = "sts:GetCallerIdentity";
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&self.config)
                 .interceptor(self.calls.clone())
                 .build(),
         );
         self.block_on(sts.get_caller_identity().send())
-            .map_err(|e| super::describe(&e))?
+            .map_err(|e| AwsError::from_sdk(OPERATION, &e))?
             .account
-            .ok_or_else(|| "GetCallerIdentity named no account".to_owned())
+            .ok_or_else(|| AwsError::unusable(OPERATION, "the answer names no account"))
     }
 
     pub fn cloudwatch(&self, group: &str) -> BufferedWriter {
@@ -85,7 +86,7 @@ pub struct BufferedWriter {
     writer: CloudWatchWriter,
     pending: Vec<Finding>,
     written: u64,
-    error: Option<SinkError>,
+    error: Option<WriteError>,
 }
 
 impl BufferedWriter {
@@ -111,7 +112,7 @@ impl BufferedWriter {
     }
 
     /// Writes what is left; the number written, or the first failure.
-    pub fn finish(mut self, blocking: &Blocking) -> Result<u64, (u64, SinkError)> {
+    pub fn finish(mut self, blocking: &Blocking) -> Result<u64, (u64, WriteError)> {
         self.flush(blocking);
         match self.error {
             None => Ok(self.written),

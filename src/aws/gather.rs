@@ -24,9 +24,11 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::error::{About, AwsError, ErrorKind};
 use super::iam::{attached_policy_arns, inline_policy_names, to_chrono};
-use super::{describe, CallCounter};
+use super::CallCounter;
 use crate::account::Dependent;
+use crate::arn;
 use crate::baseline::{Baseline, DependentKind, Profile};
 use crate::state::{AccountState, Gap, Listing, Scope, SweptRole};
 
@@ -34,6 +36,17 @@ use crate::state::{AccountState, Gap, Listing, Scope, SweptRole};
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 const OUT_OF_TIME: &str = "time budget exhausted";
+
+const LIST_ROLES: &str = "iam:ListRoles";
+
+/// The call that lists one kind of dependent.
+fn listing_operation(kind: DependentKind) -> &'static str {
+    match kind {
+        DependentKind::LexV2Bots => "lex:ListBots",
+        DependentKind::LexV1Bots => "lex:GetBots",
+        DependentKind::ConnectInstances => "connect:ListInstances",
+    }
+}
 
 /// What to sweep and how long it may take.
 #[derive(Debug, Clone)]
@@ -79,24 +92,19 @@ pub struct Sweeper {
     regional: Arc<Mutex<HashMap<String, RegionClients>>>,
 }
 
-/// Why a bounded call did not give an answer.
-fn late() -> String {
-    format!("{OUT_OF_TIME} before the answer came")
+/// `future`'s output, unless the deadline comes first (`None`). Past the deadline it is not
+/// started at all (`timeout_at` would poll it once, and so send the call).
+async fn within<T>(deadline: Option<Instant>, future: impl Future<Output = T>) -> Option<T> {
+    match deadline {
+        None => Some(future.await),
+        Some(at) if Instant::now() >= at => None,
+        Some(at) => tokio::time::timeout_at(at.into(), future).await.ok(),
+    }
 }
 
-/// `future`, unless the deadline comes first. Past the deadline it is not started at all
-/// (`timeout_at` would poll it once, and so send the call).
-async fn within<T>(
-    deadline: Option<Instant>,
-    future: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    match deadline {
-        None => future.await,
-        Some(at) if Instant::now() >= at => Err(late()),
-        Some(at) => tokio::time::timeout_at(at.into(), future)
-            .await
-            .unwrap_or_else(|_| Err(late())),
-    }
+/// `operation` was cut off by the time budget.
+fn out_of_time(operation: &'static str) -> AwsError {
+    AwsError::new(operation, ErrorKind::OutOfTime)
 }
 
 impl Sweeper {
@@ -180,9 +188,9 @@ impl Sweeper {
             .await
         {
             Ok(roles) => state.roles = roles,
-            Err(reason) => state.gaps.push(Gap {
-                what: "iam:ListRoles".into(),
-                reason,
+            Err(e) => state.gaps.push(Gap {
+                what: LIST_ROLES.into(),
+                reason: e.kind.to_string(),
                 profile: None,
             }),
         }
@@ -212,7 +220,8 @@ impl Sweeper {
                     options.deadline,
                     self.list_dependents(spec.kind, region, state.account.as_deref()),
                 )
-                .await;
+                .await
+                .unwrap_or_else(|| Err(out_of_time(listing_operation(spec.kind))));
                 match listed {
                     Ok(resources) => state.listings.push(Listing {
                         profile: profile.name.clone(),
@@ -220,9 +229,9 @@ impl Sweeper {
                         region: region.clone(),
                         resources,
                     }),
-                    Err(reason) => state.gaps.push(Gap {
+                    Err(e) => state.gaps.push(Gap {
                         what,
-                        reason,
+                        reason: e.to_string(),
                         profile: Some(profile.name.clone()),
                     }),
                 }
@@ -242,7 +251,7 @@ impl Sweeper {
         deadline: Option<Instant>,
         stats: &mut SweepStats,
         gaps: &mut Vec<Gap>,
-    ) -> Result<Vec<SweptRole>, String> {
+    ) -> Result<Vec<SweptRole>, AwsError> {
         let mut pages = self
             .iam
             .list_roles()
@@ -252,11 +261,13 @@ impl Sweeper {
             .send();
         let mut out = Vec::new();
         loop {
-            let next = within(deadline, async { Ok(pages.next().await) }).await?;
+            let next = within(deadline, pages.next())
+                .await
+                .ok_or_else(|| out_of_time(LIST_ROLES))?;
             let Some(page) = next else {
                 return Ok(out);
             };
-            let page = page.map_err(|e| describe(&e))?;
+            let page = page.map_err(|e| AwsError::from_sdk(LIST_ROLES, &e))?;
             stats.list_pages += 1;
             for role in page.roles {
                 stats.roles_listed += 1;
@@ -303,19 +314,11 @@ impl Sweeper {
         }
 
         let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-        let mut tasks: JoinSet<(usize, Result<RoleDetail, String>)> = JoinSet::new();
+        let mut tasks: JoinSet<(usize, Result<RoleDetail, AwsError>)> = JoinSet::new();
         let mut not_started = 0usize;
         for (index, want) in work {
-            let permit = match within(options.deadline, async {
-                permits
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            {
-                Ok(permit) if !past(options.deadline) => permit,
+            let permit = match within(options.deadline, permits.clone().acquire_owned()).await {
+                Some(Ok(permit)) if !past(options.deadline) => permit,
                 _ => {
                     not_started += 1;
                     continue;
@@ -375,7 +378,7 @@ impl Sweeper {
                     role.inline_policies = Some(inline);
                     role.attached_policies = Some(attached);
                 }
-                Err(reason) => failed.push(format!("`{}`: {reason}", role.name)),
+                Err(e) => failed.push(e.to_string()),
             }
         }
         if not_started + abandoned > 0 {
@@ -406,11 +409,15 @@ impl Sweeper {
         kind: DependentKind,
         region: &str,
         account: Option<&str>,
-    ) -> Result<Vec<Dependent>, String> {
+    ) -> Result<Vec<Dependent>, AwsError> {
         let clients = self.clients(region);
+        let operation = listing_operation(kind);
         // Listed resources are named by ARN; without the account, by what the listing says.
         let arn = |resource: &str| match account {
-            Some(account) => format!("arn:aws:lex:{region}:{account}:{resource}"),
+            Some(account) => format!(
+                "arn:{}:lex:{region}:{account}:{resource}",
+                arn::partition(region)
+            ),
             None => resource.to_owned(),
         };
         match kind {
@@ -418,7 +425,7 @@ impl Sweeper {
                 let mut pages = clients.lex_v2.list_bots().into_paginator().send();
                 let mut out = Vec::new();
                 while let Some(page) = pages.next().await {
-                    let page = page.map_err(|e| format!("lex:ListBots: {}", describe(&e)))?;
+                    let page = page.map_err(|e| AwsError::from_sdk(operation, &e))?;
                     for bot in page.bot_summaries.unwrap_or_default() {
                         if bot.bot_status == Some(aws_sdk_lexmodelsv2::types::BotStatus::Deleting) {
                             continue;
@@ -433,7 +440,7 @@ impl Sweeper {
                 }
                 Ok(out)
             }
-            DependentKind::LexV1Bots => lex_v1_bots(&clients.lex_v1, &arn).await,
+            DependentKind::LexV1Bots => lex_v1_bots(&clients.lex_v1, operation, &arn).await,
             DependentKind::ConnectInstances => {
                 let instances: Vec<_> = clients
                     .connect
@@ -443,7 +450,7 @@ impl Sweeper {
                     .send()
                     .try_collect()
                     .await
-                    .map_err(|e| format!("connect:ListInstances: {}", describe(&e)))?;
+                    .map_err(|e| AwsError::from_sdk(operation, &e))?;
                 Ok(instances
                     .into_iter()
                     .map(|i| Dependent {
@@ -462,12 +469,13 @@ impl Sweeper {
 #[allow(deprecated, reason = "Lex V1 leftovers are still reported")]
 async fn lex_v1_bots(
     client: &aws_sdk_lexmodelbuilding::Client,
+    operation: &'static str,
     arn: &dyn Fn(&str) -> String,
-) -> Result<Vec<Dependent>, String> {
+) -> Result<Vec<Dependent>, AwsError> {
     let mut pages = client.get_bots().into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("lex:GetBots: {}", describe(&e)))?;
+        let page = page.map_err(|e| AwsError::from_sdk(operation, &e))?;
         for bot in page.bots.unwrap_or_default() {
             let name = bot.name.unwrap_or_default();
             out.push(Dependent {
@@ -519,14 +527,18 @@ fn past(deadline: Option<Instant>) -> bool {
 async fn last_used(
     iam: &aws_sdk_iam::Client,
     name: &str,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AwsError> {
+    const OPERATION: &str = "iam:GetRole";
+    let about = || About::Role(name.to_owned());
     let out = iam
         .get_role()
         .role_name(name)
         .send()
         .await
-        .map_err(|e| format!("iam:GetRole: {}", describe(&e)))?;
-    let role = out.role.ok_or("iam:GetRole: the answer holds no role")?;
+        .map_err(|e| AwsError::from_sdk(OPERATION, &e).about(about()))?;
+    let role = out
+        .role
+        .ok_or_else(|| AwsError::unusable(OPERATION, "the answer holds no role").about(about()))?;
     Ok(role
         .role_last_used
         .as_ref()

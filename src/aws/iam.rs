@@ -3,24 +3,29 @@
 //! URL-encoded; the core decoder ([`PolicyDocument::decode_str`]) reads them.
 //!
 //! Answers are cached in the warm container (see [`super::cache`]): found and missing entities
-//! for the TTL; a failed lookup is not cached, so the next event tries again.
+//! for the TTL; a failed lookup is not cached, so the next event tries again. A failure is an
+//! [`AwsError`] until it leaves this module as [`Lookup::Unavailable`], whose reason is text.
 
+use std::future::Future;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 use chrono::{DateTime, Utc};
 
 use super::cache::{TtlCache, DEFAULT_CAPACITY};
-use super::{describe, error_code, CallCounter};
+use super::error::{error_code, About, AwsError, ErrorKind};
+use super::CallCounter;
 use crate::account::{Lookup, NamedPolicy, RoleFacts};
 use crate::policy::PolicyDocument;
 
 pub struct IamReader {
     client: Client,
-    roles: TtlCache<String, Lookup<RoleFacts>>,
-    policies: TtlCache<String, Lookup<PolicyDocument>>,
+    /// Found (`Some`) and missing (`None`) entities; failures are not cached.
+    roles: TtlCache<String, Option<RoleFacts>>,
+    policies: TtlCache<String, Option<PolicyDocument>>,
 }
 
 impl IamReader {
@@ -41,59 +46,51 @@ impl IamReader {
 
     /// A role with its trust policy, inline and attached policies.
     pub async fn role(&self, name: &str) -> Lookup<RoleFacts> {
-        if let Some(hit) = self.roles.get(&name.to_owned()) {
-            return hit;
-        }
-        let answer = match self.fetch_role(name).await {
-            Ok(answer) => answer,
-            Err(reason) => return Lookup::Unavailable(reason),
-        };
-        self.roles.insert(name.to_owned(), answer.clone());
-        answer
+        lookup(cached(&self.roles, name, || self.fetch_role(name)).await)
     }
 
     /// The default version of a managed policy.
     pub async fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument> {
-        if let Some(hit) = self.policies.get(&arn.to_owned()) {
-            return hit;
-        }
-        let answer = match self.fetch_managed_policy(arn).await {
-            Ok(answer) => answer,
-            Err(reason) => return Lookup::Unavailable(reason),
-        };
-        self.policies.insert(arn.to_owned(), answer.clone());
-        answer
+        lookup(self.policy(arn).await)
     }
 
-    async fn fetch_role(&self, name: &str) -> Result<Lookup<RoleFacts>, String> {
-        let role = match self.client.get_role().role_name(name).send().await {
-            Ok(out) => out.role,
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(Lookup::Missing),
-            Err(e) => return Err(format!("iam:GetRole `{name}`: {}", describe(&e))),
+    async fn policy(&self, arn: &str) -> Result<Option<PolicyDocument>, AwsError> {
+        cached(&self.policies, arn, || self.fetch_managed_policy(arn)).await
+    }
+
+    async fn fetch_role(&self, name: &str) -> Result<Option<RoleFacts>, AwsError> {
+        const OPERATION: &str = "iam:GetRole";
+        let about = || About::Role(name.to_owned());
+        let answer = self.client.get_role().role_name(name).send().await;
+        let Some(out) = existing(answer, OPERATION, about)? else {
+            return Ok(None);
         };
-        let Some(role) = role else {
-            return Err(format!("iam:GetRole `{name}`: the answer holds no role"));
+        let Some(role) = out.role else {
+            return Err(AwsError::unusable(OPERATION, "the answer holds no role").about(about()));
         };
         let mut facts = role_facts(&role)?;
         facts.inline_policies = self.inline_policies(name).await?;
         for arn in attached_policy_arns(&self.client, name).await? {
-            match self.managed_policy(&arn).await {
-                Lookup::Found(document) => facts.attached_policies.push(NamedPolicy {
+            // Missing when detached between the two calls: it no longer grants anything.
+            if let Some(document) = self.policy(&arn).await? {
+                facts.attached_policies.push(NamedPolicy {
                     name: arn,
                     document,
-                }),
-                // Detached between the two calls: it no longer grants anything.
-                Lookup::Missing => {}
-                Lookup::Unavailable(reason) => return Err(reason),
+                });
             }
         }
-        Ok(Lookup::Found(facts))
+        Ok(Some(facts))
     }
 
-    async fn inline_policies(&self, role: &str) -> Result<Vec<NamedPolicy>, String> {
+    async fn inline_policies(&self, role: &str) -> Result<Vec<NamedPolicy>, AwsError> {
+        const OPERATION: &str = "iam:GetRolePolicy";
         let names = inline_policy_names(&self.client, role).await?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
+            let about = || About::RolePolicy {
+                role: role.to_owned(),
+                policy: name.clone(),
+            };
             let answer = self
                 .client
                 .get_role_policy()
@@ -101,31 +98,29 @@ impl IamReader {
                 .policy_name(&name)
                 .send()
                 .await;
-            let text = match answer {
-                Ok(out) => out.policy_document,
-                Err(e) if error_code(&e) == Some("NoSuchEntity") => continue,
-                Err(e) => {
-                    return Err(format!(
-                        "iam:GetRolePolicy `{role}`/`{name}`: {}",
-                        describe(&e)
-                    ))
-                }
+            // Deleted between the listing and this call.
+            let Some(policy) = existing(answer, OPERATION, about)? else {
+                continue;
             };
-            let document = PolicyDocument::decode_str(&text)
-                .map_err(|e| format!("inline policy `{name}` of role `{role}`: {e}"))?;
+            let document = decode(&policy.policy_document, OPERATION, about)?;
             out.push(NamedPolicy { name, document });
         }
         Ok(out)
     }
 
-    async fn fetch_managed_policy(&self, arn: &str) -> Result<Lookup<PolicyDocument>, String> {
-        let policy = match self.client.get_policy().policy_arn(arn).send().await {
-            Ok(out) => out.policy,
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(Lookup::Missing),
-            Err(e) => return Err(format!("iam:GetPolicy `{arn}`: {}", describe(&e))),
+    async fn fetch_managed_policy(&self, arn: &str) -> Result<Option<PolicyDocument>, AwsError> {
+        const GET_VERSION: &str = "iam:GetPolicyVersion";
+        let answer = self.client.get_policy().policy_arn(arn).send().await;
+        let about = || About::Policy(arn.to_owned());
+        let Some(out) = existing(answer, "iam:GetPolicy", about)? else {
+            return Ok(None);
         };
-        let Some(version) = policy.and_then(|p| p.default_version_id) else {
-            return Err(format!("iam:GetPolicy `{arn}`: no default version"));
+        let Some(version) = out.policy.and_then(|p| p.default_version_id) else {
+            return Err(AwsError::unusable("iam:GetPolicy", "no default version").about(about()));
+        };
+        let about = || About::PolicyVersion {
+            policy: arn.to_owned(),
+            version: version.clone(),
         };
         let answer = self
             .client
@@ -134,24 +129,69 @@ impl IamReader {
             .version_id(&version)
             .send()
             .await;
-        let document = match answer {
-            Ok(out) => out.policy_version.and_then(|v| v.document),
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(Lookup::Missing),
-            Err(e) => {
-                return Err(format!(
-                    "iam:GetPolicyVersion `{arn}` {version}: {}",
-                    describe(&e)
-                ))
-            }
+        let Some(out) = existing(answer, GET_VERSION, about)? else {
+            return Ok(None);
         };
-        let Some(text) = document else {
-            return Err(format!(
-                "iam:GetPolicyVersion `{arn}` {version}: no document"
-            ));
+        let Some(text) = out.policy_version.and_then(|v| v.document) else {
+            return Err(AwsError::unusable(GET_VERSION, "no document").about(about()));
         };
-        PolicyDocument::decode_str(&text)
-            .map(Lookup::Found)
-            .map_err(|e| format!("managed policy `{arn}` {version}: {e}"))
+        decode(&text, GET_VERSION, about).map(Some)
+    }
+}
+
+/// A call's answer, or `None` when IAM says the entity does not exist (`NoSuchEntity`).
+fn existing<T, E, R>(
+    answer: Result<T, SdkError<E, R>>,
+    operation: &'static str,
+    about: impl FnOnce() -> About,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match answer {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(AwsError::from_sdk(operation, &e).about(about())),
+    }
+}
+
+/// A policy document from `operation`'s answer (IAM returns them URL-encoded).
+fn decode(
+    text: &str,
+    operation: &'static str,
+    about: impl FnOnce() -> About,
+) -> Result<PolicyDocument, AwsError> {
+    PolicyDocument::decode_str(text)
+        .map_err(|e| AwsError::new(operation, ErrorKind::Document(e)).about(about()))
+}
+
+/// `key`'s answer from `cache`, else from `fetch`. Found and missing entities are cached; a
+/// failure is not, so the next event tries again.
+async fn cached<T, F>(
+    cache: &TtlCache<String, Option<T>>,
+    key: &str,
+    fetch: impl FnOnce() -> F,
+) -> Result<Option<T>, AwsError>
+where
+    T: Clone,
+    F: Future<Output = Result<Option<T>, AwsError>>,
+{
+    let key = key.to_owned();
+    if let Some(hit) = cache.get(&key) {
+        return Ok(hit);
+    }
+    let answer = fetch().await?;
+    cache.insert(key, answer.clone());
+    Ok(answer)
+}
+
+/// A read as the core takes it: a failure is unavailable, with the reason in words.
+fn lookup<T>(answer: Result<Option<T>, AwsError>) -> Lookup<T> {
+    match answer {
+        Ok(Some(found)) => Lookup::Found(found),
+        Ok(None) => Lookup::Missing,
+        Err(e) => Lookup::Unavailable(e.to_string()),
     }
 }
 
@@ -159,7 +199,7 @@ impl IamReader {
 pub(crate) async fn inline_policy_names(
     client: &Client,
     role: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, AwsError> {
     client
         .list_role_policies()
         .role_name(role)
@@ -168,14 +208,16 @@ pub(crate) async fn inline_policy_names(
         .send()
         .try_collect()
         .await
-        .map_err(|e| format!("iam:ListRolePolicies `{role}`: {}", describe(&e)))
+        .map_err(|e| {
+            AwsError::from_sdk("iam:ListRolePolicies", &e).about(About::Role(role.to_owned()))
+        })
 }
 
 /// The ARNs of a role's attached managed policies (`ListAttachedRolePolicies`, every page).
 pub(crate) async fn attached_policy_arns(
     client: &Client,
     role: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, AwsError> {
     let attached: Vec<_> = client
         .list_attached_role_policies()
         .role_name(role)
@@ -184,18 +226,20 @@ pub(crate) async fn attached_policy_arns(
         .send()
         .try_collect()
         .await
-        .map_err(|e| format!("iam:ListAttachedRolePolicies `{role}`: {}", describe(&e)))?;
+        .map_err(|e| {
+            AwsError::from_sdk("iam:ListAttachedRolePolicies", &e)
+                .about(About::Role(role.to_owned()))
+        })?;
     Ok(attached.into_iter().filter_map(|p| p.policy_arn).collect())
 }
 
 /// What `GetRole` (or a `ListRoles` entry) says of a role; policies are filled in separately.
-pub fn role_facts(role: &Role) -> Result<RoleFacts, String> {
+pub fn role_facts(role: &Role) -> Result<RoleFacts, AwsError> {
     let trust_policy = match role.assume_role_policy_document.as_deref() {
         None => None,
-        Some(text) => Some(
-            PolicyDocument::decode_str(text)
-                .map_err(|e| format!("trust policy of role `{}`: {e}", role.role_name))?,
-        ),
+        Some(text) => Some(decode(text, "iam:GetRole", || {
+            About::Role(role.role_name.clone())
+        })?),
     };
     Ok(RoleFacts {
         arn: role.arn.clone(),

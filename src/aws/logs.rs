@@ -9,14 +9,35 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 use sha2::{Digest, Sha256};
+use thiserror::Error;
 
-use super::{describe, error_code, CallCounter};
+use super::error::{error_code, AwsError, ErrorKind};
+use super::CallCounter;
 use crate::finding::Finding;
-use crate::log_events::{batches, render, stream_name, LogLine, MAX_EVENT_BYTES};
-use crate::sink::SinkError;
+use crate::log_events::{batches, render, stream_name, EncodeError, LogLine, MAX_EVENT_BYTES};
 
 /// `FINDINGS_LOG_GROUP` when it is not set.
 pub const DEFAULT_LOG_GROUP: &str = "/rolewarden/findings";
+
+const PUT: &str = "logs:PutLogEvents";
+const CREATE_STREAM: &str = "logs:CreateLogStream";
+
+/// Why findings were not written to the log group.
+#[derive(Debug, Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error("cannot write {unwritten} findings to log group `{group}`, stream `{stream}` ({written} written before): {reason}")]
+    Put {
+        group: String,
+        stream: String,
+        /// Findings not written: the failed batch and every batch after it.
+        unwritten: usize,
+        written: usize,
+        #[source]
+        reason: Box<AwsError>,
+    },
+}
 
 pub struct CloudWatchWriter {
     client: Client,
@@ -45,7 +66,7 @@ impl CloudWatchWriter {
     }
 
     /// Writes the findings in order, stamped with the time of writing.
-    pub async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
+    pub async fn write(&mut self, findings: &[Finding]) -> Result<(), WriteError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let lines = findings
             .iter()
@@ -55,18 +76,18 @@ impl CloudWatchWriter {
                     message: render(f, MAX_EVENT_BYTES)?,
                 })
             })
-            .collect::<Result<Vec<_>, SinkError>>()?;
+            .collect::<Result<Vec<_>, EncodeError>>()?;
         let total = lines.len();
         let mut written = 0;
         for batch in batches(lines) {
             let stream = stream_name(batch.day, &self.instance);
             if let Err(reason) = self.put(&stream, &batch.lines).await {
-                return Err(SinkError::CloudWatch {
+                return Err(WriteError::Put {
                     group: self.group.clone(),
                     stream,
                     unwritten: total - written,
                     written,
-                    reason,
+                    reason: Box::new(reason),
                 });
             }
             written += batch.lines.len();
@@ -74,8 +95,8 @@ impl CloudWatchWriter {
         Ok(())
     }
 
-    /// One batch into one stream; the reason when it was not written.
-    async fn put(&mut self, stream: &str, lines: &[LogLine]) -> Result<(), String> {
+    /// One batch into one stream; why, when it was not written.
+    async fn put(&mut self, stream: &str, lines: &[LogLine]) -> Result<(), AwsError> {
         let events: Vec<InputLogEvent> = lines
             .iter()
             .map(|l| {
@@ -83,7 +104,7 @@ impl CloudWatchWriter {
                     .timestamp(l.timestamp_ms)
                     .message(&l.message)
                     .build()
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| AwsError::new(PUT, ErrorKind::NotSent(e.to_string())))
             })
             .collect::<Result<_, _>>()?;
         if !self.ready.contains(stream) {
@@ -101,13 +122,16 @@ impl CloudWatchWriter {
                 answer = self.send(stream, events).await;
             }
         }
-        let out = answer.map_err(|e| format!("logs:PutLogEvents: {}", describe(&e)))?;
+        let out = answer.map_err(|e| AwsError::from_sdk(PUT, &e))?;
         if let Some(rejected) = out.rejected_log_events_info {
-            return Err(format!(
-                "logs:PutLogEvents rejected events (too new from index {:?}, too old up to {:?}, expired up to {:?})",
-                rejected.too_new_log_event_start_index,
-                rejected.too_old_log_event_end_index,
-                rejected.expired_log_event_end_index
+            return Err(AwsError::unusable(
+                PUT,
+                format!(
+                    "rejected events (too new from index {:?}, too old up to {:?}, expired up to {:?})",
+                    rejected.too_new_log_event_start_index,
+                    rejected.too_old_log_event_end_index,
+                    rejected.expired_log_event_end_index
+                ),
             ));
         }
         Ok(())
@@ -133,7 +157,7 @@ impl CloudWatchWriter {
     }
 
     /// Creates the stream, and the group first when the group is missing too.
-    async fn create_stream(&self, stream: &str) -> Result<(), String> {
+    async fn create_stream(&self, stream: &str) -> Result<(), AwsError> {
         let create = || {
             self.client
                 .create_log_stream()
@@ -145,7 +169,7 @@ impl CloudWatchWriter {
             Ok(_) => return Ok(()),
             Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => return Ok(()),
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
-            Err(e) => return Err(format!("logs:CreateLogStream: {}", describe(&e))),
+            Err(e) => return Err(AwsError::from_sdk(CREATE_STREAM, &e)),
         }
         match self
             .client
@@ -156,12 +180,12 @@ impl CloudWatchWriter {
         {
             Ok(_) => {}
             Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
-            Err(e) => return Err(format!("logs:CreateLogGroup: {}", describe(&e))),
+            Err(e) => return Err(AwsError::from_sdk("logs:CreateLogGroup", &e)),
         }
         match create().await {
             Ok(_) => Ok(()),
             Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => Ok(()),
-            Err(e) => Err(format!("logs:CreateLogStream: {}", describe(&e))),
+            Err(e) => Err(AwsError::from_sdk(CREATE_STREAM, &e)),
         }
     }
 }

@@ -1,6 +1,9 @@
-//! The AWS side of rolewarden: SDK configuration, live reads of IAM (enrichment), writes to
-//! CloudWatch Logs (the findings sink). The engine never calls into this module; callers fetch
-//! what [`crate::Engine::needs`] asks for and hand it over as an [`crate::account::Snapshot`].
+//! The AWS side of rolewarden: SDK configuration and call counting (here), reads of the live
+//! account for enrichment ([`reader`], [`iam`]) and for the sweep ([`gather`]: IAM, Lex,
+//! Connect), the CloudWatch Logs writer of the findings sink ([`logs`]), a blocking front for
+//! the CLI ([`blocking`]) and the typed error every call returns ([`error`]). The core never
+//! calls into this module; callers fetch what [`crate::Engine::needs`] asks for and hand it
+//! over as an [`crate::account::Snapshot`], or a sweep's [`crate::state::AccountState`].
 //!
 //! Retries are the SDK's own: the `standard` retry mode of `BehaviorVersion::latest()`, 3
 //! attempts with exponential backoff and jitter (1 s base, 20 s cap) on throttling, 5xx and
@@ -9,11 +12,14 @@
 
 pub mod blocking;
 pub mod cache;
+pub mod error;
 pub mod gather;
 pub mod https;
 pub mod iam;
 pub mod logs;
 pub mod reader;
+
+pub use error::{error_code, About, AwsError, ErrorKind};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +28,6 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_iam::config::ConfigBag;
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -115,49 +120,4 @@ pub fn difference(
             (delta > 0).then(|| (k.clone(), delta))
         })
         .collect()
-}
-
-/// The service error code of a failed call (`NoSuchEntity`, `AccessDenied`, `Throttling`), if
-/// the service answered at all.
-pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
-    match err {
-        SdkError::ServiceError(e) => e.err().code(),
-        _ => None,
-    }
-}
-
-/// One line saying why a call failed: `AccessDenied: User ... is not authorized`, or the
-/// transport error when the service could not be reached.
-pub fn describe<E, R>(err: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match err {
-        SdkError::ServiceError(e) => {
-            let inner = e.err();
-            match (inner.code(), inner.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_owned(),
-                _ => DisplayErrorContext(err).to_string(),
-            }
-        }
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(_) => format!("cannot reach the AWS API: {}", chain(err)),
-        _ => chain(err),
-    }
-}
-
-/// An error and its sources, `outer: inner: innermost`, without the SDK's Debug dump.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
 }

@@ -69,8 +69,8 @@ impl AccountReader {
                     .await
                 {
                     Ok(resources) => found.extend(resources),
-                    Err(reason) => {
-                        failure = Some(format!("{region}: {reason}"));
+                    Err(e) => {
+                        failure = Some(format!("{region}: {e}"));
                         break;
                     }
                 }

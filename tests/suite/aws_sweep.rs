@@ -157,6 +157,8 @@ fn a_sweep_finds_exactly_what_the_account_holds() {
         &baseline,
         format!(
             r#"regions = ["us-east-1"]
+# Lex V1 is past its end of support; this account still asks for its bots to be listed.
+list_retired = ["lex-v1"]
 [[approved_passes]]
 role = "arn:aws:iam::{ACCOUNT}:role/service-role/lex-approved-but-gone"
 service = "lexv2.amazonaws.com"
@@ -407,8 +409,8 @@ async fn two_thousand_roles_cost_what_the_formula_says() {
     let listings = calls.total() - iam_calls;
     assert_eq!(
         listings,
-        3,
-        "one listing per profile and region: {:?}",
+        2,
+        "one listing per profile and region (Lex V1, past its end of support, is not listed): {:?}",
         calls.snapshot()
     );
     let findings = Engine::new(baseline)
@@ -461,7 +463,6 @@ async fn a_sweep_out_of_time_says_how_far_it_got() {
         serde_json::json!([
             "connect-instances in us-east-1",
             "iam:ListRoles",
-            "lex-v1-bots in us-east-1",
             "lex-v2-bots in us-east-1"
         ])
     );

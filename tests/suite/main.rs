@@ -15,6 +15,8 @@ mod aws;
 mod aws_sweep;
 mod cli;
 mod common;
+mod decoder_regressions;
 mod invoke_local;
 mod lambda_runtime;
 mod memory;
+mod memory_bombs;

@@ -98,6 +98,27 @@ mod tests {
     }
 
     #[test]
+    fn a_deny_narrows_the_grant_it_judges() {
+        let narrowed = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"iam:PassRole","Resource":"*"},
+            {"Effect":"Deny","Action":"iam:PassRole","NotResource":"arn:aws:iam::111122223333:role/lex-*"}]}"#;
+        let (_, findings) = check_policy(&engine(), narrowed, "lex-roles").unwrap();
+        assert_eq!(rule_ids(&findings), ["PR002"]);
+        assert!(
+            findings[0]
+                .message
+                .contains("`arn:aws:iam::111122223333:role/lex-*` to any service"),
+            "{}",
+            findings[0].message
+        );
+        let unevaluable = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"iam:PassRole","Resource":"*"},
+            {"Effect":"Deny","Action":"iam:PassRole","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
+        let (_, findings) = check_policy(&engine(), unevaluable, "mfa").unwrap();
+        assert_eq!(rule_ids(&findings), ["PR001"]);
+    }
+
+    #[test]
     fn a_trust_policy_is_judged_as_create_role() {
         let text = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"lexv2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
         let (kind, findings) = check_policy(&engine(), text, "bot-role").unwrap();

@@ -4,11 +4,13 @@
 //! Pure and synchronous, with no AWS SDK and no async runtime (the compiler keeps it so: this
 //! crate does not depend on them). It reads what it is handed (bytes, readers, files named by
 //! the caller) and asks the live account only through [`account::AccountView`]. The layers, each
-//! using only those before it: [`finding`], [`policy`], [`decode`] -> [`baseline`] ->
-//! [`account`], [`state`] -> [`rules`] -> [`engine`] -> [`pipeline`], [`check`], [`pattern`],
-//! [`report`], [`log_events`], [`load`].
+//! using only those before it: [`finding`], [`arn`], [`decode`] -> [`policy`] -> [`baseline`] ->
+//! [`account`] -> [`state`] -> [`rules`] -> [`engine`] -> [`pipeline`], [`check`], [`pattern`],
+//! [`report`], [`log_events`], [`load`]; [`synth`] (synthetic log files for benchmarks and
+//! memory tests) stands apart.
 
 pub mod account;
+pub mod arn;
 pub mod baseline;
 pub mod check;
 pub mod decode;

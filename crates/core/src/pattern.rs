@@ -77,10 +77,15 @@ mod tests {
             lex,
             &json!([
                 "CreateBot",
+                "CreateResourcePolicy",
+                "CreateResourcePolicyStatement",
                 "DeleteBot",
                 "DeleteBotAlias",
+                "DeleteResourcePolicy",
+                "DeleteResourcePolicyStatement",
                 "PutBotAlias",
-                "UpdateBot"
+                "UpdateBot",
+                "UpdateResourcePolicy"
             ])
         );
         let connect = &patterns["aws.connect"]["detail"]["eventName"];

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use crate::account::{AccountView, Needs, Snapshot};
-use crate::decode::{read_items, Envelope, Event, Item, Position};
+use crate::decode::{read_items_with, Envelope, Event, Item, Options, Position};
 use crate::engine::{Engine, Evaluation};
 use crate::finding::{Finding, Severity};
 
@@ -60,6 +60,8 @@ pub enum Admitted {
         reason: String,
         finding: Option<Box<Finding>>,
     },
+    /// More of an unreadable input already reported on the same line: nothing to report.
+    Repeated,
 }
 
 /// Whether and how to read the account for an event.
@@ -81,6 +83,13 @@ pub struct Pipeline<'e> {
     home: Option<String>,
     /// Whether enrichment is on at all.
     enrich: bool,
+    /// The line of the last unreadable input, by origin: after a value it could not use, a
+    /// decoder may read the rest of the same broken text as another value on the same line
+    /// (a fragment such as `"Records": [{` is a string, then a stray `:`), and one broken input
+    /// is one message and one RW000.
+    last_unreadable: Option<(String, u64)>,
+    /// Decoding limits for [`evaluate_reader`] (record size, depth).
+    decoding: Options,
     pub summary: Summary,
 }
 
@@ -91,6 +100,8 @@ impl<'e> Pipeline<'e> {
             engine,
             home: None,
             enrich: false,
+            last_unreadable: None,
+            decoding: Options::default(),
             summary: Summary::default(),
         }
     }
@@ -100,6 +111,12 @@ impl<'e> Pipeline<'e> {
     pub fn enriching(mut self, home: Option<String>) -> Self {
         self.enrich = true;
         self.home = home;
+        self
+    }
+
+    /// Other decoding limits than the defaults (`--max-record-bytes`).
+    pub fn decoding(mut self, options: Options) -> Self {
+        self.decoding = options;
         self
     }
 
@@ -138,6 +155,11 @@ impl<'e> Pipeline<'e> {
                 }
             }
             Item::Unreadable { reason, position } => {
+                let here = Some((origin.to_owned(), position.line));
+                if self.last_unreadable == here {
+                    return Admitted::Repeated;
+                }
+                self.last_unreadable = here;
                 self.summary.unreadable += 1;
                 let finding = self.engine.unreadable(origin, position, &reason);
                 self.summary.count(finding.as_slice());
@@ -215,34 +237,39 @@ pub fn evaluate_reader<R: Read>(
     emit: &mut dyn FnMut(Output),
 ) -> io::Result<()> {
     pipeline.summary.inputs += 1;
-    read_items(reader, &mut |item| match pipeline.admit(item, origin) {
-        Admitted::Watched { event, needs } => {
-            let snapshot = match pipeline.enrichment(&needs) {
-                Enrichment::NotNeeded => Snapshot::default(),
-                Enrichment::Unavailable(reason) => Snapshot::unavailable(reason),
-                Enrichment::Fetch => fetch(&needs),
-            };
-            for finding in pipeline.evaluate(&event, &snapshot).findings {
-                emit(Output::Finding(Box::new(finding)));
+    let options = pipeline.decoding;
+    read_items_with(
+        reader,
+        &options,
+        &mut |item| match pipeline.admit(item, origin) {
+            Admitted::Watched { event, needs } => {
+                let snapshot = match pipeline.enrichment(&needs) {
+                    Enrichment::NotNeeded => Snapshot::default(),
+                    Enrichment::Unavailable(reason) => Snapshot::unavailable(reason),
+                    Enrichment::Fetch => fetch(&needs),
+                };
+                for finding in pipeline.evaluate(&event, &snapshot).findings {
+                    emit(Output::Finding(Box::new(finding)));
+                }
             }
-        }
-        Admitted::Unwatched { .. } => {}
-        Admitted::Other { .. } => pipeline.ignore(),
-        Admitted::Unreadable {
-            position,
-            reason,
-            finding,
-        } => {
-            emit(Output::Unreadable {
-                origin: origin.to_owned(),
+            Admitted::Unwatched { .. } | Admitted::Repeated => {}
+            Admitted::Other { .. } => pipeline.ignore(),
+            Admitted::Unreadable {
                 position,
                 reason,
-            });
-            if let Some(finding) = finding {
-                emit(Output::Finding(finding));
+                finding,
+            } => {
+                emit(Output::Unreadable {
+                    origin: origin.to_owned(),
+                    position,
+                    reason,
+                });
+                if let Some(finding) = finding {
+                    emit(Output::Finding(finding));
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What an account sweep read of the account ([`AccountState`]): the sweep rules' input. Events alone cannot tell that a role is
 //! orphaned, because the evidence is an absence; the sweep reads the account on a schedule and
 //! after the delete events that create orphans. Gathering the state is the AWS side's
-//! job (`rolewarden::aws::sweep`); the rules (OR001, OR002, OR004, SL008, CN001, RW002) are in [`crate::rules`] like every
+//! job (`rolewarden::aws::gather`); the rules (OR001, OR002, OR004, SL008, CN001, RW002) are in [`crate::rules`] like every
 //! other rule, and the engine runs them through [`crate::Engine::sweep`].
 //!
 //! Findings must be deterministic: the same account state gives the same finding ids, so a

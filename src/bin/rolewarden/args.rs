@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rolewarden::finding::UnknownSeverity;
 use rolewarden::Severity;
 
 /// Evaluates CloudTrail events about IAM, Amazon Lex and Amazon Connect against a baseline:
@@ -135,6 +136,10 @@ pub struct EvaluateArgs {
     pub enrich: bool,
     #[command(flatten)]
     pub sink: SinkArgs,
+    /// A record (or JSON Lines line) larger than this many bytes is reported unreadable
+    /// (RW000) without being held in memory; peak memory follows this limit.
+    #[arg(long, value_name = "BYTES", default_value_t = rolewarden::decode::stream::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -182,6 +187,6 @@ pub enum Format {
     Json,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse::<Severity>().map_err(|e| e.to_string())
+fn parse_severity(s: &str) -> Result<Severity, UnknownSeverity> {
+    s.parse()
 }

@@ -32,7 +32,10 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
     )?)
     .with_today(today);
 
-    let (inputs, skipped) = crate::inputs::expand(&args.paths)?;
+    let (inputs, skipped, notes) = crate::inputs::expand(&args.paths)?;
+    for note in &notes {
+        console.err(&format!("rolewarden: {note}"));
+    }
     let progress = progress_bar(&inputs);
 
     let live = if args.enrich || args.sink.sink.is_some() {
@@ -46,7 +49,10 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         }
         _ => None,
     };
-    let mut pipeline = Pipeline::new(&engine);
+    let mut pipeline = Pipeline::new(&engine).decoding(rolewarden::decode::Options {
+        max_record_bytes: args.max_record_bytes,
+        ..Default::default()
+    });
     if let (Some(live), Some(_)) = (&live, &reader) {
         // Enrichment reads the credentials' own account; an event from another account (an
         // organization trail) is judged from the event alone rather than against look-alike
@@ -73,6 +79,7 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
     let mut worst: Option<Severity> = None;
     let mut unread = Unread {
         skipped,
+        noted: notes.len(),
         ..Unread::default()
     };
     for input in &inputs {

@@ -8,6 +8,7 @@ mod evaluate;
 mod inputs;
 mod output;
 mod sweep;
+mod walk;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -139,10 +140,8 @@ fn check_policy(args: CheckPolicyArgs, console: &mut Console) -> anyhow::Result<
             |s| s.to_string_lossy().into_owned(),
         );
         let checked = std::fs::read_to_string(file)
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                rolewarden::check::check_policy(&engine, &text, &name).map_err(|e| e.to_string())
-            });
+            .map_err(anyhow::Error::from)
+            .and_then(|text| Ok(rolewarden::check::check_policy(&engine, &text, &name)?));
         match checked {
             Ok((kind, found)) => {
                 console.err(&format!(

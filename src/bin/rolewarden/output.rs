@@ -91,6 +91,8 @@ pub fn exit_code(
 pub struct Unread {
     /// Files in folders that are not event files by name.
     pub skipped: usize,
+    /// Entries in folders left out for another reason (not regular files, or read already).
+    pub noted: usize,
     /// Inputs that could not be opened or read at all.
     pub failures: usize,
 }
@@ -118,6 +120,12 @@ pub fn summary_line(s: &Summary, unread: &Unread, elapsed: std::time::Duration) 
         line.push_str(&format!(
             "; {} files in folders skipped (not .json/.jsonl/.ndjson/.gz)",
             unread.skipped
+        ));
+    }
+    if unread.noted > 0 {
+        line.push_str(&format!(
+            "; {} entries in folders skipped (not regular files, or read already)",
+            unread.noted
         ));
     }
     if unread.failures > 0 {

@@ -1,10 +1,14 @@
-//! What the test modules share: the repository root and the local AWS API server.
+//! What the test modules share: the repository root, the engine and sample account the core's
+//! tests use, and the local AWS API server.
 
 pub mod aws;
 
-use std::path::PathBuf;
+/// The core suite's helpers, shared rather than copied.
+#[allow(
+    dead_code,
+    reason = "this suite uses a part of the core suite's helpers"
+)]
+#[path = "../../../crates/core/tests/suite/common.rs"]
+mod engine;
 
-/// The repository root (events/, tests/fixtures/).
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use engine::{root, sample_account, test_engine};

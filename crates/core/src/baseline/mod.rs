@@ -18,20 +18,23 @@ use thiserror::Error;
 /// The embedded default baseline, built-in profiles included.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
-/// A baseline file's bytes as text; bytes that are not UTF-8 are an error naming the line and
-/// column of the first bad byte (TOML files are UTF-8).
+/// A baseline file's bytes as text; bytes that are not UTF-8 are an error naming the line, the
+/// text before the bad byte and its place in the line (TOML files are UTF-8).
 pub fn text_of<'a>(bytes: &'a [u8], source_name: &str) -> Result<&'a str, BaselineError> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let before = String::from_utf8_lossy(valid.get(line_start..).unwrap_or_default());
         BaselineError {
             source_name: source_name.to_owned(),
             diagnostics: vec![Diagnostic {
                 level: Level::Error,
-                line: Some(line),
-                key: String::new(),
-                message: format!("not UTF-8 text (first bad byte at column {column})"),
+                line: Some(1 + valid.iter().filter(|&&b| b == b'\n').count()),
+                key: before.trim_start().chars().take(40).collect(),
+                message: format!(
+                    "not valid UTF-8 (byte {} of the line); save the file as UTF-8",
+                    valid.len() - line_start + 1
+                ),
             }],
         }
     })
@@ -112,6 +115,11 @@ pub struct Profile {
     /// count them as tampering.
     #[serde(default)]
     pub slr_inline_policies_by_service: bool,
+    /// The day AWS ended support for the service (`YYYY-MM-DD`). Past it, none of its resources
+    /// can exist: its service-linked roles are left over (OR002), and its `dependents` are not
+    /// listed unless `list_retired` names the profile.
+    #[serde(default)]
+    pub end_of_support: Option<String>,
 }
 
 /// How the account sweep finds a service's dependent resources.
@@ -194,6 +202,15 @@ impl Profile {
         path.starts_with("/aws-service-role/") && self.owns_slr_name(role_name)
     }
 
+    /// The end of support, when it is on or before `today`; `None` for a service still served
+    /// (or a date that does not parse, which validation has already refused).
+    pub fn retired_on(&self, today: NaiveDate) -> Option<NaiveDate> {
+        self.end_of_support
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+            .filter(|day| *day <= today)
+    }
+
     /// Whether a role name is one of this service's service-linked role names.
     pub fn owns_slr_name(&self, role_name: &str) -> bool {
         self.slr_names
@@ -250,6 +267,10 @@ pub struct Baseline {
     pub regions: Vec<String>,
     pub approve_service_linked_roles: bool,
     pub broad_managed_policies: Vec<String>,
+    /// Profiles past their end of support whose dependents are listed all the same.
+    pub list_retired: Vec<String>,
+    /// Accounts, besides the role's own, that trust policies may let assume a role (TR003).
+    pub trusted_accounts: Vec<String>,
     pub disabled: BTreeSet<String>,
     pub severity: BTreeMap<String, Severity>,
     pub profiles: Vec<Profile>,
@@ -266,6 +287,8 @@ struct RawBaseline {
     regions: Option<Vec<String>>,
     approve_service_linked_roles: Option<bool>,
     broad_managed_policies: Option<Vec<String>>,
+    list_retired: Option<Vec<Spanned<String>>>,
+    trusted_accounts: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     rules: Option<RawRules>,
     #[serde(default)]
@@ -432,6 +455,43 @@ impl Validator<'_> {
         }
     }
 
+    /// Checks `list_retired` and drops the `dependents` of every profile past its end of
+    /// support that it does not name: listing resources that can no longer exist only fails
+    /// (RW002) on every sweep.
+    fn retirements(
+        &mut self,
+        asked: Option<Vec<Spanned<String>>>,
+        profiles: &mut [Profile],
+        today: NaiveDate,
+    ) -> Vec<String> {
+        let mut listed = Vec::new();
+        for (i, name) in asked.unwrap_or_default().into_iter().enumerate() {
+            let at = Some(name.span().start);
+            let name = name.into_inner();
+            match profiles.iter().find(|p| p.name == name) {
+                None => self.error(
+                    at,
+                    format!("list_retired[{i}]"),
+                    format!("`{name}` is not a profile"),
+                ),
+                Some(p) if p.end_of_support.is_none() => self.push(
+                    Level::Warning,
+                    at,
+                    format!("list_retired[{i}]"),
+                    format!("profile `{name}` has no `end_of_support`: it is listed anyway"),
+                ),
+                Some(_) => {}
+            }
+            listed.push(name);
+        }
+        for profile in profiles.iter_mut() {
+            if profile.retired_on(today).is_some() && !listed.contains(&profile.name) {
+                profile.dependents = None;
+            }
+        }
+        listed
+    }
+
     fn check(
         &mut self,
         raw: RawBaseline,
@@ -519,9 +579,41 @@ impl Validator<'_> {
                     "a profile with `dependents.deleted_by` needs the CloudTrail `event_source` of those events",
                 );
             }
+            if let Some(day) = &profile.end_of_support {
+                if NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").is_err() {
+                    self.error(
+                        at,
+                        format!("{key}.end_of_support"),
+                        format!("`{day}` is not a date (YYYY-MM-DD)"),
+                    );
+                }
+            }
             match profiles.iter_mut().find(|p| p.name == profile.name) {
                 Some(existing) => *existing = profile,
                 None => profiles.push(profile),
+            }
+        }
+
+        let list_retired = self.retirements(raw.list_retired, &mut profiles, today);
+
+        let mut trusted_accounts = Vec::new();
+        for (i, account) in raw
+            .trusted_accounts
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let at = Some(account.span().start);
+            let account = account.into_inner();
+            let id = account.trim();
+            if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+                trusted_accounts.push(id.to_owned());
+            } else {
+                self.error(
+                    at,
+                    format!("trusted_accounts[{i}]"),
+                    format!("`{account}` is not an account id (12 digits)"),
+                );
             }
         }
 
@@ -658,6 +750,8 @@ impl Validator<'_> {
             broad_managed_policies: raw
                 .broad_managed_policies
                 .unwrap_or(defaults.broad_managed_policies),
+            list_retired,
+            trusted_accounts,
             disabled,
             severity,
             profiles,
@@ -769,6 +863,79 @@ deleted_by = ["DeleteBot"]
             "principals = [\"lexv2.amazonaws.com\"]\nevent_source = \"lex.amazonaws.com\"",
         );
         assert!(Baseline::parse(&with_source, "t.toml", today()).is_ok());
+    }
+
+    #[test]
+    fn a_retired_service_is_not_listed_unless_asked() {
+        let b = Baseline::parse(DEFAULT_TOML, "embedded default", today()).unwrap();
+        let v1 = b.profiles.iter().find(|p| p.name == "lex-v1").unwrap();
+        assert_eq!(v1.retired_on(today()), NaiveDate::from_ymd_opt(2025, 9, 15));
+        assert_eq!(v1.dependents, None);
+        assert!(b
+            .profiles
+            .iter()
+            .all(|p| p.name == "lex-v1" || p.dependents.is_some()));
+        // Before the end of support, the default still lists Lex V1 bots.
+        let before = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+        let b = Baseline::parse(DEFAULT_TOML, "embedded default", before).unwrap();
+        let v1 = b.profiles.iter().find(|p| p.name == "lex-v1").unwrap();
+        assert_eq!(v1.retired_on(before), None);
+        assert!(v1.dependents.is_some());
+        // A baseline that asks for the listing keeps it.
+        let b = Baseline::parse("list_retired = [\"lex-v1\"]\n", "t.toml", today()).unwrap();
+        let v1 = b.profiles.iter().find(|p| p.name == "lex-v1").unwrap();
+        assert_eq!(
+            v1.dependents.as_ref().map(|d| d.kind),
+            Some(DependentKind::LexV1Bots)
+        );
+        assert_eq!(b.list_retired, ["lex-v1"]);
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+    }
+
+    #[test]
+    fn list_retired_and_end_of_support_are_validated() {
+        let err = Baseline::parse(
+            "list_retired = [\"lex-v3\"]\n\n[[profiles]]\nname = \"kendra\"\ntitle = \"Amazon Kendra\"\nprincipals = [\"kendra.amazonaws.com\"]\nend_of_support = \"soon\"\n",
+            "t.toml",
+            today(),
+        )
+        .unwrap_err();
+        let all: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            all,
+            [
+                "error: line 3: `profiles[0].end_of_support`: `soon` is not a date (YYYY-MM-DD)",
+                "error: line 1: `list_retired[0]`: `lex-v3` is not a profile",
+            ]
+        );
+        let b = Baseline::parse("list_retired = [\"connect\"]\n", "t.toml", today()).unwrap();
+        assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
+        assert!(b.warnings[0].message.contains("no `end_of_support`"));
+    }
+
+    #[test]
+    fn trusted_accounts_are_account_ids() {
+        let b = Baseline::parse(
+            "trusted_accounts = [\"444455556666\", \" 777788889999 \"]\n",
+            "t.toml",
+            today(),
+        )
+        .unwrap();
+        assert_eq!(b.trusted_accounts, ["444455556666", "777788889999"]);
+        let err = Baseline::parse(
+            "trusted_accounts = [\"444455556666\", \"arn:aws:iam::1:root\", \"*\"]\n",
+            "t.toml",
+            today(),
+        )
+        .unwrap_err();
+        let all: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            all,
+            [
+                "error: line 1: `trusted_accounts[1]`: `arn:aws:iam::1:root` is not an account id (12 digits)",
+                "error: line 1: `trusted_accounts[2]`: `*` is not an account id (12 digits)",
+            ]
+        );
     }
 
     #[test]

@@ -1,11 +1,21 @@
 //! Decoding what arrives: bytes to records ([`stream`]), records to evaluated events ([`Event`]).
+//!
+//! Bytes to records in layers: [`sniff`] (gzip, byte-order mark), [`frame`] (each record's
+//! bytes, limits), [`classify`] (a record's bytes to an item), [`position`] (lines and columns),
+//! and the two strategies in [`stream`] that drive them.
 
+mod classify;
+mod frame;
 pub mod lenient;
+mod position;
 pub mod record;
+mod sniff;
 pub mod stream;
 
 pub use record::{Envelope, Identity, Record};
-pub use stream::{read_items, read_slice, Item, Position};
+pub use stream::{
+    read_items, read_items_with, read_slice, read_slice_with, Item, Options, Position,
+};
 
 use serde_json::Value;
 

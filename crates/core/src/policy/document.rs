@@ -169,7 +169,9 @@ impl PolicyDocument {
     /// statements, which keeps decoding a large policy to one allocation per string.
     fn from_owned_object(mut map: Map<String, Value>) -> Result<Self, PolicyError> {
         let version = get(&map, "Version").and_then(crate::decode::lenient::text_of);
-        let statement_key = key_of(&map, "Statement").ok_or(PolicyError::MissingStatement)?;
+        let statement_key = key_of(&map, "Statement")
+            .ok_or(PolicyError::MissingStatement)?
+            .to_owned();
         let raw_statements: Vec<Value> = match map.remove(&statement_key) {
             Some(Value::Array(items)) => items,
             Some(single @ Value::Object(_)) => vec![single],
@@ -198,19 +200,18 @@ impl PolicyDocument {
 /// Looks a policy key up as written, then case-insensitively: IAM itself is strict, but a
 /// document that reached CloudTrail may come from a tool that is not.
 fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    map.get(key_of(map, key)?)
 }
 
-/// The key [`get`] would find `key` under.
-fn key_of(map: &Map<String, Value>, key: &str) -> Option<String> {
-    if map.contains_key(key) {
-        return Some(key.to_owned());
+/// The key [`get`] finds `key` under: as written, else the first that matches case-insensitively.
+fn key_of<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    match map.get_key_value(key) {
+        Some((k, _)) => Some(k),
+        None => map
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(key))
+            .map(String::as_str),
     }
-    map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
 }
 
 /// The elements of a statement, found in one pass over its keys with [`get`]'s rule: the key as

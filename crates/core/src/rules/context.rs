@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::account::AccountView;
 use crate::baseline::{looks_like_slr, Baseline, Profile};
 use crate::decode::{lookup, Event};
-use crate::policy::PolicyDocument;
 use crate::policy::PolicyError;
+use crate::policy::{KnownService, PolicyDocument};
 
 /// A document field that could not be decoded (RW000).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,6 +63,7 @@ pub struct Context<'a> {
     pub view: &'a dyn AccountView,
     permission: OnceCell<Slot>,
     trust: OnceCell<Slot>,
+    lex_policy: OnceCell<Slot>,
     passed: OnceCell<Vec<PassedRole<'a>>>,
     grants: OnceCell<Vec<crate::policy::PassRoleGrant>>,
 }
@@ -75,6 +76,7 @@ impl<'a> Context<'a> {
             view,
             permission: OnceCell::new(),
             trust: OnceCell::new(),
+            lex_policy: OnceCell::new(),
             passed: OnceCell::new(),
             grants: OnceCell::new(),
         }
@@ -84,9 +86,29 @@ impl<'a> Context<'a> {
     pub fn pass_role_grants(&self) -> &[crate::policy::PassRoleGrant] {
         self.grants.get_or_init(|| {
             self.permission_policy()
-                .map(crate::policy::pass_role_grants)
+                .map(|doc| self.effective_grants(doc))
                 .unwrap_or_default()
         })
+    }
+
+    /// A document's PassRole grants, judged also on the service principals of the baseline's
+    /// profiles (so PR003 sees what reaches Lex even through a wildcard).
+    pub fn effective_grants(&self, doc: &PolicyDocument) -> Vec<crate::policy::PassRoleGrant> {
+        let known: Vec<KnownService<'_>> = self
+            .baseline
+            .profiles
+            .iter()
+            .flat_map(|p| {
+                // Resource ARNs carry the service's namespace: `lexv2.amazonaws.com` makes
+                // `arn:aws:lex:...` bots, the namespace of the profile's API.
+                let namespace = p.event_source.split('.').next().unwrap_or_default();
+                p.principals.iter().map(move |principal| KnownService {
+                    principal,
+                    namespace,
+                })
+            })
+            .collect();
+        crate::policy::pass_role_grants_with(doc, &known)
     }
 
     fn is_iam(&self) -> bool {
@@ -123,6 +145,87 @@ impl<'a> Context<'a> {
         match slot {
             Slot::Decoded(doc) => Some(doc),
             _ => None,
+        }
+    }
+
+    /// The resource-based policy a Lex V2 call writes, decoded: the whole document of
+    /// `CreateResourcePolicy`/`UpdateResourcePolicy` (`policy`), or the one statement
+    /// `CreateResourcePolicyStatement` adds, built from its request parameters.
+    pub fn lex_resource_policy(&self) -> Option<&PolicyDocument> {
+        let slot = self.lex_policy.get_or_init(|| {
+            if !self.event.source().eq_ignore_ascii_case(super::LEX) {
+                return Slot::Absent;
+            }
+            match self.event.name() {
+                "CreateResourcePolicy" | "UpdateResourcePolicy" => self.decode_field(&["policy"]),
+                "CreateResourcePolicyStatement" => self.statement_document(),
+                _ => Slot::Absent,
+            }
+        });
+        match slot {
+            Slot::Decoded(doc) => Some(doc),
+            _ => None,
+        }
+    }
+
+    /// `CreateResourcePolicyStatement` as a one-statement document, so that it is judged by the
+    /// same reading as a whole policy. Its parameters: `statementId`, `effect`, `principal` (a
+    /// list of `{"service": ...}` or `{"arn": ...}`), `action` (a list), `condition` (operator
+    /// to key to value), and the `resourceArn` it applies to.
+    fn statement_document(&self) -> Slot {
+        let e = self.event;
+        let (Some(effect), Some(principals), Some(action)) = (
+            e.param_text("effect"),
+            e.param("principal").and_then(serde_json::Value::as_array),
+            e.param("action"),
+        ) else {
+            return if e.failed() {
+                Slot::Absent
+            } else {
+                Slot::Failed(DecodeFailure {
+                    field: "requestParameters.principal".into(),
+                    reason: "the call succeeded but the event carries no complete statement (`effect`, `principal`, `action`)".into(),
+                })
+            };
+        };
+        let mut services = Vec::new();
+        let mut arns = Vec::new();
+        for p in principals {
+            for (key, value) in p.as_object().into_iter().flatten() {
+                if key.eq_ignore_ascii_case("service") {
+                    services.push(value.clone());
+                } else if key.eq_ignore_ascii_case("arn") {
+                    arns.push(value.clone());
+                }
+            }
+        }
+        let mut principal = serde_json::Map::new();
+        if !services.is_empty() {
+            principal.insert("Service".into(), services.into());
+        }
+        if !arns.is_empty() {
+            principal.insert("AWS".into(), arns.into());
+        }
+        let mut statement = serde_json::Map::new();
+        statement.insert("Effect".into(), effect.into());
+        statement.insert("Principal".into(), principal.into());
+        statement.insert("Action".into(), action.clone());
+        for (key, param) in [
+            ("Sid", "statementId"),
+            ("Resource", "resourceArn"),
+            ("Condition", "condition"),
+        ] {
+            if let Some(value) = e.param(param) {
+                statement.insert(key.into(), value.clone());
+            }
+        }
+        let document = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
+        match PolicyDocument::from_value(&document) {
+            Ok(doc) => Slot::Decoded(doc),
+            Err(err) => Slot::Failed(DecodeFailure {
+                field: "requestParameters".into(),
+                reason: err.to_string(),
+            }),
         }
     }
 
@@ -166,18 +269,30 @@ impl<'a> Context<'a> {
 
     /// Everything that could not be decoded, after forcing the documents this event carries.
     pub fn decode_failures(&self) -> Vec<DecodeFailure> {
-        let _ = (self.permission_policy(), self.trust_policy());
-        let mut out: Vec<DecodeFailure> = [self.permission.get(), self.trust.get()]
-            .into_iter()
-            .flatten()
-            .filter_map(|slot| match slot {
-                Slot::Failed(f) => Some(f.clone()),
-                _ => None,
-            })
-            .collect();
-        for doc in [self.permission_policy(), self.trust_policy()]
-            .into_iter()
-            .flatten()
+        let _ = (
+            self.permission_policy(),
+            self.trust_policy(),
+            self.lex_resource_policy(),
+        );
+        let mut out: Vec<DecodeFailure> = [
+            self.permission.get(),
+            self.trust.get(),
+            self.lex_policy.get(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|slot| match slot {
+            Slot::Failed(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+        for doc in [
+            self.permission_policy(),
+            self.trust_policy(),
+            self.lex_resource_policy(),
+        ]
+        .into_iter()
+        .flatten()
         {
             for problem in &doc.problems {
                 out.push(DecodeFailure {
@@ -193,6 +308,20 @@ impl<'a> Context<'a> {
                     "expected an object, found {}",
                     crate::policy::document::json_type(&self.event.params)
                 ),
+            });
+        }
+        // Every watched call is a write that names what it acts on, so a succeeded one without
+        // parameters was cut (by CloudTrail for size, or by whoever forwarded it): no rule can
+        // judge it. Reported once, unless a missing document already said so.
+        let empty = match &self.event.params {
+            serde_json::Value::Null => true,
+            serde_json::Value::Object(map) => map.is_empty(),
+            _ => false,
+        };
+        if !self.event.failed() && empty && out.is_empty() {
+            out.push(DecodeFailure {
+                field: "requestParameters".into(),
+                reason: "the call succeeded but the event carries no request parameters".into(),
             });
         }
         out
@@ -228,7 +357,8 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// Fills `{region}`, `{account}`, `{request.PATH}`, `{response.PATH}`; `None` if any is unknown.
+    /// Fills `{partition}`, `{region}`, `{account}`, `{request.PATH}`, `{response.PATH}`; `None`
+    /// if any is unknown.
     pub fn render(&self, template: &str) -> Option<String> {
         let mut out = String::new();
         let mut rest = template;
@@ -238,6 +368,10 @@ impl<'a> Context<'a> {
             let close = after.find('}')?;
             let name = after.get(..close)?;
             let value = match name {
+                "partition" => self
+                    .event
+                    .region()
+                    .map(|r| crate::arn::partition(r).to_owned()),
                 "region" => self.event.region().map(str::to_owned),
                 "account" => self.event.account().map(str::to_owned),
                 _ => match name.split_once('.') {
@@ -253,6 +387,11 @@ impl<'a> Context<'a> {
         Some(out)
     }
 
+    /// The partition of the event's account, from its region (`aws` when it names none).
+    fn partition(&self) -> &'static str {
+        self.event.region().map_or("aws", crate::arn::partition)
+    }
+
     /// `roleName` of an IAM role event.
     pub fn role_name(&self) -> Option<String> {
         self.event.param_text("roleName")
@@ -264,17 +403,8 @@ impl<'a> Context<'a> {
         if let Some(arn) = self.event.response_text("role.arn") {
             return arn;
         }
-        let partition = self.event.region().map_or("aws", |r| {
-            if r.starts_with("cn-") {
-                "aws-cn"
-            } else if r.starts_with("us-gov-") {
-                "aws-us-gov"
-            } else {
-                "aws"
-            }
-        });
         match self.event.account() {
-            Some(account) => format!("arn:{partition}:iam::{account}:role/{name}"),
+            Some(account) => format!("arn:{}:iam::{account}:role/{name}", self.partition()),
             None => format!("role/{name}"),
         }
     }
@@ -312,14 +442,20 @@ impl<'a> Context<'a> {
             .filter(|_| e.name() == "CreatePolicy")
         {
             let path = e.param_text("path").unwrap_or_else(|| "/".into());
-            return Some(format!("arn:aws:iam::{account}:policy{path}{name}"));
+            return Some(format!(
+                "arn:{}:iam::{account}:policy{path}{name}",
+                self.partition()
+            ));
         }
         if let Some(role) = self.role_name() {
             return Some(self.role_arn(&role));
         }
         for (param, kind) in [("userName", "user"), ("groupName", "group")] {
             if let Some(name) = e.param_text(param) {
-                return Some(format!("arn:aws:iam::{account}:{kind}/{name}"));
+                return Some(format!(
+                    "arn:{}:iam::{account}:{kind}/{name}",
+                    self.partition()
+                ));
             }
         }
         None

@@ -16,6 +16,7 @@ use crate::baseline::{Baseline, BaselineError, DEFAULT_TOML};
 use crate::finding::Severity;
 
 mod context;
+mod reach;
 mod sweep_context;
 pub use context::{Context, DecodeFailure, PassedRole, SlrTarget};
 pub use sweep_context::SweepContext;
@@ -213,6 +214,9 @@ macro_rules! declare_rule {
 /// IAM's eventSource, used by most rules.
 pub(crate) const IAM: &str = "iam.amazonaws.com";
 
+/// The eventSource of Amazon Lex, V1 and V2 model building alike.
+pub(crate) const LEX: &str = "lex.amazonaws.com";
+
 /// The calls that write a permissions policy (`requestParameters.policyDocument`).
 pub(crate) const POLICY_WRITES: &[(&str, &str)] = &[
     (IAM, "CreatePolicy"),
@@ -224,6 +228,8 @@ pub(crate) const POLICY_WRITES: &[(&str, &str)] = &[
 
 pub mod cn001;
 pub mod lx001;
+pub mod lx002;
+pub mod lx003;
 pub mod or001;
 pub mod or002;
 pub mod or003;
@@ -246,8 +252,10 @@ pub mod sl005;
 pub mod sl006;
 pub mod sl007;
 pub mod sl008;
+pub mod sl009;
 pub mod tr001;
 pub mod tr002;
+pub mod tr003;
 
 /// Every rule, in catalogue order.
 pub static ALL: &[Rule] = &[
@@ -260,6 +268,7 @@ pub static ALL: &[Rule] = &[
     Rule::Event(&pr007::PassRoleRefused),
     Rule::Event(&tr001::ServiceTrustSharedWithBroaderPrincipal),
     Rule::Event(&tr002::ServiceTrustWithoutSourceGuard),
+    Rule::Event(&tr003::TrustOpenedOutsideAccount),
     Rule::Event(&sl001::ServiceLinkedRolePermissionsModified),
     Rule::Event(&sl002::ServiceLinkedRoleTrustModified),
     Rule::Event(&sl003::ServiceLinkedRoleSettingsModified),
@@ -268,11 +277,14 @@ pub static ALL: &[Rule] = &[
     Rule::Event(&sl006::ServiceLinkedRoleLookAlike),
     Rule::Event(&sl007::ServiceLinkedRoleCreated),
     Rule::Sweep(&sl008::ServiceLinkedRoleDrifted),
+    Rule::Event(&sl009::ServiceLinkedRoleDeleteRoleAttempt),
     Rule::Sweep(&or001::OrphanedServiceRole),
     Rule::Sweep(&or002::ServiceLinkedRoleWithoutDependents),
     Rule::Event(&or003::ApprovedRoleDeleted),
     Rule::Sweep(&or004::ApprovedRoleMissing),
     Rule::Event(&lx001::LexTagConditionUnsupported),
+    Rule::Event(&lx002::LexResourcePolicyOpen),
+    Rule::Event(&lx003::LexResourcePolicyChanged),
     Rule::Sweep(&cn001::ConnectInstanceWithoutServiceLinkedRole),
     Rule::Event(&rw000::UndecodableEvent),
     Rule::Engine(&rw001::ExpiredException::META),

@@ -1,6 +1,8 @@
+use chrono::NaiveDate;
+
 use super::{Draft, SweepContext, SweepRule};
-use crate::baseline::DependentKind;
-use crate::state::slr_in_use;
+use crate::baseline::{DependentKind, Profile};
+use crate::state::{slr_in_use, SweptRole};
 
 declare_rule! {
     /// ## What it does
@@ -10,7 +12,10 @@ declare_rule! {
     /// service-linked roles in use, so the rule fires when no bot is left. An Amazon Connect
     /// instance names its own service-linked role (`ServiceRole`), so the rule fires when no
     /// instance names this one. When a listing is missing or failed the rule stays silent and
-    /// RW002 reports the gap.
+    /// RW002 reports the gap. For a service past its `end_of_support` (Amazon Lex V1 since
+    /// 2025-09-15) nothing is listed: none of its resources can exist any more, so every
+    /// service-linked role of it is left over, and the finding says so and why. A baseline that
+    /// sets `list_retired = ["lex-v1"]` gets the listing, and the verdict from it, back.
     ///
     /// ## Why it matters
     /// AWS recommends deleting a service-linked role you no longer need, so that you do not keep
@@ -20,8 +25,9 @@ declare_rule! {
     ///
     /// ## Example
     /// `AWSServiceRoleForLexV2Bots_ABCDEFGHIJ` after the last Lex V2 bot in `us-east-1` and
-    /// `eu-west-2` was deleted, or `AWSServiceRoleForAmazonConnect_7Hq2nLzXbR` when the only
-    /// Connect instance names `AWSServiceRoleForAmazonConnect_Kq81cTzWpE`.
+    /// `eu-west-2` was deleted, `AWSServiceRoleForAmazonConnect_7Hq2nLzXbR` when the only
+    /// Connect instance names `AWSServiceRoleForAmazonConnect_Kq81cTzWpE`, or
+    /// `AWSServiceRoleForLexBots` after Amazon Lex V1's end of support.
     ///
     /// ## Fix
     /// Confirm that the service is no longer used in any region (including regions the sweep
@@ -48,6 +54,9 @@ impl SweepRule for ServiceLinkedRoleWithoutDependents {
         };
         for (role, profile) in cx.service_linked_roles() {
             let Some(spec) = &profile.dependents else {
+                if let Some(day) = profile.retired_on(cx.now.date_naive()) {
+                    out.push(left_over(role, profile, day));
+                }
                 continue;
             };
             let Some(dependents) = cx.dependents(profile) else {
@@ -81,6 +90,18 @@ impl SweepRule for ServiceLinkedRoleWithoutDependents {
             );
         }
     }
+}
+
+/// A service-linked role of a service AWS no longer supports: nothing of the service can use it.
+fn left_over(role: &SweptRole, profile: &Profile, day: NaiveDate) -> Draft {
+    Draft::new(format!(
+        "service-linked role `{}` of {}: {} reached its end of support on {day}, so none of its resources can exist any more and the role is left over",
+        role.name, profile.title, profile.title
+    ))
+    .resource(role.arn.clone())
+    .evidence("role_name", &role.name)
+    .evidence("service", &profile.title)
+    .evidence("end_of_support", day.to_string())
 }
 
 fn noun(kind: DependentKind) -> &'static str {

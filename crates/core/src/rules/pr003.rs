@@ -1,11 +1,15 @@
 use super::{Context, Draft, EventRule};
-use crate::policy::wildcard;
 
 declare_rule! {
     /// ## What it does
-    /// Flags a policy write that limits `iam:PassRole` to a Lex service principal
-    /// (`iam:PassedToService`) but not to the bots or aliases the role is for
-    /// (`iam:AssociatedResourceARN`).
+    /// Flags a policy write whose Allow statement effectively limits `iam:PassRole` to a few
+    /// services, a Lex service principal among them, but not to the bots or aliases the role is
+    /// for: the role can be passed to Lex with no `iam:AssociatedResourceARN`, or with one in an
+    /// account the policy does not name. An `iam:AssociatedResourceARN` condition counts only
+    /// if its values tie the role to the policy's own bots: `ArnLike` `arn:aws:lex:*` or
+    /// `arn:aws:lex:*:*:bot-alias/*` does not, nor does an `IfExists` or `ForAllValues:` form,
+    /// which holds when the service sends no such key. The services may be limited by the
+    /// statement's `iam:PassedToService` condition or by a Deny on every other service.
     ///
     /// ## Why it matters
     /// The Lex guide for conversation logs recommends both keys. Without the resource key,
@@ -25,7 +29,7 @@ declare_rule! {
     pub struct LexPassRoleWithoutAssociatedResource {
         id: "PR003",
         severity: Low,
-        summary: "PassRole limited to a Lex service but not to bots/aliases (no iam:AssociatedResourceARN)",
+        summary: "PassRole limited to a Lex service but not to bots/aliases (no effective iam:AssociatedResourceARN)",
         trigger: Listed,
         events: super::POLICY_WRITES,
     }
@@ -46,22 +50,30 @@ impl EventRule for LexPassRoleWithoutAssociatedResource {
             .flat_map(|p| p.principals.iter().map(String::as_str))
             .collect();
         for grant in cx.pass_role_grants() {
-            let Some(services) = &grant.passed_to_service else {
-                continue;
-            };
-            let lex: Vec<&str> = lex_principals
-                .iter()
-                .copied()
-                .filter(|p| services.iter().any(|s| wildcard::matches(s, p, true)))
-                .collect();
-            if lex.is_empty() || grant.associated_resource.is_some() {
+            // A grant open to any service is PR001's or PR002's.
+            if grant.reach.any_service {
                 continue;
             }
+            let lex: Vec<&str> = grant
+                .reach
+                .services
+                .iter()
+                .filter(|s| s.any_resource && lex_principals.contains(&s.principal.as_str()))
+                .map(|s| s.principal.as_str())
+                .collect();
+            if lex.is_empty() {
+                continue;
+            }
+            let why = if grant.reach.resource_condition {
+                "its iam:AssociatedResourceARN condition does not tie the role to the policy's bots"
+            } else {
+                "no iam:AssociatedResourceARN condition"
+            };
             out.push(
                 Draft::new(format!(
-                    "{} lets its holder pass `{}` to {} for any bot (statement {}: no iam:AssociatedResourceARN condition)",
+                    "{} lets its holder pass `{}` to {} for any bot (statement {}: {why})",
                     cx.policy_label(),
-                    grant.resources.join(", "),
+                    grant.role_text(),
                     lex.join(", "),
                     grant.statement,
                 ))

@@ -4,7 +4,9 @@ declare_rule! {
     /// ## What it does
     /// Records a watched event, or an input, that could not be decoded: a policy document
     /// that is not JSON or has the wrong type, a statement rolewarden cannot read, a record
-    /// that is not valid JSON. The rest of the event is still evaluated.
+    /// that is not valid JSON, a succeeded call whose event carries no request parameters at
+    /// all (`null` or `{}`, whatever the call). The rest of the event is still evaluated; one
+    /// broken input is one finding.
     ///
     /// ## Why it matters
     /// A decoder that drops what it cannot read is a blind spot an attacker can aim for. Every

@@ -57,7 +57,14 @@ impl EventRule for ServiceLinkedRoleDeleted {
             .slr_draft(&target, "deletion requested")
             .evidence("deletion_task_id", cx.event.response_text("deletionTaskId"));
         let Some(spec) = &profile.dependents else {
-            out.push(draft.enrichment("the profile names no dependent resources to check"));
+            let note = match cx.event.time().and_then(event_day).and_then(|d| profile.retired_on(d)) {
+                Some(day) => format!(
+                    "{} reached its end of support on {day}: none of its resources can depend on the role",
+                    profile.title
+                ),
+                None => "the profile names no dependent resources to check".to_owned(),
+            };
+            out.push(draft.enrichment(note));
             return;
         };
         let draft = match cx.view.dependents(&profile.name) {
@@ -87,4 +94,9 @@ impl EventRule for ServiceLinkedRoleDeleted {
         };
         out.push(draft);
     }
+}
+
+/// The day of an event's `eventTime` (`2024-05-07T13:38:35Z`).
+fn event_day(time: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(time.get(..10)?, "%Y-%m-%d").ok()
 }

@@ -6,8 +6,10 @@ declare_rule! {
     /// ## What it does
     /// Flags `CreateRole` of a role named like a service-linked role (`AWSServiceRoleFor*`)
     /// outside the `/aws-service-role/` path. Only AWS creates roles under that path (through
-    /// `CreateServiceLinkedRole`), so such a role is a look-alike. A refused attempt is reported
-    /// at medium.
+    /// `CreateServiceLinkedRole`), so such a role is a look-alike. A `CreateRole` under that
+    /// path is reported too: IAM keeps the path for `CreateServiceLinkedRole`, so the call is an
+    /// attempt to plant a role where only AWS's are expected. A refused attempt is reported at
+    /// medium.
     ///
     /// ## Why it matters
     /// Reviewers and tools skip `AWSServiceRoleFor*` roles as AWS-managed. A look-alike hides
@@ -22,7 +24,7 @@ declare_rule! {
     pub struct ServiceLinkedRoleLookAlike {
         id: "SL006",
         severity: High,
-        summary: "a role named like an SLR (AWSServiceRoleFor*) is created outside /aws-service-role/",
+        summary: "a role named like an SLR (AWSServiceRoleFor*) is created with CreateRole (a look-alike)",
         trigger: Listed,
         events: &[(super::IAM, "CreateRole")],
     }
@@ -42,6 +44,7 @@ impl EventRule for ServiceLinkedRoleLookAlike {
             .or_else(|| cx.event.response_text("role.path"))
             .unwrap_or_else(|| "/".into());
         if path.starts_with("/aws-service-role/") {
+            out.push(reserved_path(cx, &name, &path));
             return;
         }
         let draft = Draft::new(format!(
@@ -61,5 +64,27 @@ impl EventRule for ServiceLinkedRoleLookAlike {
         } else {
             draft
         });
+    }
+}
+
+/// `CreateRole` under the reserved path: IAM keeps it for `CreateServiceLinkedRole`, so the call
+/// is an attempt to plant a role where reviewers expect only AWS's.
+fn reserved_path(cx: &Context<'_>, name: &str, path: &str) -> Draft {
+    let draft = Draft::new(format!(
+        "CreateRole {} role `{name}` under the reserved path `{path}`, which only CreateServiceLinkedRole may use",
+        if cx.event.failed() {
+            "tried to create"
+        } else {
+            "created"
+        },
+    ))
+    .resource(cx.role_arn(name))
+    .evidence("role_name", name)
+    .evidence("path", path)
+    .evidence("outcome", cx.outcome());
+    if cx.event.failed() {
+        draft.severity(Severity::Medium)
+    } else {
+        draft
     }
 }

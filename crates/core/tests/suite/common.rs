@@ -7,9 +7,25 @@ use rolewarden_core::pipeline::{evaluate_reader, Output, Pipeline};
 use rolewarden_core::policy::PolicyDocument;
 use rolewarden_core::{Baseline, Engine, Finding};
 
-/// The repository root (events/, tests/fixtures/, and ../shared beside it).
+/// The repository root (events/, tests/fixtures/): the first folder above the package that
+/// holds `events/`, so the root package's tests can use this module too.
 pub fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("events").is_dir())
+        .map_or(manifest.clone(), PathBuf::from)
+}
+
+/// The shared corpus (`shared/corpus/`): beside the repository, or beside a directory holding
+/// it (a git worktree under `wt/`).
+pub fn corpus_dir() -> PathBuf {
+    let root = root();
+    root.ancestors()
+        .skip(1)
+        .map(|dir| dir.join("shared/corpus"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| root.join("../shared/corpus"))
 }
 
 /// The date tests judge exception expiry by.

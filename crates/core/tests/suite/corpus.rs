@@ -8,7 +8,7 @@ use rolewarden_core::decode::{read_items, Event, Item};
 use rolewarden_core::pipeline::{evaluate_reader, Output, Pipeline};
 
 fn corpus(kind: &str) -> Vec<PathBuf> {
-    let dir = crate::common::root().join("../shared/corpus").join(kind);
+    let dir = crate::common::corpus_dir().join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             panic!(
@@ -52,7 +52,7 @@ fn records_and_envelopes_decode_to_events() {
 
 #[test]
 fn quirks_are_read() {
-    let dir = crate::common::root().join("../shared/corpus/records");
+    let dir = crate::common::corpus_dir().join("records");
     let read = |name: &str| match items(&dir.join(name)).pop().unwrap() {
         Item::Record {
             record, envelope, ..

@@ -76,6 +76,22 @@ fn json_lines_resume_after_a_bad_line() {
     assert_eq!(got[3], "DeleteRole@5");
 }
 
+/// A JSON Lines line with something after its object is one syntax error: the object is not
+/// evaluated (neither path may report it and then the error too), and the next line still is.
+#[test]
+fn a_line_with_trailing_text_is_one_error() {
+    let text = format!("{RECORD}\n{RECORD} x\n{RECORD}\n");
+    let got = names(text.as_bytes());
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0], "DeleteRole@1");
+    assert!(
+        got[1].starts_with("unreadable@2:not valid JSON: trailing characters"),
+        "{got:?}"
+    );
+    assert_eq!(got[2], "DeleteRole@3");
+    assert_eq!(streamed_names(text.as_bytes()), got);
+}
+
 #[test]
 fn pretty_printed_documents_and_line_numbers() {
     let pretty =

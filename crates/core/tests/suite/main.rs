@@ -11,7 +11,13 @@
 
 mod common;
 mod corpus;
+mod corpus_external;
+mod decoder_fuzz;
+mod grants_reference;
 mod input_formats;
+mod partitions;
 mod proptests;
 mod samples;
+mod slr_writes;
 mod sweep_rules;
+mod unreadable_once;

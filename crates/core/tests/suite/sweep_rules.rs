@@ -228,7 +228,8 @@ fn a_recheck_and_the_full_sweep_agree_on_ids() {
     full.scope = Scope::Full;
     // The schedule swept one more region, empty too, and listed Connect as well.
     full.regions.push("ap-southeast-2".into());
-    for profile in ["lex-v2", "lex-v1", "connect"] {
+    // Lex V1 is past its end of support: the default lists nothing of it.
+    for profile in ["lex-v2", "connect"] {
         let kind = engine
             .baseline()
             .profiles

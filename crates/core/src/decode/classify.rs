@@ -1,0 +1,359 @@
+//! Classification: one frame's bytes to items (a record, another event, or a positioned error).
+//!
+//! A frame is parsed on its own, from a slice, so whatever is wrong with it is reported at its
+//! own line and column and costs nothing else.
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::frame::{Frame, Limits, Role};
+use super::lenient;
+use super::position::Place;
+use super::record::{Envelope, Record};
+use super::stream::{frame_slice, Item, Position};
+
+pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Hands the items of one frame, whose bytes are `bytes`, to `on_item`.
+pub(crate) fn classify(frame: &Frame, bytes: &[u8], limits: Limits, on_item: &mut dyn FnMut(Item)) {
+    let at = Located {
+        bytes,
+        place: frame.place,
+        index: frame.index,
+    };
+    if !frame.complete {
+        on_item(at.cut_off());
+        return;
+    }
+    match frame.role {
+        Role::Line => line(&at, limits, on_item),
+        Role::Record => on_item(record(&at, frame.top_line)),
+        Role::Extra => {
+            if let Err(e) = serde_json::from_slice::<IgnoredAny>(bytes) {
+                on_item(at.error(&e, "not valid JSON"));
+            }
+        }
+        Role::Value => value(&at, frame.top_line, on_item),
+    }
+}
+
+/// A JSON Lines line: what the same bytes give as a whole input, unless they hold more than one
+/// value, which makes the line one error (`{...} x` is not a record followed by an error).
+fn line(at: &Located<'_>, limits: Limits, on_item: &mut dyn FnMut(Item)) {
+    let mut items = Vec::new();
+    let values = frame_slice(
+        at.bytes,
+        limits,
+        at.place.line,
+        at.place.column.saturating_sub(1),
+        &mut |item| items.push(item),
+    );
+    if values > 1 {
+        match serde_json::from_slice::<IgnoredAny>(at.bytes) {
+            Err(e) => on_item(at.error(&e, "not valid JSON")),
+            Ok(_) => on_item(json_error(
+                "trailing characters",
+                at.place.line,
+                at.place.column,
+                None,
+            )),
+        }
+        return;
+    }
+    items.into_iter().for_each(on_item);
+}
+
+/// An element of `Records`.
+fn record(at: &Located<'_>, top_line: u64) -> Item {
+    match serde_json::from_slice::<RecordOrNot>(at.bytes) {
+        Ok(RecordOrNot(Some(record))) => Item::Record {
+            record: Box::new(record),
+            envelope: None,
+            position: Position {
+                line: top_line,
+                index: at.index,
+            },
+        },
+        Ok(RecordOrNot(None)) => at.unreadable("`Records` element is not an object".into()),
+        Err(e) => at.error(&e, "not a CloudTrail record"),
+    }
+}
+
+/// The top-level fields that decide what an object is; everything else is skimmed.
+#[derive(serde::Deserialize)]
+struct Skim<'a> {
+    #[serde(borrow, default, rename = "Records")]
+    records: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(default, rename = "detail-type", deserialize_with = "lenient::string")]
+    detail_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    source: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    account: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    region: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    time: Option<String>,
+    #[serde(default, rename = "eventName")]
+    event_name: Option<IgnoredAny>,
+    #[serde(default, rename = "eventSource")]
+    event_source: Option<IgnoredAny>,
+}
+
+/// A top-level value, or an element of a top-level array.
+fn value(at: &Located<'_>, top_line: u64, on_item: &mut dyn FnMut(Item)) {
+    let position = Position {
+        line: top_line,
+        index: at.index,
+    };
+    if at.bytes.first() != Some(&b'{') {
+        on_item(
+            match serde_json::from_slice::<serde_json::Value>(at.bytes) {
+                Ok(value) => {
+                    at.unreadable(format!("expected an object, found {}", kind_of(&value)))
+                }
+                Err(e) => at.error(&e, "not valid JSON"),
+            },
+        );
+        return;
+    }
+    let skim = match serde_json::from_slice::<Skim<'_>>(at.bytes) {
+        Ok(skim) => skim,
+        Err(e) => {
+            on_item(at.error(&e, "not a CloudTrail record"));
+            return;
+        }
+    };
+    if let Some(records) = skim.records {
+        // The framer reads log files element by element; this is one it could not tell by its
+        // bytes (an escaped key), small enough to be a frame.
+        let records_at = at.inner(records.get());
+        match serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+            Ok(elements) => {
+                for (i, element) in elements.into_iter().enumerate() {
+                    let element_at = Located {
+                        index: Some(i as u64),
+                        ..records_at.inner(element.get())
+                    };
+                    on_item(record(&element_at, top_line));
+                }
+            }
+            Err(_) if !records.get().starts_with('[') => {
+                on_item(at.unreadable("`Records` is not an array".into()));
+            }
+            Err(e) => on_item(records_at.error(&e, "not a CloudTrail record")),
+        }
+        return;
+    }
+    let is_envelope =
+        skim.detail.is_some() && (skim.detail_type.is_some() || skim.source.is_some());
+    if is_envelope {
+        let envelope = Envelope {
+            id: skim.id,
+            detail_type: skim.detail_type,
+            source: skim.source,
+            account: skim.account,
+            region: skim.region,
+            time: skim.time,
+        };
+        let detail = skim.detail.map_or("null", RawValue::get);
+        on_item(envelope_item(envelope, &at.inner(detail), position));
+        return;
+    }
+    if skim.event_name.is_none() && skim.event_source.is_none() {
+        on_item(at.unreadable("object is neither a CloudTrail record (no `eventName`), an EventBridge event nor a log file (no `Records`)".into()));
+        return;
+    }
+    on_item(match serde_json::from_slice::<Record>(at.bytes) {
+        Ok(record) => Item::Record {
+            record: Box::new(record),
+            envelope: None,
+            position,
+        },
+        Err(e) => at.error(&e, "not a CloudTrail record"),
+    });
+}
+
+/// An EventBridge event: its CloudTrail record, or `OtherEvent` for other detail types.
+fn envelope_item(envelope: Envelope, detail: &Located<'_>, position: Position) -> Item {
+    let is_cloudtrail = envelope
+        .detail_type
+        .as_deref()
+        .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
+    if !is_cloudtrail {
+        return Item::OtherEvent { envelope, position };
+    }
+    match serde_json::from_slice::<RecordOrNot>(detail.bytes) {
+        Ok(RecordOrNot(Some(record))) => Item::Record {
+            record: Box::new(record),
+            envelope: Some(envelope),
+            position,
+        },
+        Ok(RecordOrNot(None)) => detail.unreadable("`detail` is not an object".into()),
+        Err(e) => detail.error(&e, "`detail` is not a CloudTrail record"),
+    }
+}
+
+fn kind_of(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(_) => "a number".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+        Value::String(s) => {
+            const SHOWN: usize = 40;
+            match s.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("the string `{}...`", s.get(..cut).unwrap_or_default()),
+                None => format!("the string `{s}`"),
+            }
+        }
+    }
+}
+
+/// Bytes with the place of their first byte, for errors at absolute positions.
+struct Located<'a> {
+    bytes: &'a [u8],
+    place: Place,
+    index: Option<u64>,
+}
+
+impl<'a> Located<'a> {
+    /// A part of these bytes (a `detail`, a `Records` element), borrowed from them.
+    fn inner(&self, part: &'a str) -> Located<'a> {
+        let offset = (part.as_ptr() as usize)
+            .checked_sub(self.bytes.as_ptr() as usize)
+            .filter(|&o| o <= self.bytes.len())
+            .unwrap_or(0);
+        let before = self.bytes.get(..offset).unwrap_or_default();
+        let place = match memchr::memrchr(b'\n', before) {
+            None => Place {
+                line: self.place.line,
+                column: self.place.column + offset as u64,
+            },
+            Some(last) => Place {
+                line: self.place.line + memchr::memchr_iter(b'\n', before).count() as u64,
+                column: (offset - last) as u64,
+            },
+        };
+        Located {
+            bytes: part.as_bytes(),
+            place,
+            index: self.index,
+        }
+    }
+
+    /// serde_json's error, at the absolute place it names.
+    fn error(&self, e: &serde_json::Error, what: &str) -> Item {
+        let (line, column) = match e.line() {
+            0 => (self.place.line, self.place.column),
+            1 => (self.place.line, self.place.column + e.column() as u64 - 1),
+            n => (self.place.line + n as u64 - 1, e.column() as u64),
+        };
+        let what = match e.classify() {
+            serde_json::error::Category::Data => what,
+            _ => "not valid JSON",
+        };
+        let text = e.to_string();
+        let message = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(m, _)| m);
+        unreadable(
+            format!("{what}: {message} (column {column})"),
+            line,
+            self.index,
+        )
+    }
+
+    /// A frame cut off by the end of the input or of its line: serde_json's first error in it
+    /// (where the bytes go wrong, or where they end).
+    fn cut_off(&self) -> Item {
+        // Up to the line break after its last byte, so that the blank lines after a cut-off
+        // record do not move the error.
+        let content = self
+            .bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        let rest = self.bytes.get(content..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(self.bytes.len(), |n| content + n + 1);
+        match serde_json::from_slice::<IgnoredAny>(self.bytes.get(..end).unwrap_or_default()) {
+            Err(e) => self.error(&e, "not valid JSON"),
+            Ok(_) => json_error(
+                "EOF while parsing a value",
+                self.place.line,
+                self.place.column,
+                self.index,
+            ),
+        }
+    }
+
+    fn unreadable(&self, reason: String) -> Item {
+        unreadable(reason, self.place.line, self.index)
+    }
+}
+
+pub(crate) fn unreadable(reason: String, line: u64, index: Option<u64>) -> Item {
+    Item::Unreadable {
+        reason,
+        position: Position { line, index },
+    }
+}
+
+/// Worded like serde_json's own errors, for the ones framing finds itself.
+pub(crate) fn json_error(message: &str, line: u64, column: u64, index: Option<u64>) -> Item {
+    unreadable(
+        format!("not valid JSON: {message} (column {column})"),
+        line,
+        index,
+    )
+}
+
+/// A record, or `None` when the JSON is not an object.
+struct RecordOrNot(Option<Record>);
+
+impl<'de> Deserialize<'de> for RecordOrNot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RecordVisitor).map(RecordOrNot)
+    }
+}
+
+struct RecordVisitor;
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = Option<Record>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail record")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Record::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,347 @@
+//! Resource patterns and condition values as IAM reads them: `*` and `?` wildcards (in
+//! resources and `...Like` operators), ARN matching component by component, and policy
+//! variables.
+//!
+//! A policy variable (`${aws:username}`, `${aws:PrincipalTag/team}`) stands for one value the
+//! caller's request context supplies. rolewarden never knows it, but it is one value, not a
+//! wildcard: it is never a value nobody wrote (a *fresh* value, made of a character the document
+//! does not contain, see [`super::probe`]), and it may be any other non-empty text. A pattern
+//! with a variable therefore matches `False` or `Unknown`, never `True`. `${*}`, `${?}` and
+//! `${$}` are escapes for the literal characters. Variables exist only in documents of version
+//! `2012-10-17`; in older ones `${...}` is plain text.
+
+use super::evaluate::Truth;
+
+/// The version from which `${...}` is a policy variable.
+pub const VARIABLES_VERSION: &str = "2012-10-17";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Char(char),
+    /// `*`: any run of characters, including none.
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// A policy variable: one non-empty value without the fresh character.
+    Var,
+}
+
+/// How a value's text is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syntax {
+    /// `*` and `?` are wildcards (resources, `...Like`, `Arn...`), not text (`...Equals`).
+    pub wildcards: bool,
+    /// `${...}` is a policy variable.
+    pub variables: bool,
+}
+
+/// A pattern compiled from a resource or condition value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    text: String,
+    syntax: Syntax,
+    toks: Vec<Tok>,
+    /// [`Pattern::arn_parts`], computed on first use.
+    arn: std::cell::OnceCell<Option<Vec<Pattern>>>,
+}
+
+impl Pattern {
+    pub fn parse(text: &str, syntax: Syntax) -> Self {
+        let mut toks = Vec::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if syntax.variables && rest.starts_with("${") {
+                if let Some(close) = rest.find('}') {
+                    let inner = rest.get(2..close).unwrap_or_default();
+                    toks.push(match inner {
+                        "*" => Tok::Char('*'),
+                        "?" => Tok::Char('?'),
+                        "$" => Tok::Char('$'),
+                        _ => Tok::Var,
+                    });
+                    rest = rest.get(close + 1..).unwrap_or_default();
+                    continue;
+                }
+            }
+            toks.push(match c {
+                '*' if syntax.wildcards => Tok::Star,
+                '?' if syntax.wildcards => Tok::One,
+                c => Tok::Char(c),
+            });
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
+        }
+        Pattern {
+            text: text.to_owned(),
+            syntax,
+            toks,
+            arn: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The text as written in the policy.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn has_variable(&self) -> bool {
+        self.toks.contains(&Tok::Var)
+    }
+
+    /// Whether the pattern is a lone `*`.
+    pub fn is_star(&self) -> bool {
+        self.toks == [Tok::Star]
+    }
+
+    /// The text with its literal characters only, `None` when it has a wildcard or variable.
+    pub fn literal(&self) -> Option<String> {
+        self.toks
+            .iter()
+            .map(|t| match t {
+                Tok::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the pattern matches all of `text`. `fresh` is the character a policy variable
+    /// never stands for.
+    pub fn matches(&self, text: &str, case_insensitive: bool, fresh: char) -> Truth {
+        let hit = if self.has_variable() {
+            let chars: Vec<char> = text.chars().collect();
+            toks_match(&self.toks, &chars, case_insensitive, fresh)
+        } else if text.is_ascii() {
+            // Most policies and every probe are ASCII: no copy of the text.
+            glob_match(&self.toks, text.as_bytes(), case_insensitive)
+        } else {
+            let chars: Vec<char> = text.chars().collect();
+            glob_match(&self.toks, &chars, case_insensitive)
+        };
+        if !hit {
+            Truth::False
+        } else if self.has_variable() {
+            Truth::Unknown
+        } else {
+            Truth::True
+        }
+    }
+
+    /// `ArnEquals`/`ArnLike`: the six colon-separated components compared one by one (the last
+    /// takes the rest, colons included). A pattern of fewer components, such as
+    /// `arn:aws:lex:*`, is matched as a whole, which reads it as every resource it prefixes.
+    pub fn matches_arn(&self, text: &str, fresh: char) -> Truth {
+        let Some(parts) = self.arn.get_or_init(|| self.arn_parts()) else {
+            return self.matches(text, false, fresh);
+        };
+        let values: Vec<&str> = text.splitn(6, ':').collect();
+        if values.len() != 6 {
+            return Truth::False;
+        }
+        Truth::all(
+            parts
+                .iter()
+                .zip(values)
+                .map(|(p, v)| p.matches(v, false, fresh)),
+        )
+    }
+
+    /// The pattern's six ARN components, when it has six (a colon inside `${...}` does not
+    /// count).
+    pub fn arn_parts(&self) -> Option<Vec<Pattern>> {
+        let mut parts: Vec<String> = vec![String::new()];
+        let mut in_variable = false;
+        let mut previous = None;
+        for c in self.text.chars() {
+            if self.syntax.variables {
+                if c == '{' && previous == Some('$') {
+                    in_variable = true;
+                } else if c == '}' {
+                    in_variable = false;
+                }
+            }
+            previous = Some(c);
+            if c == ':' && !in_variable && parts.len() < 6 {
+                parts.push(String::new());
+            } else if let Some(last) = parts.last_mut() {
+                last.push(c);
+            }
+        }
+        (parts.len() == 6).then(|| {
+            parts
+                .iter()
+                .map(|part| Pattern::parse(part, self.syntax))
+                .collect()
+        })
+    }
+
+    /// A value the pattern matches: wildcards replaced by `wild` (one character of it for
+    /// `?`), variables by `var`.
+    pub fn instantiate(&self, wild: &str, var: &str) -> String {
+        let one: String = wild.chars().take(1).collect();
+        render(&self.toks, wild, &one, var)
+    }
+}
+
+fn render(toks: &[Tok], star: &str, one: &str, var: &str) -> String {
+    let mut out = String::new();
+    for tok in toks {
+        match tok {
+            Tok::Char(c) => out.push(*c),
+            Tok::Star => out.push_str(star),
+            Tok::One => out.push_str(one),
+            Tok::Var => out.push_str(var),
+        }
+    }
+    out
+}
+
+fn same(a: char, b: char, case_insensitive: bool) -> bool {
+    a == b || (case_insensitive && a.to_lowercase().eq(b.to_lowercase()))
+}
+
+/// Patterns without variables: iterative matching with single-star backtracking, O(pattern ×
+/// text) without allocating.
+fn glob_match<T: Copy + Into<char>>(toks: &[Tok], text: &[T], case_insensitive: bool) -> bool {
+    let (mut pi, mut ti) = (0usize, 0usize);
+    // Position after the last `*` seen, and the text position it was tried at.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < text.len() {
+        match (toks.get(pi), text.get(ti)) {
+            (Some(Tok::Star), _) => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+            }
+            (Some(Tok::One), Some(_)) => {
+                pi += 1;
+                ti += 1;
+            }
+            (Some(Tok::Char(c)), Some(&t)) if same(*c, t.into(), case_insensitive) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|t| *t == Tok::Star))
+}
+
+/// One row of the classic glob table per token: `row[j]` says whether the tokens so far match
+/// the first `j` characters. O(pattern × text), whatever the pattern.
+fn toks_match(toks: &[Tok], text: &[char], case_insensitive: bool, fresh: char) -> bool {
+    let eq = |a: char, b: char| same(a, b, case_insensitive);
+    let start = std::iter::once(true).chain(std::iter::repeat_n(false, text.len()));
+    let mut row: Vec<bool> = start.collect();
+    for tok in toks {
+        let head = std::iter::once(false);
+        row = match *tok {
+            Tok::Char(c) => head
+                .chain(row.iter().zip(text).map(|(&r, &t)| r && eq(c, t)))
+                .collect(),
+            Tok::One => head.chain(row.iter().take(text.len()).copied()).collect(),
+            Tok::Star => row
+                .iter()
+                .scan(false, |seen, &r| {
+                    *seen |= r;
+                    Some(*seen)
+                })
+                .collect(),
+            Tok::Var => head
+                .chain(row.iter().zip(text).scan(false, |open, (&r, &t)| {
+                    *open = (*open || r) && t != fresh;
+                    Some(*open)
+                }))
+                .collect(),
+        };
+        if !row.contains(&true) {
+            return false;
+        }
+    }
+    row.last().copied().unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIKE: Syntax = Syntax {
+        wildcards: true,
+        variables: true,
+    };
+    const EQUALS: Syntax = Syntax {
+        wildcards: false,
+        variables: true,
+    };
+
+    fn like(p: &str, t: &str) -> Truth {
+        Pattern::parse(p, LIKE).matches(t, false, 'Q')
+    }
+
+    #[test]
+    fn wildcards_and_literals() {
+        assert_eq!(like("*", ""), Truth::True);
+        assert_eq!(like("a*c", "abbbc"), Truth::True);
+        assert_eq!(like("a?c", "ac"), Truth::False);
+        assert_eq!(like("*a*a*a*b", "aaaaaaaaaaaaaaaaaaa"), Truth::False);
+        let eq = Pattern::parse("lex*", EQUALS);
+        assert_eq!(eq.matches("lexv2", false, 'Q'), Truth::False);
+        assert_eq!(eq.matches("lex*", false, 'Q'), Truth::True);
+        assert_eq!(eq.literal().as_deref(), Some("lex*"));
+        assert_eq!(
+            Pattern::parse("LEX", EQUALS).matches("lex", true, 'Q'),
+            Truth::True
+        );
+    }
+
+    #[test]
+    fn variables_are_one_unknown_value_never_a_fresh_one() {
+        assert_eq!(like("role/${aws:username}", "role/alice"), Truth::Unknown);
+        assert_eq!(like("role/${aws:username}", "role/QQQQ"), Truth::False);
+        assert_eq!(like("role/${aws:username}", "role/"), Truth::False);
+        assert_eq!(like("${aws:username}-*", "QQ-x"), Truth::False);
+        assert_eq!(like("${*}", "*"), Truth::True);
+        assert_eq!(like("${*}", "lex"), Truth::False);
+        let old = Pattern::parse(
+            "${*}",
+            Syntax {
+                wildcards: true,
+                variables: false,
+            },
+        );
+        assert_eq!(old.matches("${anything}", false, 'Q'), Truth::True);
+    }
+
+    #[test]
+    fn arns_match_component_by_component() {
+        let p = Pattern::parse("arn:aws:lex:*:111122223333:bot-alias/*", LIKE);
+        assert_eq!(
+            p.matches_arn("arn:aws:lex:us-east-1:111122223333:bot-alias/B/A", 'Q'),
+            Truth::True
+        );
+        assert_eq!(
+            p.matches_arn("arn:aws:lex:us-east-1:999999999999:bot-alias/B/A", 'Q'),
+            Truth::False
+        );
+        let short = Pattern::parse("arn:aws:lex:*", LIKE);
+        assert_eq!(
+            short.matches_arn("arn:aws:lex:us-east-1:1:bot:A:B", 'Q'),
+            Truth::True
+        );
+        let var = Pattern::parse("arn:aws:iam::${aws:PrincipalAccount}:role/*", LIKE);
+        assert_eq!(var.arn_parts().map(|p| p.len()), Some(6));
+        assert_eq!(
+            var.matches_arn("arn:aws:iam::111122223333:role/x", 'Q'),
+            Truth::Unknown
+        );
+        assert_eq!(
+            var.instantiate("QQ", "GG"),
+            "arn:aws:iam::GG:role/QQ".to_owned()
+        );
+    }
+}

@@ -1,0 +1,515 @@
+//! Differential fuzzing of the decoder: inputs built from the samples in `events/` (log files,
+//! arrays, JSON Lines, concatenated documents; compact or pretty, gzip or not), damaged the ways
+//! real inputs are (bad escapes, repeated keys, invalid UTF-8, raw line breaks in strings, deep
+//! nesting, type changes, values that are not records, cut lines, truncated files), are decoded
+//! in memory and in chunks of a few bytes, so that every record boundary gets cut. Both must give
+//! the same items, positions and error wording, every record that is valid on its own must be
+//! read, at its own position, and each damage may cost only the record it is in.
+//!
+//! `ROLEWARDEN_FUZZ_CASES=200000 cargo test -p rolewarden-core --release --test suite decoder_fuzz`
+//! runs a long campaign.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use rolewarden_core::decode::{read_items_with, read_slice_with, Item, Options};
+use serde_json::{json, Value};
+
+/// The sample records and their EventBridge envelopes, without their ids.
+fn samples() -> &'static [(Value, Value)] {
+    static SAMPLES: OnceLock<Vec<(Value, Value)>> = OnceLock::new();
+    SAMPLES.get_or_init(|| {
+        let mut paths: Vec<_> = std::fs::read_dir(crate::common::root().join("events"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|p| {
+                let value: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+                let envelope = value.get("detail").is_some().then(|| value.clone())?;
+                let record = envelope.get("detail")?.clone();
+                record
+                    .get("eventName")
+                    .is_some()
+                    .then_some((record, envelope))
+            })
+            .collect()
+    })
+}
+
+/// How a record is damaged.
+#[derive(Debug, Clone)]
+enum Damage {
+    /// `\q` in a string.
+    BadEscape,
+    /// `eventName` twice.
+    DuplicateKey,
+    /// Bytes that are not UTF-8 in `userAgent`.
+    InvalidUtf8,
+    /// A raw line break inside a string.
+    RawLineBreak,
+    /// An extra field nested this deep.
+    Deep(usize),
+    /// Scalars of the wrong types: still a record.
+    TypeChange,
+    /// Not an object at all.
+    NotAnObject(&'static str),
+}
+
+impl Damage {
+    /// Whether the record is still readable.
+    fn benign(&self) -> bool {
+        match self {
+            Damage::TypeChange => true,
+            // Under the limit of 128 levels, with the record's own and an envelope's.
+            Damage::Deep(depth) => *depth < 100,
+            _ => false,
+        }
+    }
+
+    /// The member that replaces the marker member, or the value that replaces the record.
+    fn snippet(&self) -> Vec<u8> {
+        match self {
+            Damage::BadEscape => br#""note":"a\qb""#.to_vec(),
+            Damage::DuplicateKey => br#""eventName":"Repeated""#.to_vec(),
+            Damage::InvalidUtf8 => b"\"userAgent\":\"aws-cli/\xff\xfe\"".to_vec(),
+            Damage::RawLineBreak => b"\"note\":\"first\nsecond\"".to_vec(),
+            Damage::Deep(depth) => {
+                let mut s = b"\"deep\":".to_vec();
+                s.extend(std::iter::repeat_n(b'[', *depth));
+                s.extend(std::iter::repeat_n(b']', *depth));
+                s
+            }
+            Damage::TypeChange => Vec::new(),
+            Damage::NotAnObject(text) => text.as_bytes().to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    LogFile,
+    LogFilePretty,
+    Array,
+    ArrayOfEnvelopesPretty,
+    JsonLines,
+    JsonLinesOfEnvelopes,
+    /// Pretty-printed envelopes one after another, as `cat *.json` makes them.
+    Concatenated,
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    layout: Layout,
+    records: Vec<(usize, Option<Damage>)>,
+    crlf: bool,
+    bom: bool,
+    gzip: bool,
+    /// Cut the whole input at this fraction of its length.
+    truncate: Option<f64>,
+    /// JSON Lines only: cut this line (by record) at this fraction of its length.
+    cut_line: Option<(usize, f64)>,
+    small_chunk: usize,
+    other_chunk: usize,
+}
+
+/// What a case should give, record by record.
+struct Expected {
+    bytes: Vec<u8>,
+    /// For each record: its id, whether it must be read, its expected line and index.
+    records: Vec<(String, bool, u64, Option<u64>)>,
+    /// How many records are damaged or cut (each may cost up to two errors: a raw line break
+    /// splits a JSON line in two).
+    damaged: usize,
+    truncated: bool,
+}
+
+const MEMBER: &[u8] = b"\"MUTKEY\":\"MUTVAL\"";
+const MEMBER_PRETTY: &[u8] = b"\"MUTKEY\": \"MUTVAL\"";
+const WHOLE: &[u8] = b"\"MUTRECORD\"";
+
+fn replace(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    match haystack.windows(needle.len()).position(|w| w == needle) {
+        Some(at) => [&haystack[..at], with, &haystack[at + needle.len()..]].concat(),
+        None => haystack.to_vec(),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn line_at(bytes: &[u8], offset: usize) -> u64 {
+    1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+fn build(case: &Case) -> Expected {
+    let samples = samples();
+    let envelopes = matches!(
+        case.layout,
+        Layout::ArrayOfEnvelopesPretty | Layout::JsonLinesOfEnvelopes | Layout::Concatenated
+    );
+    let ids: Vec<String> = (0..case.records.len())
+        .map(|i| format!("fuzz-{i:04}"))
+        .collect();
+    // Each value with its markers; damage is spliced in after serialising.
+    let values: Vec<Value> = case
+        .records
+        .iter()
+        .zip(&ids)
+        .map(|((pick, damage), id)| {
+            let (record, envelope) = &samples[pick % samples.len()];
+            let mut record = record.clone();
+            record["eventID"] = json!(id);
+            match damage {
+                Some(Damage::TypeChange) => {
+                    record["eventTime"] = json!(1_625_211_991.692);
+                    record["recipientAccountId"] = json!(123_456_789_012u64);
+                    record["responseElements"] = json!("None");
+                }
+                Some(Damage::NotAnObject(_)) => record = json!("MUTRECORD"),
+                Some(_) => record["MUTKEY"] = json!("MUTVAL"),
+                None => {}
+            }
+            if envelopes {
+                let mut envelope = envelope.clone();
+                envelope["detail"] = record;
+                envelope
+            } else {
+                record
+            }
+        })
+        .collect();
+    // Markers come in record order: each damage replaces the first one left of its kind.
+    let splice = |mut text: Vec<u8>, records: &[(usize, Option<Damage>)]| {
+        for (_, damage) in records {
+            let Some(damage) = damage else { continue };
+            let with = damage.snippet();
+            text = match damage {
+                Damage::TypeChange => text,
+                Damage::NotAnObject(_) => replace(&text, WHOLE, &with),
+                _ if find(&text, MEMBER).is_some() => replace(&text, MEMBER, &with),
+                _ => replace(&text, MEMBER_PRETTY, &with),
+            };
+        }
+        text
+    };
+    let newline: &[u8] = if case.crlf { b"\r\n" } else { b"\n" };
+    let pretty = |v: &Value| {
+        let text = serde_json::to_string_pretty(v).unwrap().into_bytes();
+        if case.crlf {
+            String::from_utf8(text)
+                .unwrap()
+                .replace('\n', "\r\n")
+                .into_bytes()
+        } else {
+            text
+        }
+    };
+    // Where each record's top-level value starts (for the line records are reported on).
+    let mut starts = Vec::new();
+    let mut bytes = Vec::new();
+    match case.layout {
+        Layout::LogFile => {
+            bytes = splice(
+                serde_json::to_vec(&json!({"Records": values})).unwrap(),
+                &case.records,
+            )
+        }
+        Layout::LogFilePretty => bytes = splice(pretty(&json!({"Records": values})), &case.records),
+        Layout::Array => bytes = splice(serde_json::to_vec(&values).unwrap(), &case.records),
+        Layout::ArrayOfEnvelopesPretty => {
+            bytes = splice(pretty(&Value::Array(values.clone())), &case.records)
+        }
+        Layout::JsonLines | Layout::JsonLinesOfEnvelopes | Layout::Concatenated => {
+            for (i, v) in values.iter().enumerate() {
+                let own = &case.records[i..=i];
+                let mut text = if case.layout == Layout::Concatenated {
+                    splice(pretty(v), own)
+                } else {
+                    splice(serde_json::to_vec(v).unwrap(), own)
+                };
+                // A line cut to `[` would open an array of the lines after it, as a pretty
+                // array does: only records' lines are cut.
+                let object = !matches!(case.records[i].1, Some(Damage::NotAnObject(_)));
+                if let Some((line, cut)) = case.cut_line {
+                    if line % values.len() == i && case.layout != Layout::Concatenated && object {
+                        let keep = 1 + ((text.len() - 2) as f64 * cut) as usize;
+                        text.truncate(keep);
+                    }
+                }
+                starts.push(bytes.len());
+                bytes.extend(text);
+                bytes.extend(newline);
+            }
+        }
+    }
+    let cut_record = case
+        .cut_line
+        .filter(|_| {
+            matches!(
+                case.layout,
+                Layout::JsonLines | Layout::JsonLinesOfEnvelopes
+            )
+        })
+        .map(|(line, _)| line % values.len())
+        .filter(|&i| !matches!(case.records[i].1, Some(Damage::NotAnObject(_))));
+    let mut end = bytes.len();
+    if let Some(fraction) = case.truncate {
+        end = ((bytes.len() as f64) * fraction) as usize;
+        bytes.truncate(end);
+    }
+    let indexed = matches!(
+        case.layout,
+        Layout::LogFile | Layout::LogFilePretty | Layout::Array | Layout::ArrayOfEnvelopesPretty
+    );
+    let mut damaged = 0;
+    let records = case
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, (_, damage))| {
+            let id = &ids[i];
+            // Read only if whole: its id and the end of its record are before the cut.
+            let located = find(&bytes, format!("\"{id}\"").as_bytes());
+            let whole = located.is_some_and(|at| {
+                let rest = &bytes[at..];
+                // The record's end: the next record's id, or the end of the input's text.
+                let next = ids
+                    .get(i + 1)
+                    .and_then(|next| find(rest, format!("\"{next}\"").as_bytes()));
+                next.is_some() || end == bytes.len() && case.truncate.is_none()
+            });
+            let cut = cut_record == Some(i);
+            let readable = damage.as_ref().is_none_or(Damage::benign);
+            if !readable || cut {
+                damaged += 1;
+            }
+            let line = if indexed {
+                1
+            } else {
+                starts
+                    .get(i)
+                    .map_or(1, |&s| line_at(&bytes, s.min(bytes.len())))
+            };
+            let index = indexed.then_some(i as u64);
+            (id.clone(), readable && whole && !cut, line, index)
+        })
+        .collect();
+    if case.bom {
+        bytes.splice(0..0, *b"\xEF\xBB\xBF");
+    }
+    Expected {
+        bytes,
+        records,
+        damaged,
+        truncated: case.truncate.is_some(),
+    }
+}
+
+fn describe(item: &Item) -> String {
+    format!("{item:?}")
+}
+
+fn decode(bytes: &[u8], chunk: Option<usize>) -> Vec<Item> {
+    let mut items = Vec::new();
+    match chunk {
+        None => read_slice_with(bytes, &Options::default(), &mut |i| items.push(i)).unwrap(),
+        Some(chunk_bytes) => {
+            let options = Options {
+                chunk_bytes,
+                ..Options::default()
+            };
+            read_items_with(bytes, &options, &mut |i| items.push(i)).unwrap();
+        }
+    }
+    items
+}
+
+fn check(case: &Case) -> Result<(), TestCaseError> {
+    let expected = build(case);
+    let bytes = &expected.bytes;
+    let in_memory = decode(bytes, None);
+    let want: Vec<String> = in_memory.iter().map(describe).collect();
+    for chunk in [case.small_chunk, case.other_chunk, 256 * 1024] {
+        let got: Vec<String> = decode(bytes, Some(chunk)).iter().map(describe).collect();
+        prop_assert_eq!(&got, &want, "chunks of {} bytes", chunk);
+    }
+    if case.gzip {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        let gz = gz.finish().unwrap();
+        let got: Vec<String> = decode(&gz, None).iter().map(describe).collect();
+        prop_assert_eq!(&got, &want, "gzip");
+    }
+
+    // Every record valid on its own is read, once, where it is.
+    let mut read: BTreeMap<String, (u64, Option<u64>)> = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for item in &in_memory {
+        match item {
+            Item::Record {
+                record, position, ..
+            } => {
+                let id = record.event_id.clone().unwrap_or_default();
+                prop_assert!(
+                    read.insert(id.clone(), (position.line, position.index))
+                        .is_none(),
+                    "{} read twice",
+                    id
+                );
+            }
+            Item::Unreadable { reason, position } => {
+                unreadable.push(format!("{position}: {reason}"));
+            }
+            Item::OtherEvent { .. } => prop_assert!(false, "no other events were written"),
+        }
+    }
+    for (id, must, line, index) in &expected.records {
+        match read.get(id) {
+            Some(at) => prop_assert_eq!(*at, (*line, *index), "{} at the wrong place", id),
+            None => prop_assert!(!must, "{} was not read; unreadable: {:?}", id, unreadable),
+        }
+    }
+    // Each damage costs at most its own record, reported at most twice (a raw line break in a
+    // JSON line splits it in two), and a truncated input one more report.
+    let allowed = 2 * expected.damaged + usize::from(expected.truncated);
+    prop_assert!(
+        unreadable.len() <= allowed,
+        "{} reports for {} damaged records: {:?}",
+        unreadable.len(),
+        expected.damaged,
+        unreadable
+    );
+    if expected.damaged > 0 && !expected.truncated {
+        prop_assert!(!unreadable.is_empty(), "damage not reported");
+    }
+    Ok(())
+}
+
+fn damage() -> impl Strategy<Value = Option<Damage>> {
+    prop_oneof![
+        6 => Just(None),
+        1 => Just(Some(Damage::BadEscape)),
+        1 => Just(Some(Damage::DuplicateKey)),
+        1 => Just(Some(Damage::InvalidUtf8)),
+        1 => Just(Some(Damage::RawLineBreak)),
+        1 => prop::sample::select(vec![3usize, 60, 200, 1000]).prop_map(|d| Some(Damage::Deep(d))),
+        1 => Just(Some(Damage::TypeChange)),
+        1 => prop::sample::select(vec!["42", "[1,2]", "\"text\"", "null"])
+            .prop_map(|t| Some(Damage::NotAnObject(t))),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop::sample::select(vec![
+            Layout::LogFile,
+            Layout::LogFilePretty,
+            Layout::Array,
+            Layout::ArrayOfEnvelopesPretty,
+            Layout::JsonLines,
+            Layout::JsonLinesOfEnvelopes,
+            Layout::Concatenated,
+        ]),
+        prop::collection::vec((0..1000usize, damage()), 1..5),
+        (any::<bool>(), any::<bool>(), prop::bool::weighted(0.2)),
+        prop::option::weighted(0.2, 0.0..1.0f64),
+        prop::option::weighted(0.2, (0..10usize, 0.0..1.0f64)),
+        (1..4usize, 4..200usize),
+    )
+        .prop_map(
+            |(
+                layout,
+                records,
+                (crlf, bom, gzip),
+                truncate,
+                cut_line,
+                (small_chunk, other_chunk),
+            )| Case {
+                layout,
+                records,
+                crlf,
+                bom,
+                gzip,
+                truncate,
+                cut_line,
+                small_chunk,
+                other_chunk,
+            },
+        )
+}
+
+fn cases() -> u32 {
+    std::env::var("ROLEWARDEN_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn in_memory_and_chunked_agree_and_damage_stays_local(case in case()) {
+        check(&case)?;
+    }
+}
+
+/// The generator must produce what it says: damage that is reported, records that are read.
+#[test]
+fn the_generator_damages_what_it_says() {
+    let base = Case {
+        layout: Layout::LogFilePretty,
+        records: vec![(0, None), (1, Some(Damage::BadEscape)), (2, None)],
+        crlf: false,
+        bom: false,
+        gzip: false,
+        truncate: None,
+        cut_line: None,
+        small_chunk: 1,
+        other_chunk: 7,
+    };
+    let expected = build(&base);
+    assert!(find(&expected.bytes, br#""a\qb""#).is_some());
+    assert_eq!(expected.damaged, 1);
+    let musts: Vec<bool> = expected.records.iter().map(|r| r.1).collect();
+    assert_eq!(musts, [true, false, true]);
+    check(&base).unwrap();
+    let items = decode(&expected.bytes, None);
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(
+        matches!(&items[1], Item::Unreadable { reason, .. } if reason.contains("invalid escape"))
+    );
+
+    for damage in [
+        Damage::DuplicateKey,
+        Damage::InvalidUtf8,
+        Damage::RawLineBreak,
+        Damage::Deep(200),
+        Damage::NotAnObject("42"),
+    ] {
+        for layout in [Layout::LogFile, Layout::JsonLines, Layout::Concatenated] {
+            let case = Case {
+                layout,
+                records: vec![(3, None), (4, Some(damage.clone())), (5, None)],
+                ..base.clone()
+            };
+            check(&case).unwrap();
+            let items = decode(&build(&case).bytes, None);
+            let records = items
+                .iter()
+                .filter(|i| matches!(i, Item::Record { .. }))
+                .count();
+            assert_eq!(records, 2, "{damage:?} in {layout:?}: {items:?}");
+        }
+    }
+}
