@@ -14,6 +14,7 @@ pub mod blocking;
 pub mod cache;
 pub mod error;
 pub mod gather;
+pub mod https;
 pub mod iam;
 pub mod logs;
 pub mod reader;
@@ -34,9 +35,11 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
-/// with bounded attempt and connect timeouts.
+/// with bounded attempt and connect timeouts, and the HTTPS client of [`https`] (compiled-in
+/// root certificates, plus `SSL_CERT_FILE`'s).
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https::client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))

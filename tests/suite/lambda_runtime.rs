@@ -345,37 +345,54 @@ fn first_poll_after(listener: &TcpListener, started: Instant) -> Duration {
 
 /// Every one of 20 cold starts reaches the Runtime API's first poll. The time it takes is
 /// printed for the README's performance table, never asserted: this machine's speed varies
-/// too much for a wall-clock bound to mean anything in a test.
+/// too much for a wall-clock bound to mean anything in a test. With
+/// `ROLEWARDEN_BOOTSTRAP_COMPARE=PATH` (an older build), both binaries are started in turn, so
+/// that the machine's drift hits both alike, and the ratio of their medians is printed.
 #[test]
 #[ignore = "needs the bootstrap: run by scripts/test.sh"]
 fn cold_start_reaches_the_first_poll() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let mut times = Vec::new();
+    let mut programs = vec![bootstrap()];
+    programs.extend(std::env::var_os("ROLEWARDEN_BOOTSTRAP_COMPARE").map(PathBuf::from));
+    let mut times = vec![Vec::new(); programs.len()];
     for _ in 0..20 {
-        let started = Instant::now();
-        let child = Command::new(bootstrap())
-            .env("AWS_LAMBDA_RUNTIME_API", &address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "rolewarden")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("FINDINGS_LOG_GROUP", "/rolewarden/findings")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let _running = Running(child);
-        times.push(first_poll_after(&listener, started));
+        for (program, times) in programs.iter().zip(&mut times) {
+            let started = Instant::now();
+            let child = Command::new(program)
+                .env("AWS_LAMBDA_RUNTIME_API", &address)
+                .env("AWS_LAMBDA_FUNCTION_NAME", "rolewarden")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("FINDINGS_LOG_GROUP", "/rolewarden/findings")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let _running = Running(child);
+            times.push(first_poll_after(&listener, started));
+        }
     }
-    times.sort();
-    let median = times[times.len() / 2];
-    println!(
-        "cold start (exec to first GET /runtime/invocation/next), 20 runs: median {median:?}, min {:?}, max {:?}",
-        times[0],
-        times[times.len() - 1]
-    );
+    let mut medians = Vec::new();
+    for (program, times) in programs.iter().zip(&mut times) {
+        times.sort();
+        let median = times[times.len() / 2];
+        medians.push(median);
+        println!(
+            "cold start (exec to first GET /runtime/invocation/next) of {}, 20 runs: median {median:?}, min {:?}, max {:?}",
+            program.display(),
+            times[0],
+            times[times.len() - 1]
+        );
+    }
+    if let [ours, theirs] = medians[..] {
+        println!(
+            "cold start: median ratio {:.2} (first binary / ROLEWARDEN_BOOTSTRAP_COMPARE)",
+            ours.as_secs_f64() / theirs.as_secs_f64()
+        );
+    }
 }

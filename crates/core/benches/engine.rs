@@ -6,8 +6,17 @@
 //!   (`IgnoredAny`) from a reader, as the engine reads; the ratio of the two is printed at the end,
 //!   with a second one against skimming a single in-memory slice (`from_slice`), a harder bar.
 //!
+//! - `trail`: a realistic trail (98% unwatched EC2, S3, STS, KMS... records, 2% watched ones,
+//!   see `support/trail.rs`), next to serde_json skimming the same bytes from one slice
+//!   (`from_slice::<IgnoredAny>`); the ratio is printed for a delivered-size file (parsed in
+//!   memory) and a large one (streamed).
+//! - `trail_gz`: the same trail as a `.json.gz` file, evaluated, next to decompressing it alone
+//!   (flate2's configured backend, and miniz_oxide called directly, for comparison).
+//!
 //! `cargo bench --bench engine -- --test` runs each once on a small file (CI does this).
 
+// The realistic trail's `RunInstances` record is one deep `json!` literal.
+#![recursion_limit = "256"]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,10 +27,15 @@
 
 use std::time::{Duration, Instant};
 
+use std::io::{Read, Write};
+
 use criterion::{criterion_group, Criterion, Throughput};
 use rolewarden_core::pipeline::{evaluate_reader, Output, Pipeline};
 use rolewarden_core::{Baseline, Engine};
 use serde::de::IgnoredAny;
+
+#[path = "support/trail.rs"]
+mod trail;
 
 fn engine() -> Engine {
     Engine::new(Baseline::embedded().unwrap())
@@ -111,18 +125,35 @@ fn bench_typical(c: &mut Criterion) {
     });
 }
 
-fn bench_log_file(c: &mut Criterion) {
-    // Building the file and the ratio below run outside criterion's filter: skip them when the
-    // filter names only other benchmarks (`cargo bench --bench engine -- typical`).
+/// Whether criterion's filter (`cargo bench --bench engine -- typical`) selects the group
+/// `name`: building its files and printing its ratios run outside criterion, so they are skipped
+/// when the filter names only other benchmarks.
+fn selected(name: &str) -> bool {
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    if !filters.is_empty()
-        && !filters
+    // Criterion's filter matches ids (`trail_gz/gunzip_...`) by substring.
+    filters.is_empty()
+        || filters
             .iter()
-            .any(|f| "log_file".contains(f.as_str()) || f.contains("log_file"))
-    {
+            .any(|f| name.contains(f.as_str()) || f == name || f.starts_with(&format!("{name}/")))
+}
+
+/// The fastest of `runs` timings of `f`.
+fn best(runs: usize, f: &mut dyn FnMut()) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn bench_log_file(c: &mut Criterion) {
+    if !selected("log_file") {
         return;
     }
     let count = if quick() { 2_000 } else { 200_000 };
@@ -172,7 +203,180 @@ fn bench_log_file(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench_typical, bench_log_file);
+/// The watched records of `events/` (the samples the rules fire or stay quiet on).
+fn watched_records(engine: &Engine) -> Vec<serde_json::Value> {
+    let texts = samples();
+    rolewarden_core::synth::records_from_samples(texts.iter().map(String::as_str))
+        .into_iter()
+        .filter(|r| {
+            let field = |k: &str| r.get(k).and_then(serde_json::Value::as_str);
+            matches!((field("eventSource"), field("eventName")), (Some(s), Some(n)) if engine.is_watched(s, n))
+        })
+        .collect()
+}
+
+/// A realistic trail of `count` records: 2% watched, 98% unwatched.
+fn trail_file(engine: &Engine, count: usize) -> Vec<u8> {
+    let records = trail::records(&watched_records(engine));
+    assert!(records.iter().enumerate().all(|(i, r)| {
+        let field = |k: &str| r.get(k).and_then(serde_json::Value::as_str).unwrap();
+        engine.is_watched(field("eventSource"), field("eventName"))
+            == (i % trail::WATCHED_EVERY == 0)
+    }));
+    let mut bytes = Vec::new();
+    rolewarden_core::synth::write_log_file(&mut bytes, &records, count).unwrap();
+    bytes
+}
+
+fn slice_skim(bytes: &[u8]) {
+    let _: IgnoredAny = serde_json::from_slice(bytes).unwrap();
+}
+
+fn bench_trail(c: &mut Criterion) {
+    if !selected("trail") {
+        return;
+    }
+    let engine = engine();
+    // One delivered file is usually a few MB (parsed in memory, under 8 MB); an archive or a busy
+    // account's concatenated hour is streamed.
+    let (small, large) = if quick() {
+        (500, 2_000)
+    } else {
+        (5_000, 100_000)
+    };
+    let files: Vec<(usize, Vec<u8>)> = [small, large]
+        .into_iter()
+        .map(|n| (n, trail_file(&engine, n)))
+        .collect();
+    let (_, bytes) = &files[1];
+    let mut group = c.benchmark_group("trail");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15));
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function(format!("evaluate_{large}_records"), |b| {
+        b.iter(|| evaluate_all(&engine, bytes))
+    });
+    group.bench_function(format!("serde_slice_skim_{large}_records"), |b| {
+        b.iter(|| slice_skim(bytes))
+    });
+    group.finish();
+
+    for (count, bytes) in &files {
+        let ours = best(5, &mut || {
+            evaluate_all(&engine, bytes);
+        });
+        let theirs = best(5, &mut || slice_skim(bytes));
+        println!(
+            "trail: {count} records ({} watched), {:.1} MB: rolewarden {:.0} MB/s, serde_json from_slice::<IgnoredAny> {:.0} MB/s, ratio {:.2}",
+            count.div_ceil(trail::WATCHED_EVERY),
+            bytes.len() as f64 / 1e6,
+            bytes.len() as f64 / 1e6 / ours.as_secs_f64(),
+            bytes.len() as f64 / 1e6 / theirs.as_secs_f64(),
+            theirs.as_secs_f64() / ours.as_secs_f64(),
+        );
+    }
+}
+
+/// Decompresses a `.json.gz` file as the engine does (same decoder, same input buffer, reads of
+/// the engine's 256 KB), keeping nothing.
+fn gunzip(gz: &[u8]) -> u64 {
+    let mut decoder =
+        flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(64 * 1024, gz));
+    let mut out = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        match decoder.read(&mut out).unwrap() {
+            0 => return total,
+            n => total += n as u64,
+        }
+    }
+}
+
+/// The same with miniz_oxide called directly (flate2's default backend), so both backends are
+/// timed in one run whichever one flate2 is built with. Single-member files with a plain
+/// 10-byte header (what `GzEncoder` writes) only.
+fn gunzip_miniz(gz: &[u8]) -> u64 {
+    use miniz_oxide::inflate::stream::{inflate, InflateState};
+    use miniz_oxide::{DataFormat, MZFlush, MZStatus};
+    let mut state = InflateState::new_boxed(DataFormat::Raw);
+    let mut input = &gz[10..gz.len() - 8];
+    let mut out = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let r = inflate(&mut state, input, &mut out, MZFlush::None);
+        input = &input[r.bytes_consumed..];
+        total += r.bytes_written as u64;
+        match r.status {
+            Ok(MZStatus::StreamEnd) => return total,
+            Ok(_) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
+fn bench_trail_gz(c: &mut Criterion) {
+    if !selected("trail_gz") {
+        return;
+    }
+    let engine = engine();
+    let count = if quick() { 2_000 } else { 100_000 };
+    let json = trail_file(&engine, count);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&json).unwrap();
+    let gz = encoder.finish().unwrap();
+    assert_eq!(gunzip(&gz), json.len() as u64);
+    assert_eq!(gunzip_miniz(&gz), json.len() as u64);
+    let mut plain = Vec::new();
+    flate2::read::MultiGzDecoder::new(&gz[..])
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert_eq!(plain, json);
+    drop(plain);
+
+    let mut group = c.benchmark_group("trail_gz");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15));
+    group.throughput(Throughput::Bytes(gz.len() as u64));
+    group.bench_function(format!("evaluate_{count}_records_gz"), |b| {
+        b.iter(|| evaluate_all(&engine, &gz))
+    });
+    group.bench_function(format!("gunzip_{count}_records"), |b| {
+        b.iter(|| gunzip(&gz))
+    });
+    group.finish();
+
+    let ours = best(5, &mut || {
+        evaluate_all(&engine, &gz);
+    });
+    let alone = best(5, &mut || {
+        gunzip(&gz);
+    });
+    let miniz = best(5, &mut || {
+        gunzip_miniz(&gz);
+    });
+    let mbps = |d: Duration, n: usize| n as f64 / 1e6 / d.as_secs_f64();
+    println!(
+        "trail_gz: {count} records, {:.1} MB gzip ({:.1} MB JSON), evaluated {:.1} MB/s gzip ({:.0} MB/s JSON), decompressed alone {:.1} MB/s gzip, ratio {:.2}; miniz_oxide alone {:.1} MB/s gzip ({:.2}x the flate2 backend's time)",
+        gz.len() as f64 / 1e6,
+        json.len() as f64 / 1e6,
+        mbps(ours, gz.len()),
+        mbps(ours, json.len()),
+        mbps(alone, gz.len()),
+        alone.as_secs_f64() / ours.as_secs_f64(),
+        mbps(miniz, gz.len()),
+        miniz.as_secs_f64() / alone.as_secs_f64(),
+    );
+}
+
+criterion_group!(
+    benches,
+    bench_typical,
+    bench_log_file,
+    bench_trail,
+    bench_trail_gz
+);
 
 fn main() {
     benches();
