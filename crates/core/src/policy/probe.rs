@@ -7,7 +7,9 @@
 //! named go to any service nobody named. The other requests are the values the document (and the
 //! baseline's service principals) name, with their wildcards filled with fresh text and their
 //! variables with a stand-in for the caller's value: they tell which named roles, services and
-//! resources a grant still reaches after its Deny statements.
+//! resources a grant still reaches after its Deny statements. Associated resources also get the
+//! values where two or more of the document's patterns meet: a grant (with its Deny statements)
+//! may reach only resources that several patterns name at once.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -127,11 +129,13 @@ impl Probes {
             caller_account: std::iter::repeat_n(caller, 12).collect(),
             fresh,
         };
+        let (meets, complete) = meets(&associated);
+        let associated: Vec<&Pattern> = associated.into_iter().chain(&meets).collect();
         let mut probes = Probes {
             fresh,
             roles: role_probes(&resources, &text),
             services: service_probes(&services, &associated, known, &text),
-            truncated: false,
+            truncated: !complete,
         };
         probes.bound(Cost {
             statements: statements.len(),
@@ -181,6 +185,49 @@ impl Probes {
             self.services.pop();
         }
     }
+}
+
+/// The most pairs of patterns [`meets`] tries, and the most meets it keeps: a document has a
+/// handful of resource patterns, so both bounds only stop a hand-made one from costing
+/// quadratic time.
+const MAX_MEET_TRIES: usize = 4_096;
+const MAX_MEETS: usize = 64;
+
+/// The patterns in which two or more of `patterns` meet (see [`Pattern::meet`]), and whether
+/// none was left out. A single pattern's values stand only for that pattern: a grant with
+/// `ArnLike` `arn:aws:lex:*:111122223333:*` and `StringLike` `arn:aws:lex:*:*:bot-alias/*`
+/// (or a Deny that spares only the first) reaches only resources that match both, and the
+/// values made from either alone match one.
+fn meets(patterns: &[&Pattern]) -> (Vec<Pattern>, bool) {
+    let mut all: Vec<Pattern> = Vec::new();
+    let mut texts: HashSet<String> = HashSet::new();
+    for pattern in patterns {
+        if texts.insert(pattern.text().to_owned()) {
+            all.push((*pattern).clone());
+        }
+    }
+    let originals = all.len();
+    let mut tries = 0;
+    // Meets of meets too: three conditions, or two and a Deny, may have to hold at once.
+    let mut i = 1;
+    while i < all.len() {
+        for j in 0..i {
+            if tries == MAX_MEET_TRIES || all.len() - originals == MAX_MEETS {
+                return (all.split_off(originals), false);
+            }
+            tries += 1;
+            let (Some(a), Some(b)) = (all.get(j), all.get(i)) else {
+                continue;
+            };
+            if let Some(meet) = a.meet(b) {
+                if texts.insert(meet.text().to_owned()) {
+                    all.push(meet);
+                }
+            }
+        }
+        i += 1;
+    }
+    (all.split_off(originals), true)
 }
 
 /// The size of a document, as the probes' cost counts it.
