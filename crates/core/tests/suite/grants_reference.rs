@@ -759,10 +759,9 @@ fn rule_verdicts(doc: &Doc) -> Verdicts {
     out
 }
 
-/// A fixed seed keeps CI deterministic: a random run found a document the rules still misjudge
-/// (a role named by a policy variable, with `iam:AssociatedResourceARN` conditions under two
-/// operators), which is open work. `PROPTEST_RNG_SEED=random` (or another number) and
-/// `PROPTEST_CASES` run a wider campaign.
+/// A fixed seed keeps CI deterministic. `PROPTEST_RNG_SEED=random` (or another number) and
+/// `PROPTEST_CASES` run a wider campaign; what one finds becomes a plain test below, as
+/// [`a_resource_in_two_patterns_at_once`] did.
 fn reference_config() -> ProptestConfig {
     let mut config = ProptestConfig::with_cases(512);
     config.rng_seed = match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
