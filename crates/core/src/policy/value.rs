@@ -27,7 +27,7 @@ enum Tok {
 }
 
 /// How a value's text is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Syntax {
     /// `*` and `?` are wildcards (resources, `...Like`, `Arn...`), not text (`...Equals`).
     pub wildcards: bool,
@@ -81,6 +81,12 @@ impl Pattern {
     /// The text as written in the policy.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// How the text is read: the same text is another pattern under `StringEquals` than
+    /// under `StringLike`.
+    pub fn syntax(&self) -> Syntax {
+        self.syntax
     }
 
     pub fn has_variable(&self) -> bool {

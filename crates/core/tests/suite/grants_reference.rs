@@ -299,6 +299,7 @@ fn statement() -> impl Strategy<Value = Stmt> {
             "arn:aws:s3:::bucket/*",
             "arn:aws:iam::111122223333:role/${aws:username}",
             "arn:aws:iam::${aws:PrincipalAccount}:role/*",
+            "arn:aws:iam::*:role/lex-*",
         ],
         1..3,
     );
@@ -868,13 +869,85 @@ fn a_resource_in_two_patterns_at_once() {
                 )
             },
         ],
+        // The two conditions, and a Deny that writes one's text under `StringEquals`, where
+        // `*` is no wildcard: the same text, another pattern.
+        vec![
+            Stmt {
+                allow: false,
+                ..pass_role(
+                    vec!["arn:aws:iam::*:role/*"],
+                    vec![
+                        cond(
+                            "StringEquals",
+                            "iam:PassedToService",
+                            vec!["LEXV2.amazonaws.com"],
+                        ),
+                        cond("StringEquals", RESOURCE_KEY, vec![aliases]),
+                    ],
+                )
+            },
+            pass_role(
+                vec!["arn:aws:iam::*:role/lex-*"],
+                vec![
+                    cond("ArnLike", RESOURCE_KEY, vec![in_account]),
+                    cond("StringLike", RESOURCE_KEY, vec![aliases]),
+                ],
+            ),
+        ],
     ];
     for statements in docs {
         let doc = Doc {
             version: "2012-10-17",
             statements,
         };
-        assert!(reference_verdicts(&doc).granting.contains(&0), "{doc:?}");
+        assert!(!reference_verdicts(&doc).granting.is_empty(), "{doc:?}");
+        if let Some(why) = disagreement(&doc) {
+            panic!("{why}");
+        }
+    }
+}
+
+/// Random campaigns found these (minimised) once the generator wrote `arn:aws:iam::*:role/lex-*`:
+/// the roles a grant reaches lie where its `Resource` meets a Deny's `NotResource`.
+#[test]
+fn a_role_in_two_patterns_at_once() {
+    let lex_anywhere = "arn:aws:iam::*:role/lex-*";
+    let deny_not = |resource: &'static str| Stmt {
+        allow: false,
+        not_resource: true,
+        ..pass_role(vec![resource], vec![])
+    };
+    let docs = [
+        // `lex-` roles of the account, named by the caller's own name.
+        vec![
+            deny_not("arn:aws:iam::111122223333:role/${aws:username}"),
+            pass_role(vec![lex_anywhere], vec![]),
+        ],
+        // Every resource of the account, of which the Deny spares only the `lex-` roles.
+        vec![
+            pass_role(vec!["arn:aws:iam::111122223333:*"], vec![]),
+            deny_not(lex_anywhere),
+        ],
+        // The same with the pattern the other way round, and a condition the key never meets
+        // when present with a fresh resource.
+        vec![
+            pass_role(
+                vec![lex_anywhere],
+                vec![cond(
+                    "ForAllValues:StringEqualsIgnoreCase",
+                    RESOURCE_KEY,
+                    vec!["arn:aws:lex:us-east-1:111122223333:bot-alias/${aws:PrincipalTag/bot}/*"],
+                )],
+            ),
+            deny_not("arn:aws:iam::111122223333:role/*"),
+        ],
+    ];
+    for statements in docs {
+        let doc = Doc {
+            version: "2012-10-17",
+            statements,
+        };
+        assert!(!reference_verdicts(&doc).pr002.is_empty(), "{doc:?}");
         if let Some(why) = disagreement(&doc) {
             panic!("{why}");
         }
