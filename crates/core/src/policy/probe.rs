@@ -189,10 +189,12 @@ impl Probes {
 }
 
 /// The most pairs of patterns [`meets`] tries, and the most meets it keeps: a document has a
-/// handful of resource patterns, so both bounds only stop a hand-made one from costing
+/// handful of resource patterns, so the bounds only stop a hand-made one from costing
 /// quadratic time.
 const MAX_MEET_TRIES: usize = 4_096;
 const MAX_MEETS: usize = 64;
+/// The most steps all of a document's meets take together (a step is a few hash operations).
+const MAX_MEET_STEPS: usize = MAX_COST;
 
 /// The patterns in which two or more of `patterns` meet (see [`Pattern::meet`]), and whether
 /// none was left out. A single pattern's values stand only for that pattern: a grant with
@@ -211,18 +213,19 @@ fn meets(patterns: &[&Pattern]) -> (Vec<Pattern>, bool) {
     }
     let originals = all.len();
     let mut tries = 0;
+    let mut steps = MAX_MEET_STEPS;
     // Meets of meets too: three conditions, or two and a Deny, may have to hold at once.
     let mut i = 1;
     while i < all.len() {
         for j in 0..i {
-            if tries == MAX_MEET_TRIES || all.len() - originals == MAX_MEETS {
+            if tries == MAX_MEET_TRIES || all.len() - originals == MAX_MEETS || steps == 0 {
                 return (all.split_off(originals), false);
             }
             tries += 1;
             let (Some(a), Some(b)) = (all.get(j), all.get(i)) else {
                 continue;
             };
-            if let Some(meet) = a.meet(b) {
+            if let Some(meet) = a.meet_within(b, &mut steps) {
                 if texts.insert((meet.text().to_owned(), meet.syntax())) {
                     all.push(meet);
                 }

@@ -194,6 +194,13 @@ impl Pattern {
     /// names: what a grant conditioned on both (or on one, with a Deny that spares only the
     /// other) still reaches.
     pub fn meet(&self, other: &Pattern) -> Option<Pattern> {
+        let mut steps = usize::MAX;
+        self.meet_within(other, &mut steps)
+    }
+
+    /// [`Pattern::meet`] in at most `steps` steps of its search, less those it takes; `None`
+    /// as well when they run out.
+    pub fn meet_within(&self, other: &Pattern, steps: &mut usize) -> Option<Pattern> {
         if self.toks.len() + other.toks.len() > MEET_TOKENS {
             return None;
         }
@@ -203,7 +210,7 @@ impl Pattern {
                 .zip(&b)
                 .enumerate()
                 .map(|(k, (a, b))| {
-                    let mut part = meet_toks(a, b)?;
+                    let mut part = meet_toks(a, b, steps)?;
                     if k > 0 {
                         part.insert(0, Tok::Char(':'));
                     }
@@ -213,7 +220,7 @@ impl Pattern {
                 .map(|parts| parts.concat()),
             _ => None,
         };
-        let toks = by_part.or_else(|| meet_toks(&self.toks, &other.toks))?;
+        let toks = by_part.or_else(|| meet_toks(&self.toks, &other.toks, steps))?;
         Some(Pattern::from_toks(toks))
     }
 
@@ -263,10 +270,10 @@ fn arn_split(toks: &[Tok]) -> Option<Vec<&[Tok]>> {
 }
 
 /// A token sequence matched only by texts both `a` and `b` match (see [`Pattern::meet`]).
-fn meet_toks(a: &[Tok], b: &[Tok]) -> Option<Vec<Tok>> {
+fn meet_toks(a: &[Tok], b: &[Tok], steps: &mut usize) -> Option<Vec<Tok>> {
     let mut failed = std::collections::HashSet::new();
     let mut out = Vec::new();
-    meet_from(a, b, At::default(), &mut failed, &mut out).then(|| {
+    meet_from(a, b, At::default(), &mut failed, &mut out, steps).then(|| {
         out.reverse();
         out
     })
@@ -290,10 +297,12 @@ fn meet_from(
     at: At,
     failed: &mut std::collections::HashSet<At>,
     out: &mut Vec<Tok>,
+    steps: &mut usize,
 ) -> bool {
-    if failed.contains(&at) {
+    if failed.contains(&at) || *steps == 0 {
         return false;
     }
+    *steps -= 1;
     let (x, y) = (a.get(at.i), b.get(at.j));
     if x.is_none() && y.is_none() {
         return true;
@@ -350,7 +359,7 @@ fn meet_from(
         moves.push((None, next(0, 1, at.open_a, false)));
     }
     for (tok, to) in moves {
-        if meet_from(a, b, to, failed, out) {
+        if meet_from(a, b, to, failed, out, steps) {
             out.extend(tok);
             return true;
         }
