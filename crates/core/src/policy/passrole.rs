@@ -924,4 +924,23 @@ mod tests {
             g[0].notes.first()
         );
     }
+
+    #[test]
+    fn many_patterns_meet_within_a_bound() {
+        // Star-heavy values meet in many ways: the search stops at its bounds and says so.
+        let values: Vec<String> = (0..20)
+            .map(|i| format!("arn:aws:lex:*:*:*{i}{}*", "*a".repeat(10)))
+            .collect();
+        let g = grants(
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringLike": {"iam:AssociatedResourceARN": values}}}}),
+        );
+        assert!(!g[0].reach.any_service, "{g:?}");
+        assert!(
+            g[0].notes.iter().any(|n| n.contains("too many values")),
+            "{:?}",
+            g[0].notes
+        );
+    }
 }

@@ -7,12 +7,14 @@
 //! named go to any service nobody named. The other requests are the values the document (and the
 //! baseline's service principals) name, with their wildcards filled with fresh text and their
 //! variables with a stand-in for the caller's value: they tell which named roles, services and
-//! resources a grant still reaches after its Deny statements.
+//! resources a grant still reaches after its Deny statements. Roles and associated resources
+//! also get the values where two or more of the document's patterns meet: a grant (with its Deny
+//! statements) may reach only roles or resources that several patterns name at once.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::evaluate::{CompiledStatement, Key};
-use super::value::Pattern;
+use super::value::{Pattern, Syntax};
 
 /// A service principal the caller knows of, with the ARN namespace of its resources
 /// (`lexv2.amazonaws.com` makes `arn:aws:lex:...` resources).
@@ -127,11 +129,14 @@ impl Probes {
             caller_account: std::iter::repeat_n(caller, 12).collect(),
             fresh,
         };
+        let (role_meets, roles_complete) = meets(&resources);
+        let (meets, complete) = meets(&associated);
+        let associated: Vec<&Pattern> = associated.into_iter().chain(&meets).collect();
         let mut probes = Probes {
             fresh,
-            roles: role_probes(&resources, &text),
+            roles: role_probes(&resources, &role_meets, &text),
             services: service_probes(&services, &associated, known, &text),
-            truncated: false,
+            truncated: !complete || !roles_complete,
         };
         probes.bound(Cost {
             statements: statements.len(),
@@ -183,6 +188,54 @@ impl Probes {
     }
 }
 
+/// The most pairs of patterns [`meets`] tries, and the most meets it keeps: a document has a
+/// handful of resource patterns, so the bounds only stop a hand-made one from costing
+/// quadratic time.
+const MAX_MEET_TRIES: usize = 4_096;
+const MAX_MEETS: usize = 64;
+/// The most steps all of a document's meets take together (a step is a few hash operations).
+const MAX_MEET_STEPS: usize = MAX_COST;
+
+/// The patterns in which two or more of `patterns` meet (see [`Pattern::meet`]), and whether
+/// none was left out. A single pattern's values stand only for that pattern: a grant with
+/// `ArnLike` `arn:aws:lex:*:111122223333:*` and `StringLike` `arn:aws:lex:*:*:bot-alias/*`
+/// (or a Deny that spares only the first) reaches only resources that match both, and the
+/// values made from either alone match one; a grant on `arn:aws:iam::*:role/lex-*` with a Deny
+/// on `NotResource` `arn:aws:iam::111122223333:*` reaches only `lex-` roles of that account.
+fn meets(patterns: &[&Pattern]) -> (Vec<Pattern>, bool) {
+    let mut all: Vec<Pattern> = Vec::new();
+    // A text and the way it is read make one pattern (a meet's text parses back to it).
+    let mut texts: HashSet<(String, Syntax)> = HashSet::new();
+    for pattern in patterns {
+        if texts.insert((pattern.text().to_owned(), pattern.syntax())) {
+            all.push((*pattern).clone());
+        }
+    }
+    let originals = all.len();
+    let mut tries = 0;
+    let mut steps = MAX_MEET_STEPS;
+    // Meets of meets too: three conditions, or two and a Deny, may have to hold at once.
+    let mut i = 1;
+    while i < all.len() {
+        for j in 0..i {
+            if tries == MAX_MEET_TRIES || all.len() - originals == MAX_MEETS || steps == 0 {
+                return (all.split_off(originals), false);
+            }
+            tries += 1;
+            let (Some(a), Some(b)) = (all.get(j), all.get(i)) else {
+                continue;
+            };
+            if let Some(meet) = a.meet_within(b, &mut steps) {
+                if texts.insert((meet.text().to_owned(), meet.syntax())) {
+                    all.push(meet);
+                }
+            }
+        }
+        i += 1;
+    }
+    (all.split_off(originals), true)
+}
+
 /// The size of a document, as the probes' cost counts it.
 struct Cost {
     statements: usize,
@@ -207,7 +260,8 @@ impl Fill {
     }
 }
 
-fn role_probes(resources: &[&Pattern], fill: &Fill) -> Vec<RoleProbe> {
+/// `meets`: where two or more of `resources` meet, which name roles but no account of their own.
+fn role_probes(resources: &[&Pattern], meets: &[Pattern], fill: &Fill) -> Vec<RoleProbe> {
     let mut partitions: Vec<String> = vec!["aws".into()];
     let mut accounts: Vec<(String, Option<String>)> = vec![(fill.account.clone(), None)];
     for parts in resources.iter().filter_map(|p| p.arn_parts()) {
@@ -254,6 +308,8 @@ fn role_probes(resources: &[&Pattern], fill: &Fill) -> Vec<RoleProbe> {
     for (pattern, wild) in fills.iter().flat_map(|w| {
         resources
             .iter()
+            .copied()
+            .chain(meets)
             .filter(|p| !p.is_star())
             .map(move |p| (p, *w))
     }) {

@@ -27,7 +27,7 @@ enum Tok {
 }
 
 /// How a value's text is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Syntax {
     /// `*` and `?` are wildcards (resources, `...Like`, `Arn...`), not text (`...Equals`).
     pub wildcards: bool,
@@ -81,6 +81,12 @@ impl Pattern {
     /// The text as written in the policy.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// How the text is read: the same text is another pattern under `StringEquals` than
+    /// under `StringLike`.
+    pub fn syntax(&self) -> Syntax {
+        self.syntax
     }
 
     pub fn has_variable(&self) -> bool {
@@ -179,6 +185,187 @@ impl Pattern {
         let one: String = wild.chars().take(1).collect();
         render(&self.toks, wild, &one, var)
     }
+
+    /// A pattern whose values all match both `self` and `other`, as wide as a simple search
+    /// finds (`arn:aws:lex:*:*:bot-alias/*` and `arn:aws:lex:*:111122223333:*` meet in
+    /// `arn:aws:lex:*:111122223333:bot-alias/*`); `None` when none is found. Two ARN patterns
+    /// meet component by component first, which `Arn...` operators need and `...Like` accepts.
+    /// Its wildcards filled with fresh text, it is a value of both that no narrower pattern
+    /// names: what a grant conditioned on both (or on one, with a Deny that spares only the
+    /// other) still reaches.
+    pub fn meet(&self, other: &Pattern) -> Option<Pattern> {
+        let mut steps = usize::MAX;
+        self.meet_within(other, &mut steps)
+    }
+
+    /// [`Pattern::meet`] in at most `steps` steps of its search, less those it takes; `None`
+    /// as well when they run out.
+    pub fn meet_within(&self, other: &Pattern, steps: &mut usize) -> Option<Pattern> {
+        if self.toks.len() + other.toks.len() > MEET_TOKENS {
+            return None;
+        }
+        let by_part = match (arn_split(&self.toks), arn_split(&other.toks)) {
+            (Some(a), Some(b)) => a
+                .iter()
+                .zip(&b)
+                .enumerate()
+                .map(|(k, (a, b))| {
+                    let mut part = meet_toks(a, b, steps)?;
+                    if k > 0 {
+                        part.insert(0, Tok::Char(':'));
+                    }
+                    Some(part)
+                })
+                .collect::<Option<Vec<Vec<Tok>>>>()
+                .map(|parts| parts.concat()),
+            _ => None,
+        };
+        let toks = by_part.or_else(|| meet_toks(&self.toks, &other.toks, steps))?;
+        Some(Pattern::from_toks(toks))
+    }
+
+    /// A pattern of tokens, with a text that parses back to them.
+    fn from_toks(toks: Vec<Tok>) -> Pattern {
+        let mut text = String::new();
+        for tok in &toks {
+            match tok {
+                Tok::Char(c @ ('*' | '?' | '$')) => {
+                    text.push_str("${");
+                    text.push(*c);
+                    text.push('}');
+                }
+                Tok::Char(c) => text.push(*c),
+                Tok::Star => text.push('*'),
+                Tok::One => text.push('?'),
+                Tok::Var => text.push_str("${...}"),
+            }
+        }
+        Pattern {
+            text,
+            syntax: Syntax {
+                wildcards: true,
+                variables: true,
+            },
+            toks,
+            arn: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+/// The longest pair of patterns [`Pattern::meet`] searches (its recursion is that deep); IAM
+/// values are far shorter.
+const MEET_TOKENS: usize = 512;
+
+/// The six ARN components of a pattern's tokens (a `:` inside a variable is part of it).
+fn arn_split(toks: &[Tok]) -> Option<Vec<&[Tok]>> {
+    let mut parts: Vec<&[Tok]> = Vec::with_capacity(6);
+    let mut rest = toks;
+    while parts.len() < 5 {
+        let at = rest.iter().position(|t| *t == Tok::Char(':'))?;
+        parts.push(rest.get(..at)?);
+        rest = rest.get(at + 1..)?;
+    }
+    parts.push(rest);
+    Some(parts)
+}
+
+/// A token sequence matched only by texts both `a` and `b` match (see [`Pattern::meet`]).
+fn meet_toks(a: &[Tok], b: &[Tok], steps: &mut usize) -> Option<Vec<Tok>> {
+    let mut failed = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    meet_from(a, b, At::default(), &mut failed, &mut out, steps).then(|| {
+        out.reverse();
+        out
+    })
+}
+
+/// Where a search of [`meet_toks`] stands: a token of each side, and whether a variable there
+/// has already taken some text (it takes one character or more).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+struct At {
+    i: usize,
+    j: usize,
+    open_a: bool,
+    open_b: bool,
+}
+
+/// Depth-first over the pairs of positions, each failing one remembered: O(a × b) steps. On
+/// success `out` holds the tokens, last first.
+fn meet_from(
+    a: &[Tok],
+    b: &[Tok],
+    at: At,
+    failed: &mut std::collections::HashSet<At>,
+    out: &mut Vec<Tok>,
+    steps: &mut usize,
+) -> bool {
+    if failed.contains(&at) || *steps == 0 {
+        return false;
+    }
+    *steps -= 1;
+    let (x, y) = (a.get(at.i), b.get(at.j));
+    if x.is_none() && y.is_none() {
+        return true;
+    }
+    let next = |di: usize, dj: usize, open_a: bool, open_b: bool| At {
+        i: at.i + di,
+        j: at.j + dj,
+        open_a,
+        open_b,
+    };
+    // Each move: the token it emits (if any) and the state it leads to.
+    let mut moves: Vec<(Option<Tok>, At)> = Vec::with_capacity(4);
+    match (x, y) {
+        (Some(Tok::Star), Some(Tok::Star)) => {
+            moves.push((Some(Tok::Star), next(1, 1, false, false)));
+            moves.push((Some(Tok::Star), next(1, 0, false, false)));
+            moves.push((Some(Tok::Star), next(0, 1, false, false)));
+        }
+        (Some(Tok::Star), Some(&t)) => {
+            moves.push((Some(t), next(0, 1, false, false)));
+            moves.push((None, next(1, 0, false, at.open_b)));
+        }
+        (Some(&t), Some(Tok::Star)) => {
+            moves.push((Some(t), next(1, 0, false, false)));
+            moves.push((None, next(0, 1, at.open_a, false)));
+        }
+        (Some(Tok::Star), None) => moves.push((None, next(1, 0, false, false))),
+        (None, Some(Tok::Star)) => moves.push((None, next(0, 1, false, false))),
+        (Some(Tok::Var), Some(Tok::Var)) => {
+            moves.push((Some(Tok::Var), next(1, 1, false, false)));
+        }
+        (Some(Tok::Var), Some(&Tok::Char(c))) => {
+            moves.push((Some(Tok::Char(c)), next(0, 1, true, false)));
+        }
+        (Some(&Tok::Char(c)), Some(Tok::Var)) => {
+            moves.push((Some(Tok::Char(c)), next(1, 0, false, true)));
+        }
+        (Some(&Tok::Char(c)), Some(&Tok::Char(d))) if c == d => {
+            moves.push((Some(Tok::Char(c)), next(1, 1, false, false)));
+        }
+        (Some(&Tok::Char(c)), Some(Tok::One)) | (Some(Tok::One), Some(&Tok::Char(c))) => {
+            moves.push((Some(Tok::Char(c)), next(1, 1, false, false)));
+        }
+        (Some(Tok::One), Some(Tok::One)) => {
+            moves.push((Some(Tok::One), next(1, 1, false, false)));
+        }
+        _ => {}
+    }
+    // A variable that took some text may end there.
+    if at.open_a && x == Some(&Tok::Var) {
+        moves.push((None, next(1, 0, false, at.open_b)));
+    }
+    if at.open_b && y == Some(&Tok::Var) {
+        moves.push((None, next(0, 1, at.open_a, false)));
+    }
+    for (tok, to) in moves {
+        if meet_from(a, b, to, failed, out, steps) {
+            out.extend(tok);
+            return true;
+        }
+    }
+    failed.insert(at);
+    false
 }
 
 fn render(toks: &[Tok], star: &str, one: &str, var: &str) -> String {
@@ -315,6 +502,72 @@ mod tests {
             },
         );
         assert_eq!(old.matches("${anything}", false, 'Q'), Truth::True);
+    }
+
+    fn meet(a: &str, b: &str) -> Option<String> {
+        Pattern::parse(a, LIKE)
+            .meet(&Pattern::parse(b, LIKE))
+            .map(|m| m.text().to_owned())
+    }
+
+    #[test]
+    fn patterns_meet_in_values_of_both() {
+        let both = meet(
+            "arn:aws:lex:*:*:bot-alias/*",
+            "arn:aws:lex:*:111122223333:*",
+        );
+        assert_eq!(
+            both.as_deref(),
+            Some("arn:aws:lex:*:111122223333:bot-alias/*")
+        );
+        assert_eq!(meet("*a*", "*b*").as_deref(), Some("*a*b*"));
+        assert_eq!(
+            meet("lex*", "*.amazonaws.com").as_deref(),
+            Some("lex*.amazonaws.com")
+        );
+        assert_eq!(meet("a?c", "*b*").as_deref(), Some("abc"));
+        assert_eq!(meet("lex-*", "ops-*"), None);
+        assert_eq!(meet("a?", "abc"), None);
+        // A variable takes one character or more, never none.
+        assert_eq!(
+            meet("role/${aws:username}", "role/*").as_deref(),
+            Some("role/${...}")
+        );
+        assert_eq!(
+            meet("role/${aws:username}", "role/ab").as_deref(),
+            Some("role/ab")
+        );
+        assert_eq!(meet("role/${aws:username}", "role/"), None);
+        // A literal wildcard stays literal, and parses back as one.
+        let equals = Pattern::parse("lex*", EQUALS);
+        let met = equals.meet(&Pattern::parse("l*", LIKE)).unwrap();
+        assert_eq!(met.text(), "lex${*}");
+        assert_eq!(met.matches("lex*", false, 'Q'), Truth::True);
+        assert_eq!(met.matches("lexv2", false, 'Q'), Truth::False);
+        // What the meet's values are: values of both.
+        for (a, b) in [
+            (
+                "arn:aws:lex:*:*:bot-alias/*",
+                "arn:aws:lex:*:111122223333:*",
+            ),
+            ("*:bot-alias/*", "arn:aws:lex:*"),
+            (
+                "arn:aws:*:*:111122223333:*",
+                "arn:aws:lex:us-east-1:*:bot:*",
+            ),
+        ] {
+            let value = Pattern::parse(a, LIKE)
+                .meet(&Pattern::parse(b, LIKE))
+                .unwrap()
+                .instantiate("QQQ", "GG");
+            for p in [a, b] {
+                assert_eq!(
+                    Pattern::parse(p, LIKE).matches_arn(&value, 'Q'),
+                    Truth::True,
+                    "{p} on {value}"
+                );
+            }
+        }
     }
 
     #[test]
