@@ -184,6 +184,58 @@ enum Scan {
     Exhausted,
 }
 
+/// The bytes that matter outside strings, unless a log file is being looked for.
+const STRUCTURAL: ByteSet = ByteSet::of(b"\"{}[]\n");
+/// The bytes that end a run inside a string, without and with line breaks.
+const IN_STRING: ByteSet = ByteSet::of(b"\"\\");
+const IN_STRING_OR_LINE: ByteSet = ByteSet::of(b"\"\\\n");
+
+/// A set of bytes, tested with one load instead of a chain of comparisons.
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "const context; a byte indexes 256 entries"
+    )]
+    const fn of(bytes: &[u8]) -> Self {
+        let mut set = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            set[bytes[i] as usize] = true;
+            i += 1;
+        }
+        ByteSet(set)
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0.get(usize::from(b)).copied().unwrap_or(false)
+    }
+}
+
+/// The first quote or backslash in `rest` (or line break, with `lines`).
+fn string_stop(rest: &[u8], lines: bool) -> Option<usize> {
+    // Most keys and values are short: a plain loop finds their end before a vector search
+    // would have started.
+    const SHORT: usize = 32;
+    let set = if lines {
+        &IN_STRING_OR_LINE
+    } else {
+        &IN_STRING
+    };
+    let head = rest.get(..SHORT).unwrap_or(rest);
+    if let Some(n) = head.iter().position(|&b| set.contains(b)) {
+        return Some(n);
+    }
+    let tail = rest.get(SHORT..)?;
+    let found = if lines {
+        memchr::memchr3(b'"', b'\\', b'\n', tail)
+    } else {
+        memchr::memchr2(b'"', b'\\', tail)
+    };
+    found.map(|n| n + SHORT)
+}
+
 fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -658,12 +710,7 @@ impl Framer {
                     }
                 }
                 let rest = window.get(i..).unwrap_or_default();
-                let found = if open.first_line || open.broken {
-                    memchr::memchr3(b'"', b'\\', b'\n', rest)
-                } else {
-                    memchr::memchr2(b'"', b'\\', rest)
-                };
-                let Some(n) = found else {
+                let Some(n) = string_stop(rest, open.first_line || open.broken) else {
                     break (Scan::Exhausted, window.len());
                 };
                 i += n;
@@ -698,6 +745,15 @@ impl Framer {
                     },
                 }
                 continue;
+            }
+            if !(open.watches && open.depth == 1) {
+                // Most bytes outside strings are punctuation and numbers that change nothing.
+                i += window
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|&b| STRUCTURAL.contains(b))
+                    .unwrap_or(window.len().saturating_sub(i));
             }
             let Some(&b) = window.get(i) else {
                 break (Scan::Exhausted, i);
