@@ -907,10 +907,7 @@ impl Framer {
         memchr::memchr_iter(b'\n', after)
             .any(|n| {
                 let next = after.get(n + 1..).unwrap_or_default();
-                matches!(
-                    next.iter().find(|&&b| b != b'\n' && b != b'\r'),
-                    Some(b'{' | b'[')
-                )
+                matches!(next.iter().find(|&&b| b != b'\r'), Some(b'{' | b'['))
             })
             .then_some(at)
     }
@@ -958,14 +955,17 @@ fn line_break(open: &mut Open, window: &[u8], base: u64, i: usize, eof: bool) ->
     if !open.first_line && !open.broken {
         return None;
     }
-    // Blank lines in between do not matter.
+    // Only the `\r` of this line end is skipped, so that each byte is looked at once however
+    // many line breaks follow.
     let next = window
         .get(i + 1..)
         .unwrap_or_default()
         .iter()
-        .find(|&&b| b != b'\n' && b != b'\r');
+        .find(|&&b| b != b'\r');
     match next {
         Some(b'{' | b'[') => Some(Scan::Cut(base + i as u64)),
+        // A blank line: the line break that ends it decides.
+        Some(b'\n') => None,
         // Cannot tell yet: look again with more input.
         None if !eof => Some(Scan::Exhausted),
         _ => {
@@ -1048,7 +1048,11 @@ mod tests {
     fn a_cut_line_ends_its_frame_and_what_is_around_it() {
         assert_eq!(
             frames("{\"Records\":[{\"a\":\"x\n\n{\"b\":1}\n{\"c\":2}\n"),
-            ["Record#0:{\"a\":\"x\n!", "Line:{\"b\":1}", "Line:{\"c\":2}"]
+            [
+                "Record#0:{\"a\":\"x\n\n!",
+                "Line:{\"b\":1}",
+                "Line:{\"c\":2}"
+            ]
         );
         // Pretty-printed: an indented line or a key goes on.
         assert_eq!(
@@ -1152,6 +1156,13 @@ mod tests {
                 "error@line 1: nested deeper than 4",
                 r#"Value:{"b":1}"#,
             ]
+        );
+        // Blank lines after it are looked at once each (a run of them once cost its length
+        // squared).
+        let blank = format!("{{\"a\":[[[[[[\n{}{{\"b\":1}}\n", "\n".repeat(200_000));
+        assert_eq!(
+            frames(&blank),
+            ["error@line 1: nested deeper than 4", "Line:{\"b\":1}"]
         );
         // A deep line cut short, then JSON Lines: the next record line ends it.
         assert_eq!(
