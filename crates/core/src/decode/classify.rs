@@ -63,6 +63,16 @@ fn line(at: &Located<'_>, limits: Limits, on_item: &mut dyn FnMut(Item)) {
     items.into_iter().for_each(on_item);
 }
 
+/// A `Records` element at the start of `bytes`, read in place when it is a valid record: the
+/// record and how many bytes it took. Anything else is left to framing, which delimits it.
+pub(crate) fn leading_record(bytes: &[u8]) -> Option<(Record, usize)> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<RecordOrNot>();
+    match values.next() {
+        Some(Ok(RecordOrNot(Some(record)))) => Some((record, values.byte_offset())),
+        _ => None,
+    }
+}
+
 /// An element of `Records`.
 fn record(at: &Located<'_>, top_line: u64) -> Item {
     match serde_json::from_slice::<RecordOrNot>(at.bytes) {
@@ -283,6 +293,15 @@ impl<'a> Located<'a> {
         let rest = self.bytes.get(content..).unwrap_or_default();
         let end = memchr::memchr(b'\n', rest).map_or(self.bytes.len(), |n| content + n + 1);
         match serde_json::from_slice::<IgnoredAny>(self.bytes.get(..end).unwrap_or_default()) {
+            // Cut outside a string: where its content ends, not on the line after it, which
+            // holds the next record.
+            Err(e) if e.classify() == serde_json::error::Category::Eof => {
+                let content = self.bytes.get(..content).unwrap_or_default();
+                let e = serde_json::from_slice::<IgnoredAny>(content)
+                    .err()
+                    .unwrap_or(e);
+                self.error(&e, "not valid JSON")
+            }
             Err(e) => self.error(&e, "not valid JSON"),
             Ok(_) => json_error(
                 "EOF while parsing a value",

@@ -19,8 +19,8 @@
 //!   broken (a raw line break inside a string).
 //! - A frame that the input ends inside (a truncated file) is the last thing of that input.
 
-use super::classify::{json_error, unreadable};
-use super::position::{Lines, Place};
+use super::classify::{json_error, leading_record, unreadable};
+use super::position::{Lines, Place, Position};
 use super::stream::Item;
 
 /// The limits checked while framing.
@@ -141,6 +141,9 @@ struct Open {
     escaped: bool,
     /// No line break seen yet (the cut-line rule applies).
     first_line: bool,
+    /// Its first line break, when the line after it is not indented, as a pretty-printer
+    /// would have indented it: the frame may be a cut line that ran on into the next ones.
+    unindented_break: Option<u64>,
     /// A raw line break was seen inside a string, which JSON never has: the frame is broken,
     /// and the cut-line rule applies on every line.
     broken: bool,
@@ -163,6 +166,11 @@ pub(crate) struct Framer {
     check_line_end: bool,
     /// Skipping stray bytes between top-level values, reported already.
     top_resync: bool,
+    /// The last top-level value started as a string.
+    after_string: bool,
+    /// A top-level string followed by `:`, a key without its object: the input is a fragment
+    /// (the middle of a pasted file), reported once, until a frame is read whole.
+    fragment: bool,
     stack: Vec<Container>,
     open: Option<Open>,
     top_line: u64,
@@ -184,6 +192,58 @@ enum Scan {
     Exhausted,
 }
 
+/// The bytes that matter outside strings, unless a log file is being looked for.
+const STRUCTURAL: ByteSet = ByteSet::of(b"\"{}[]\n");
+/// The bytes that end a run inside a string, without and with line breaks.
+const IN_STRING: ByteSet = ByteSet::of(b"\"\\");
+const IN_STRING_OR_LINE: ByteSet = ByteSet::of(b"\"\\\n");
+
+/// A set of bytes, tested with one load instead of a chain of comparisons.
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "const context; a byte indexes 256 entries"
+    )]
+    const fn of(bytes: &[u8]) -> Self {
+        let mut set = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            set[bytes[i] as usize] = true;
+            i += 1;
+        }
+        ByteSet(set)
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0.get(usize::from(b)).copied().unwrap_or(false)
+    }
+}
+
+/// The first quote or backslash in `rest` (or line break, with `lines`).
+fn string_stop(rest: &[u8], lines: bool) -> Option<usize> {
+    // Most keys and values are short: a plain loop finds their end before a vector search
+    // would have started.
+    const SHORT: usize = 32;
+    let set = if lines {
+        &IN_STRING_OR_LINE
+    } else {
+        &IN_STRING
+    };
+    let head = rest.get(..SHORT).unwrap_or(rest);
+    if let Some(n) = head.iter().position(|&b| set.contains(b)) {
+        return Some(n);
+    }
+    let tail = rest.get(SHORT..)?;
+    let found = if lines {
+        memchr::memchr3(b'"', b'\\', b'\n', tail)
+    } else {
+        memchr::memchr2(b'"', b'\\', tail)
+    };
+    found.map(|n| n + SHORT)
+}
+
 fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -203,6 +263,8 @@ impl Framer {
             json_lines: false,
             check_line_end: false,
             top_resync: false,
+            after_string: false,
+            fragment: false,
             stack: Vec::with_capacity(4),
             open: None,
             top_line: line,
@@ -250,6 +312,7 @@ impl Framer {
                 }
                 self.ended = true;
                 return match self.stack.last() {
+                    Some(_) if self.fragment => Step::End,
                     Some(container) => {
                         let what = match container {
                             Container::Array { .. } => "a list",
@@ -399,7 +462,37 @@ impl Framer {
         *index += 1;
         *expect = Expect::Comma;
         let role = if *records { Role::Record } else { Role::Value };
+        if role == Role::Record && b == b'{' {
+            if let Some(step) = self.whole_record(element, window, base) {
+                return Some(step);
+            }
+        }
         self.open_frame(b, role, Some(element), window, base)
+    }
+
+    /// A record of a log file read where it starts, when it is valid and framing could not have
+    /// told it otherwise: one pass over its bytes instead of a scan to frame it and a parse.
+    fn whole_record(&mut self, index: u64, window: &[u8], base: u64) -> Option<Step> {
+        let rest = window.get(self.pos.saturating_sub(base) as usize..)?;
+        // A record over the limit must not be parsed whole: one byte more is enough to tell.
+        let most = usize::try_from(self.limits.max_record_bytes.saturating_add(1)).ok();
+        let rest = most.and_then(|n| rest.get(..n)).unwrap_or(rest);
+        let (record, len) = leading_record(rest)?;
+        let bytes = rest.get(..len)?;
+        if len as u64 > self.limits.max_record_bytes || !framed_alike(bytes, self.limits.max_depth)
+        {
+            return None;
+        }
+        self.pos += len as u64;
+        self.fragment = false;
+        Some(Step::Item(Item::Record {
+            record: Box::new(record),
+            envelope: None,
+            position: Position {
+                line: self.top_line,
+                index: Some(index),
+            },
+        }))
     }
 
     /// Scans a log file's key from `self.pos`; returns where scanning stopped.
@@ -462,6 +555,7 @@ impl Framer {
         }
         self.top_values += 1;
         self.top_line = self.lines.at(window, base, self.pos).line;
+        let after_string = std::mem::replace(&mut self.after_string, b == b'"');
         if self.json_lines {
             return self.open_frame(b, Role::Line, None, window, base);
         }
@@ -479,6 +573,7 @@ impl Framer {
                 let at = self.pos;
                 self.pos += 1;
                 self.top_resync = true;
+                self.fragment |= b == b':' && after_string;
                 Some(self.error_at("expected value", at, window, base))
             }
             _ => self.open_frame(b, Role::Value, None, window, base),
@@ -511,6 +606,7 @@ impl Framer {
             in_string,
             escaped: false,
             first_line: true,
+            unindented_break: None,
             broken: false,
             skipping: false,
             watches: role == Role::Value && b == b'{',
@@ -546,12 +642,22 @@ impl Framer {
                 self.open = Some(open);
                 return Some(Step::NeedMore);
             }
-            Scan::Exhausted => {
-                // Only objects, arrays and strings can be cut off: the rest end with the input.
-                let complete = open.kind != Kind::Nested;
-                self.ended = !complete;
-                (base + window.len() as u64, complete)
-            }
+            Scan::Exhausted => match self.cut_in_hindsight(&open, window, base) {
+                Some(at) => {
+                    // As a cut line found at the time: it ends with its line break, and the
+                    // lines after it are read again.
+                    self.stack.clear();
+                    self.json_lines = self.detect_lines;
+                    (at + 1, false)
+                }
+                None => {
+                    // Only objects, arrays and strings can be cut off: the rest end with the
+                    // input.
+                    let complete = open.kind != Kind::Nested;
+                    self.ended = !complete;
+                    (base + window.len() as u64, complete)
+                }
+            },
             Scan::Ended(end)
                 if open.kind == Kind::Line && opens_a_document(open.start, end, window, base) =>
             {
@@ -586,6 +692,10 @@ impl Framer {
             }
             Scan::TooDeep(at) => {
                 open.skipping = true;
+                // Reported already and read no further: a line that opens an object or an array
+                // is a better place to resume than the end of the input (a deep line cut short
+                // runs on into the next records otherwise).
+                open.broken = true;
                 self.open = Some(open);
                 let item = if at - open.start > self.limits.max_record_bytes {
                     self.too_large(&open)
@@ -605,6 +715,12 @@ impl Framer {
             self.after_value(window, base);
         }
         if open.skipping {
+            return None;
+        }
+        if complete {
+            self.fragment = false;
+        } else if self.fragment && self.ended {
+            // The end of a fragment already reported where it starts.
             return None;
         }
         if end - open.start > self.limits.max_record_bytes {
@@ -658,12 +774,7 @@ impl Framer {
                     }
                 }
                 let rest = window.get(i..).unwrap_or_default();
-                let found = if open.first_line || open.broken {
-                    memchr::memchr3(b'"', b'\\', b'\n', rest)
-                } else {
-                    memchr::memchr2(b'"', b'\\', rest)
-                };
-                let Some(n) = found else {
+                let Some(n) = string_stop(rest, open.first_line || open.broken) else {
                     break (Scan::Exhausted, window.len());
                 };
                 i += n;
@@ -698,6 +809,15 @@ impl Framer {
                     },
                 }
                 continue;
+            }
+            if !(open.watches && open.depth == 1) {
+                // Most bytes outside strings are punctuation and numbers that change nothing.
+                i += window
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|&b| STRUCTURAL.contains(b))
+                    .unwrap_or(window.len().saturating_sub(i));
             }
             let Some(&b) = window.get(i) else {
                 break (Scan::Exhausted, i);
@@ -770,6 +890,28 @@ impl Framer {
         }
     }
 
+    /// Where a frame that the input ends inside was cut, when it was a cut line after all: it
+    /// went on from its first line onto an unindented one, and a later line opens an object or
+    /// an array, as the next record of JSON Lines does. (A truncated pretty-printed document
+    /// has indented lines; one over the size limit is not kept to be read again.)
+    fn cut_in_hindsight(&self, open: &Open, window: &[u8], base: u64) -> Option<u64> {
+        let at = open.unindented_break?;
+        let end = base + window.len() as u64;
+        if open.kind != Kind::Nested
+            || open.skipping
+            || end - open.start > self.limits.max_record_bytes
+        {
+            return None;
+        }
+        let after = window.get((at + 1).saturating_sub(base) as usize..)?;
+        memchr::memchr_iter(b'\n', after)
+            .any(|n| {
+                let next = after.get(n + 1..).unwrap_or_default();
+                matches!(next.iter().find(|&&b| b != b'\r'), Some(b'{' | b'['))
+            })
+            .then_some(at)
+    }
+
     fn too_large(&self, open: &Open) -> Item {
         let max = self.limits.max_record_bytes;
         let limit = if max.is_multiple_of(1 << 20) {
@@ -790,6 +932,17 @@ impl Framer {
     }
 }
 
+/// Whether framing delimits valid JSON `bytes` as one frame, as parsing does: no line break for
+/// the cut-line rule to act on, and too few brackets to nest past `max_depth` (serde_json's own
+/// limit does not cover the values a record skips).
+fn framed_alike(bytes: &[u8], max_depth: u32) -> bool {
+    if memchr::memchr(b'\n', bytes).is_some() {
+        return false;
+    }
+    let opens = bytes.iter().filter(|&&b| b == b'{' || b == b'[').count();
+    opens <= max_depth as usize
+}
+
 fn opens_a_document(start: u64, end: u64, window: &[u8], base: u64) -> bool {
     let line = window
         .get(start.saturating_sub(base) as usize..end.saturating_sub(base) as usize)
@@ -802,17 +955,23 @@ fn line_break(open: &mut Open, window: &[u8], base: u64, i: usize, eof: bool) ->
     if !open.first_line && !open.broken {
         return None;
     }
-    // Blank lines in between do not matter.
+    // Only the `\r` of this line end is skipped, so that each byte is looked at once however
+    // many line breaks follow.
     let next = window
         .get(i + 1..)
         .unwrap_or_default()
         .iter()
-        .find(|&&b| b != b'\n' && b != b'\r');
+        .find(|&&b| b != b'\r');
     match next {
         Some(b'{' | b'[') => Some(Scan::Cut(base + i as u64)),
+        // A blank line: the line break that ends it decides.
+        Some(b'\n') => None,
         // Cannot tell yet: look again with more input.
         None if !eof => Some(Scan::Exhausted),
         _ => {
+            if open.first_line && !matches!(next, Some(b' ' | b'\t')) {
+                open.unindented_break = Some(base + i as u64);
+            }
             open.first_line = false;
             None
         }
@@ -830,7 +989,8 @@ mod tests {
         max_depth: 4,
     };
 
-    /// Frames as `role#index:bytes` (`!` marks a cut-off one), framing errors as `error: ...`.
+    /// Frames as `role#index:bytes` (`!` marks a cut-off one), framing errors as `error: ...`,
+    /// valid one-line records read in place as `Record#index read`.
     fn frames(input: &str) -> Vec<String> {
         let bytes = input.as_bytes();
         let mut framer = Framer::new(LIMITS, true, 1, 0);
@@ -847,6 +1007,10 @@ mod tests {
                 Step::Item(Item::Unreadable { reason, position }) => {
                     out.push(format!("error@{position}: {reason}"))
                 }
+                Step::Item(Item::Record { position, .. }) => out.push(format!(
+                    "Record#{} read",
+                    position.index.unwrap_or_default()
+                )),
                 Step::Item(other) => out.push(format!("{other:?}")),
                 Step::NeedMore | Step::End => return out,
             }
@@ -857,7 +1021,7 @@ mod tests {
     fn a_log_file_is_read_element_by_element_whatever_comes_before_records() {
         assert_eq!(
             frames(r#"{"Digest":{"a":1},"Records":[{"x":"]"},2],"y":[3]}"#),
-            [r#"Record#0:{"x":"]"}"#, "Record#1:2", "Extra:[3]"]
+            ["Record#0 read", "Record#1:2", "Extra:[3]"]
         );
         // `Records` as a value, or not followed by an array: one object.
         assert_eq!(
@@ -884,12 +1048,89 @@ mod tests {
     fn a_cut_line_ends_its_frame_and_what_is_around_it() {
         assert_eq!(
             frames("{\"Records\":[{\"a\":\"x\n\n{\"b\":1}\n{\"c\":2}\n"),
-            ["Record#0:{\"a\":\"x\n!", "Line:{\"b\":1}", "Line:{\"c\":2}"]
+            [
+                "Record#0:{\"a\":\"x\n\n!",
+                "Line:{\"b\":1}",
+                "Line:{\"c\":2}"
+            ]
         );
         // Pretty-printed: an indented line or a key goes on.
         assert_eq!(
             frames("{\n  \"a\": {\n\"b\": 1}}"),
             ["Value:{\n  \"a\": {\n\"b\": 1}}"]
+        );
+    }
+
+    #[test]
+    fn records_are_read_in_place_only_where_framing_agrees() {
+        assert_eq!(
+            frames("{\"Records\":[{\"a\":[1],\"b\":[2]},{\"c\":[1],\"d\":[2],\"e\":[3],\"f\":[4]},{\"g\":\n1},{\"h\":[[[[]]]]},{}]}"),
+            [
+                "Record#0 read",
+                // More brackets than the depth limit, or a line break: framed first.
+                r#"Record#1:{"c":[1],"d":[2],"e":[3],"f":[4]}"#,
+                "Record#2:{\"g\":\n1}",
+                "error@line 2, record 3: nested deeper than 4",
+                "Record#4 read",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cut_line_that_ran_on_is_cut_in_hindsight() {
+        // A line cut to its `{`, then a line that is not a record: the lines after them are
+        // read again once the input ends inside the frame.
+        assert_eq!(
+            frames("{\n\"text\"\n{\"b\":1}\n{\"c\":2}\n"),
+            [
+                "Value:{\n!",
+                "Line:\"text\"",
+                "Line:{\"b\":1}",
+                "Line:{\"c\":2}"
+            ]
+        );
+        // A truncated document with indented lines, or with no line that opens a record, is
+        // one frame.
+        assert_eq!(
+            frames("{\n  \"a\": 1,\n{\"b\":1}\n"),
+            ["Value:{\n  \"a\": 1,\n{\"b\":1}\n!"]
+        );
+        assert_eq!(
+            frames("{\n\"a\": 1,\n\"b\": 2\n"),
+            ["Value:{\n\"a\": 1,\n\"b\": 2\n!"]
+        );
+    }
+
+    #[test]
+    fn a_fragment_is_reported_where_it_starts_only() {
+        // A key without its object (the middle of a pasted file): its end is not another report.
+        assert_eq!(
+            frames("\"Records\": [{\"a\": 1,\n\"b\": 2\n"),
+            [
+                "Value:\"Records\"",
+                "error@line 1: not valid JSON: expected value (column 10)"
+            ]
+        );
+        assert_eq!(
+            frames("\"Records\": [\n\n"),
+            [
+                "Value:\"Records\"",
+                "error@line 1: not valid JSON: expected value (column 10)"
+            ]
+        );
+        // Anything read whole ends the fragment; a string that is a value is none.
+        assert_eq!(
+            frames("\"Records\": [{\"a\": 1},\n{\"b\": 2\n"),
+            [
+                "Value:\"Records\"",
+                "error@line 1: not valid JSON: expected value (column 10)",
+                "Value#0:{\"a\": 1}",
+                "Value#1:{\"b\": 2\n!",
+            ]
+        );
+        assert_eq!(
+            frames("\"text\" {\"b\": 2\n"),
+            ["Value:\"text\"", "Value:{\"b\": 2\n!"]
         );
     }
 
@@ -916,12 +1157,28 @@ mod tests {
                 r#"Value:{"b":1}"#,
             ]
         );
+        // Blank lines after it are looked at once each (a run of them once cost its length
+        // squared).
+        let blank = format!("{{\"a\":[[[[[[\n{}{{\"b\":1}}\n", "\n".repeat(200_000));
+        assert_eq!(
+            frames(&blank),
+            ["error@line 1: nested deeper than 4", "Line:{\"b\":1}"]
+        );
+        // A deep line cut short, then JSON Lines: the next record line ends it.
+        assert_eq!(
+            frames("{\"a\":[[[[[[\n42\n{\"b\":1}\n{\"c\":2}\n"),
+            [
+                "error@line 1: nested deeper than 4",
+                "Line:{\"b\":1}",
+                "Line:{\"c\":2}"
+            ]
+        );
         let long = format!("{{\"Records\":[{{\"a\":\"{}\"}},{{}}]}}", "x".repeat(100));
         assert_eq!(
             frames(&long),
             [
                 "error@line 1, record 0: record too large: over 64 bytes",
-                "Record#1:{}"
+                "Record#1 read"
             ]
         );
     }

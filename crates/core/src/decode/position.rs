@@ -60,8 +60,10 @@ impl Lines {
             let from = self.counted.saturating_sub(base) as usize;
             let to = offset.saturating_sub(base) as usize;
             let bytes = window.get(from..to).unwrap_or_default();
-            if let Some(last) = memchr::memrchr(b'\n', bytes) {
-                self.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
+            if breaks > 0 {
+                let last = memchr::memrchr(b'\n', bytes).unwrap_or_default();
+                self.line += breaks;
                 self.line_start = (base + from as u64 + last as u64 + 1) as i64;
             }
             self.counted = offset;

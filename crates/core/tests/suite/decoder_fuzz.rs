@@ -451,10 +451,9 @@ fn cases() -> u32 {
         .unwrap_or(2000)
 }
 
-/// A fixed seed keeps CI deterministic: a random run found a JSON Lines case the decoder still
-/// gets wrong (a line cut inside a string before a line that is a bare string value: the record
-/// after them is not read), which is open work. `PROPTEST_RNG_SEED=random` (or another number)
-/// with `ROLEWARDEN_FUZZ_CASES` runs a wider campaign.
+/// A fixed seed keeps CI deterministic; `PROPTEST_RNG_SEED=random` (or another number) with
+/// `ROLEWARDEN_FUZZ_CASES` runs a wider campaign. What such campaigns found is kept below as
+/// cases of its own.
 fn seed() -> proptest::test_runner::RngSeed {
     use proptest::test_runner::RngSeed;
     match std::env::var("PROPTEST_RNG_SEED").ok().as_deref() {
@@ -526,4 +525,95 @@ fn the_generator_damages_what_it_says() {
             assert_eq!(records, 2, "{damage:?} in {layout:?}: {items:?}");
         }
     }
+}
+
+/// Found by a random campaign: a JSON Lines file whose first line is cut to its `{`, followed by
+/// a line that is a bare string, ran on into the next record's line, and lost that record.
+#[test]
+fn a_first_line_cut_to_its_brace_before_a_bare_string_costs_only_those_lines() {
+    let case = Case {
+        layout: Layout::JsonLines,
+        records: vec![
+            (110, None),
+            (0, Some(Damage::NotAnObject("\"text\""))),
+            (0, None),
+            (1, None),
+        ],
+        crlf: false,
+        bom: false,
+        gzip: false,
+        truncate: None,
+        cut_line: Some((0, 0.0)),
+        small_chunk: 1,
+        other_chunk: 4,
+    };
+    let expected = build(&case);
+    assert!(expected.bytes.starts_with(b"{\n\"text\"\n{"));
+    check(&case).unwrap();
+    let got: Vec<String> = decode(&expected.bytes, None)
+        .iter()
+        .map(|item| match item {
+            Item::Record {
+                record, position, ..
+            } => format!("{}@{position}", record.event_id.as_deref().unwrap_or("?")),
+            Item::Unreadable { reason, position } => format!("{position}: {reason}"),
+            Item::OtherEvent { .. } => "other".into(),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // The cut line, named by its own line, not the next one's.
+            "line 1: not valid JSON: EOF while parsing an object (column 1)",
+            "line 2: expected an object, found the string `text`",
+            "fuzz-0002@line 3",
+            "fuzz-0003@line 4",
+        ]
+    );
+    // Cut after a member instead, and with CRLF line ends: the same.
+    for crlf in [false, true] {
+        for cut in [0.3, 0.5, 0.9] {
+            let case = Case {
+                crlf,
+                cut_line: Some((0, cut)),
+                ..case.clone()
+            };
+            check(&case).unwrap();
+            let items = decode(&build(&case).bytes, None);
+            let records = items
+                .iter()
+                .filter(|i| matches!(i, Item::Record { .. }))
+                .count();
+            assert_eq!(records, 2, "cut at {cut}, crlf {crlf}: {items:?}");
+        }
+    }
+}
+
+/// Found by a random campaign: a line cut inside a value nested past the depth limit, followed
+/// by a line that is not a record, ran on to the end of the input.
+#[test]
+fn a_deep_line_cut_short_costs_only_itself() {
+    let case = Case {
+        layout: Layout::JsonLines,
+        records: vec![
+            (0, Some(Damage::Deep(1000))),
+            (0, Some(Damage::NotAnObject("42"))),
+            (0, None),
+            (0, None),
+        ],
+        crlf: false,
+        bom: false,
+        gzip: false,
+        truncate: None,
+        cut_line: Some((4, 0.3263176472500053)),
+        small_chunk: 1,
+        other_chunk: 4,
+    };
+    check(&case).unwrap();
+    let items = decode(&build(&case).bytes, None);
+    let records = items
+        .iter()
+        .filter(|i| matches!(i, Item::Record { .. }))
+        .count();
+    assert_eq!(records, 2, "{items:?}");
 }

@@ -29,11 +29,13 @@ fn run(input: &str) -> (Vec<(u64, String)>, Vec<Finding>, Summary) {
 
 #[test]
 fn a_broken_fragment_is_one_message_and_one_rw000() {
-    // The middle of a pasted log file: a string, then a stray `:` on the same line.
-    // (A fragment that also ends inside an unclosed object, lines later, is two reports: the
-    // stray string and the truncated record.)
+    // The middle of a pasted log file: a string, then a stray `:` on the same line, and the
+    // end of the input inside what follows, on the same line or lines later.
     let fragments = [
         "\"Records\": [{\"eventName\": \"PutRolePolicy\"",
+        "\"Records\": [{\"eventName\": \"PutRolePolicy\",\n  \"awsRegion\": \"us-east-1\"\n",
+        "\"userAgent\": \"aws-cli\",\n\"requestParameters\": {\"roleName\":\n\"app\"\n",
+        "\"Records\": [\n\n",
         "{\"a\": 1} garbage\n",
         "{\"a\": 1}}\n",
     ];
