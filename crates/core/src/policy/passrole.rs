@@ -183,7 +183,7 @@ impl Table {
             .map(|r| {
                 statements
                     .iter()
-                    .map(|st| st.resource_truth(&r.arn, probes.fresh))
+                    .map(|st| st.resource_truth(&r.arn, probes.fresh, &probes.budget))
                     .collect()
             })
             .collect();
@@ -197,7 +197,7 @@ impl Table {
                 };
                 let conditions: Vec<Truth> = statements
                     .iter()
-                    .map(|st| st.condition_truth(&request, probes.fresh))
+                    .map(|st| st.condition_truth(&request, probes.fresh, &probes.budget))
                     .collect();
                 for (role, resources) in by_role.iter().enumerate() {
                     let truths: Vec<Truth> = resources
@@ -421,10 +421,10 @@ fn written_resources(statement: &CompiledStatement, probes: &Probes) -> Option<V
             let reaching: Vec<String> = patterns
                 .iter()
                 .filter(|p| {
-                    probes
-                        .roles
-                        .iter()
-                        .any(|r| p.matches(&r.arn, false, probes.fresh).possible())
+                    probes.roles.iter().any(|r| {
+                        p.matches(&r.arn, false, probes.fresh, &probes.budget)
+                            .possible()
+                    })
                 })
                 .map(|p| p.text().to_owned())
                 .collect();
@@ -463,9 +463,9 @@ fn except_roles(
             .map(|r| r.arn.as_str())
             .collect();
         for pattern in patterns.iter().filter(|p| !p.is_star()) {
-            let takes = roles
-                .iter()
-                .any(|arn| pattern.matches(arn, false, probes.fresh) == Truth::True);
+            let takes = roles.iter().any(|arn| {
+                pattern.matches(arn, false, probes.fresh, &probes.budget) == Truth::True
+            });
             if takes && !out.iter().any(|o| o == pattern.text()) {
                 out.push(pattern.text().to_owned());
             }
