@@ -70,15 +70,16 @@ pub(super) fn notes(
             _ => {}
         }
     }
-    if probes.budget.ran_out() {
-        out.push(format!(
-            "the document names too many values to probe each (over {} characters of pattern tests): tests beyond that were taken as possibly true, so an Allow may reach more and a Deny was not relied on",
-            MAX_MATCH_STEPS
-        ));
-    } else if probes.truncated {
+    if probes.truncated {
         out.push(format!(
             "the document names too many values to probe each (over {} tests): some named roles or resources were left out, roles and services nobody named were not",
             MAX_COST
+        ));
+    }
+    if probes.budget.ran_out() {
+        out.push(format!(
+            "the document names too many values to test in full (over {} characters of pattern tests): the budget ran out, tests of named roles, services and resources beyond it were taken as possibly true, so an Allow may reach more and a Deny was not relied on; roles and services nobody named were judged in full",
+            MAX_MATCH_STEPS
         ));
     }
     let unknowable: Vec<String> = statement

@@ -87,6 +87,7 @@ pub const MAX_COST: usize = 1_000_000;
 /// The most characters pattern tests walk in one judgement, all together: tens of milliseconds.
 /// [`MAX_COST`] counts tests, but one test of a star-heavy value on a long probe walks thousands
 /// of characters. Tests beyond it are `Unknown`, read on the safe side, and the notes say so.
+/// The fresh probes are judged first and in full, whatever they walk: only named ones are cut.
 pub const MAX_MATCH_STEPS: usize = 20_000_000;
 
 /// The longest named probe: a value with many wildcards, each filled with fresh text longer

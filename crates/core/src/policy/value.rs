@@ -503,6 +503,17 @@ impl Budget {
         self.ran_out.get()
     }
 
+    /// The steps taken so far out of an [`Budget::unlimited`] one.
+    pub fn spent(&self) -> usize {
+        usize::MAX.saturating_sub(self.left.get())
+    }
+
+    /// Takes `steps` that were already walked (on another budget), as many as are left: the
+    /// tests still to come get only the rest.
+    pub fn charge(&self, steps: usize) {
+        self.left.set(self.left.get().saturating_sub(steps));
+    }
+
     /// Takes `steps`, or marks the budget spent when fewer are left.
     fn take(&self, steps: usize) -> bool {
         match self.left.get().checked_sub(steps) {

@@ -86,6 +86,13 @@ fn star_heavy_values_of_a_hand_made_document_are_cut_short_and_said() {
         pr003.iter().all(|n| n.contains("too many values")),
         "{pr003:?}"
     );
+    // Both bounds bite here, and each note says what it left out.
+    assert!(
+        pr003
+            .iter()
+            .all(|n| n.contains("the budget ran out") && n.contains("were left out")),
+        "{pr003:?}"
+    );
 }
 
 #[test]
@@ -98,4 +105,3 @@ fn the_grants_of_a_star_heavy_document_keep_the_fresh_probes() {
     assert!(grants[0].reach.every_role, "{:?}", grants[0].reach);
     assert!(!grants[0].reach.any_service);
 }
-
