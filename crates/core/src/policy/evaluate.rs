@@ -16,7 +16,7 @@
 
 use super::document::{Condition, Effect, Polarity, Statement};
 use super::passrole::{statement_action, ASSOCIATED_RESOURCE, PASSED_TO_SERVICE, PASS_ROLE};
-use super::value::{Pattern, Syntax};
+use super::value::{Budget, Pattern, Syntax};
 
 /// Three-valued logic (Kleene): `Unknown` when the policy alone cannot tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -204,7 +204,7 @@ impl CompiledCondition {
         }
     }
 
-    pub fn truth(&self, request: &Request<'_>, fresh: char) -> Truth {
+    pub fn truth(&self, request: &Request<'_>, fresh: char, budget: &Budget) -> Truth {
         let (Some(set), Key::PassedToService | Key::AssociatedResource) = (self.set, self.key)
         else {
             return Truth::Unknown;
@@ -232,9 +232,9 @@ impl CompiledCondition {
                 (None, SetPrefix::None) => Truth::from_bool(*negated),
                 (Some(v), _) => {
                     let hit = Truth::any(values.iter().map(|p| match how {
-                        Compare::Equals | Compare::Like => p.matches(v, false, fresh),
-                        Compare::EqualsIgnoreCase => p.matches(v, true, fresh),
-                        Compare::Arn => p.matches_arn(v, fresh),
+                        Compare::Equals | Compare::Like => p.matches(v, false, fresh, budget),
+                        Compare::EqualsIgnoreCase => p.matches(v, true, fresh, budget),
+                        Compare::Arn => p.matches_arn(v, fresh, budget),
                     }));
                     if *negated {
                         !hit
@@ -317,18 +317,22 @@ impl CompiledStatement {
     }
 
     /// Whether the statement applies to the request.
-    pub fn truth(&self, request: &Request<'_>, fresh: char) -> Truth {
-        match self.resource_truth(request.role, fresh) {
+    pub fn truth(&self, request: &Request<'_>, fresh: char, budget: &Budget) -> Truth {
+        match self.resource_truth(request.role, fresh, budget) {
             Truth::False => Truth::False,
-            resource => resource.min(self.condition_truth(request, fresh)),
+            resource => resource.min(self.condition_truth(request, fresh, budget)),
         }
     }
 
     /// Whether `Resource`/`NotResource` covers the role.
-    pub fn resource_truth(&self, role: &str, fresh: char) -> Truth {
+    pub fn resource_truth(&self, role: &str, fresh: char, budget: &Budget) -> Truth {
         match &self.resources {
             Some((polarity, patterns)) => {
-                let hit = Truth::any(patterns.iter().map(|p| p.matches(role, false, fresh)));
+                let hit = Truth::any(
+                    patterns
+                        .iter()
+                        .map(|p| p.matches(role, false, fresh, budget)),
+                );
                 match polarity {
                     Polarity::Is => hit,
                     Polarity::Not => !hit,
@@ -340,8 +344,12 @@ impl CompiledStatement {
     }
 
     /// Whether every condition holds (they never depend on the role).
-    pub fn condition_truth(&self, request: &Request<'_>, fresh: char) -> Truth {
-        Truth::all(self.conditions.iter().map(|c| c.truth(request, fresh)))
+    pub fn condition_truth(&self, request: &Request<'_>, fresh: char, budget: &Budget) -> Truth {
+        Truth::all(
+            self.conditions
+                .iter()
+                .map(|c| c.truth(request, fresh, budget)),
+        )
     }
 
     /// Why the statement cannot always be evaluated from the policy alone.
@@ -392,6 +400,7 @@ mod tests {
                 associated_resource: resource,
             },
             'Q',
+            &Budget::unlimited(),
         )
     }
 

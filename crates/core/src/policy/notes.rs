@@ -3,7 +3,7 @@
 
 use super::evaluate::{CompiledStatement, Key, Request};
 use super::passrole::{resource_of, Probe, Reach};
-use super::probe::{Probes, MAX_COST};
+use super::probe::{Probes, MAX_COST, MAX_MATCH_STEPS};
 
 /// The notes of the grant of `statement`, given what it reaches (`unbound`: its requests with
 /// no associated resource or one nobody named) and the Deny statements that certainly narrow it
@@ -54,7 +54,7 @@ pub(super) fn notes(
                             passed_to_service: &service.principal,
                             associated_resource: resource.arn.as_deref(),
                         };
-                        condition.truth(&request, probes.fresh).possible()
+                        condition.truth(&request, probes.fresh, &probes.budget).possible()
                     })
                 };
                 let why = match (holds(true), holds(false)) {
@@ -74,6 +74,12 @@ pub(super) fn notes(
         out.push(format!(
             "the document names too many values to probe each (over {} tests): some named roles or resources were left out, roles and services nobody named were not",
             MAX_COST
+        ));
+    }
+    if probes.budget.ran_out() {
+        out.push(format!(
+            "the document names too many values to test in full (over {} characters of pattern tests): the budget ran out, tests of named roles, services and resources beyond it were taken as possibly true, so an Allow may reach more and a Deny was not relied on; roles and services nobody named were judged in full",
+            MAX_MATCH_STEPS
         ));
     }
     let unknowable: Vec<String> = statement

@@ -16,8 +16,8 @@ use serde::Serialize;
 use super::document::{Effect, Polarity, PolicyDocument, Statement};
 use super::evaluate::{CompiledStatement, Key, Request, Truth};
 pub use super::probe::KnownService;
-use super::probe::{Probes, ResourceProbe, RoleKind, RoleProbe};
-use super::value::VARIABLES_VERSION;
+use super::probe::{Probes, ResourceProbe, RoleKind, RoleProbe, ServiceProbe};
+use super::value::{Budget, VARIABLES_VERSION};
 use super::wildcard::{action_matches, has_wildcard, matches};
 
 pub const PASS_ROLE: &str = "iam:PassRole";
@@ -176,33 +176,70 @@ struct Row {
 
 impl Table {
     fn new(statements: &[CompiledStatement], probes: &Probes) -> Self {
+        // The fresh role and service probes decide PR001 and PR002: they are judged first and in
+        // full, and what they walk is charged to the shared budget, so only the named probes
+        // (judged after them) can be cut short.
+        let fresh = Budget::unlimited();
+        let role_truths = |r: &RoleProbe, budget: &Budget| -> Vec<Truth> {
+            statements
+                .iter()
+                .map(|st| st.resource_truth(&r.arn, probes.fresh, budget))
+                .collect()
+        };
         // Conditions never ask about the role: judge them once per service and resource.
-        let by_role: Vec<Vec<Truth>> = probes
+        let condition_truths = |s: &ServiceProbe, budget: &Budget| -> Vec<Vec<Truth>> {
+            s.resources
+                .iter()
+                .map(|a| {
+                    let request = Request {
+                        role: "",
+                        passed_to_service: &s.principal,
+                        associated_resource: a.arn.as_deref(),
+                    };
+                    statements
+                        .iter()
+                        .map(|st| st.condition_truth(&request, probes.fresh, budget))
+                        .collect()
+                })
+                .collect()
+        };
+        let is_fresh_role = |r: &RoleProbe| matches!(r.kind, RoleKind::Fresh { .. });
+        let mut by_role: Vec<Option<Vec<Truth>>> = probes
             .roles
             .iter()
-            .map(|r| {
-                statements
-                    .iter()
-                    .map(|st| st.resource_truth(&r.arn, probes.fresh))
-                    .collect()
-            })
+            .map(|r| is_fresh_role(r).then(|| role_truths(r, &fresh)))
+            .collect();
+        let mut by_service: Vec<Option<Vec<Vec<Truth>>>> = probes
+            .services
+            .iter()
+            .map(|s| s.is_fresh().then(|| condition_truths(s, &fresh)))
+            .collect();
+        probes.budget.charge(fresh.spent());
+        // Named services before named roles: fresh roles go to them, and whether every role
+        // does (PR003) rests on their conditions.
+        for (truths, s) in by_service.iter_mut().zip(&probes.services) {
+            if truths.is_none() {
+                *truths = Some(condition_truths(s, &probes.budget));
+            }
+        }
+        for (truths, r) in by_role.iter_mut().zip(&probes.roles) {
+            if truths.is_none() {
+                *truths = Some(role_truths(r, &probes.budget));
+            }
+        }
+        // Every entry is judged by now; an empty one would only drop its rows, never shift them.
+        let by_role: Vec<Vec<Truth>> = by_role.into_iter().map(Option::unwrap_or_default).collect();
+        let by_service: Vec<Vec<Vec<Truth>>> = by_service
+            .into_iter()
+            .map(Option::unwrap_or_default)
             .collect();
         let mut rows = Vec::new();
-        for (service, s) in probes.services.iter().enumerate() {
-            for (resource, a) in s.resources.iter().enumerate() {
-                let request = Request {
-                    role: "",
-                    passed_to_service: &s.principal,
-                    associated_resource: a.arn.as_deref(),
-                };
-                let conditions: Vec<Truth> = statements
-                    .iter()
-                    .map(|st| st.condition_truth(&request, probes.fresh))
-                    .collect();
+        for (service, by_resource) in by_service.iter().enumerate() {
+            for (resource, conditions) in by_resource.iter().enumerate() {
                 for (role, resources) in by_role.iter().enumerate() {
                     let truths: Vec<Truth> = resources
                         .iter()
-                        .zip(&conditions)
+                        .zip(conditions)
                         .map(|(&r, &c)| r.min(c))
                         .collect();
                     let denies_with = |want: Truth| -> Vec<usize> {
@@ -421,10 +458,10 @@ fn written_resources(statement: &CompiledStatement, probes: &Probes) -> Option<V
             let reaching: Vec<String> = patterns
                 .iter()
                 .filter(|p| {
-                    probes
-                        .roles
-                        .iter()
-                        .any(|r| p.matches(&r.arn, false, probes.fresh).possible())
+                    probes.roles.iter().any(|r| {
+                        p.matches(&r.arn, false, probes.fresh, &probes.budget)
+                            .possible()
+                    })
                 })
                 .map(|p| p.text().to_owned())
                 .collect();
@@ -463,9 +500,9 @@ fn except_roles(
             .map(|r| r.arn.as_str())
             .collect();
         for pattern in patterns.iter().filter(|p| !p.is_star()) {
-            let takes = roles
-                .iter()
-                .any(|arn| pattern.matches(arn, false, probes.fresh) == Truth::True);
+            let takes = roles.iter().any(|arn| {
+                pattern.matches(arn, false, probes.fresh, &probes.budget) == Truth::True
+            });
             if takes && !out.iter().any(|o| o == pattern.text()) {
                 out.push(pattern.text().to_owned());
             }

@@ -14,7 +14,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::evaluate::{CompiledStatement, Key};
-use super::value::{Pattern, Syntax};
+use super::value::{Budget, Pattern, Syntax};
 
 /// A service principal the caller knows of, with the ARN namespace of its resources
 /// (`lexv2.amazonaws.com` makes `arn:aws:lex:...` resources).
@@ -72,6 +72,8 @@ pub struct Probes {
     pub services: Vec<ServiceProbe>,
     /// Named values left out to keep the judgement bounded (see [`MAX_COST`]).
     pub truncated: bool,
+    /// The steps the pattern tests of the judgement may take (see [`MAX_MATCH_STEPS`]).
+    pub budget: Budget,
 }
 
 /// The most pattern and condition tests a document gets: every role probe against every
@@ -81,6 +83,17 @@ pub struct Probes {
 /// then named services are left out, last first: the fresh probes, which decide PR001 and
 /// PR002, always stay.
 pub const MAX_COST: usize = 1_000_000;
+
+/// The most characters pattern tests walk in one judgement, all together: tens of milliseconds.
+/// [`MAX_COST`] counts tests, but one test of a star-heavy value on a long probe walks thousands
+/// of characters. Tests beyond it are `Unknown`, read on the safe side, and the notes say so.
+/// The fresh probes are judged first and in full, whatever they walk: only named ones are cut.
+pub const MAX_MATCH_STEPS: usize = 20_000_000;
+
+/// The longest named probe: a value with many wildcards, each filled with fresh text longer
+/// than any pattern, grows with the square of the document's values. Longer ones are left out
+/// like any named value the bound drops.
+const MAX_PROBE_BYTES: usize = 4_096;
 
 /// Characters fresh values and a caller's values are made of, most readable first; the first
 /// two the document does not use are taken.
@@ -119,6 +132,13 @@ impl Probes {
             used.extend(text.chars());
             longest = longest.max(text.chars().count());
         }
+        let ones = resources
+            .iter()
+            .chain(services.iter())
+            .chain(associated.iter())
+            .map(|p| p.ones())
+            .max()
+            .unwrap_or_default();
         let mut free = candidates().filter(|c| !used.contains(c));
         let fresh = free.next().unwrap_or('Q');
         let caller = free.next().unwrap_or('Z');
@@ -126,22 +146,41 @@ impl Probes {
             wild: std::iter::repeat_n(fresh, longest + 1).collect(),
             account: std::iter::repeat_n(fresh, 12).collect(),
             caller: std::iter::repeat_n(caller, longest + 1).collect(),
+            short_wild: std::iter::repeat_n(fresh, ones + 1).collect(),
+            short_caller: std::iter::repeat_n(caller, ones + 1).collect(),
             caller_account: std::iter::repeat_n(caller, 12).collect(),
             fresh,
         };
         let (role_meets, roles_complete) = meets(&resources);
         let (meets, complete) = meets(&associated);
         let associated: Vec<&Pattern> = associated.into_iter().chain(&meets).collect();
+        let mut too_long = false;
+        let budget = Budget::new(MAX_MATCH_STEPS);
+        let roles = role_probes(&resources, &role_meets, &text, &mut too_long);
+        let services = service_probes(
+            &services,
+            &associated,
+            known,
+            (&text, &budget),
+            &mut too_long,
+        );
         let mut probes = Probes {
             fresh,
-            roles: role_probes(&resources, &role_meets, &text),
-            services: service_probes(&services, &associated, known, &text),
+            roles,
+            services,
             truncated: !complete || !roles_complete,
+            budget,
         };
+        probes.truncated |= too_long;
         probes.bound(Cost {
             statements: statements.len(),
             patterns: resources.len(),
-            conditions: statements.iter().map(|s| s.conditions.len()).sum(),
+            // Each value of a condition is a test of its own.
+            conditions: statements
+                .iter()
+                .flat_map(|s| &s.conditions)
+                .map(|c| c.patterns().len().max(1))
+                .sum(),
         });
         probes
     }
@@ -252,16 +291,43 @@ struct Fill {
     caller: String,
     caller_account: String,
     fresh: char,
+    /// `wild` and `caller` as long as a value needs to stand for any longer one: one more
+    /// character than the most `?` of a pattern, so that in a match some `*` (or variable)
+    /// takes a character of each run, and would take any longer run as well. For values that
+    /// the full fill would make longer than [`MAX_PROBE_BYTES`].
+    short_wild: String,
+    short_caller: String,
 }
 
 impl Fill {
+    /// What fills `pattern`'s `wild` (`self.wild` or `self.caller`) and variables: the full
+    /// texts, the short ones when the value would be too long, `None` when even that is.
+    fn for_pattern<'f>(&'f self, pattern: &Pattern, wild: &'f str) -> Option<(&'f str, &'f str)> {
+        if pattern.instantiated_len(wild, &self.caller) <= MAX_PROBE_BYTES {
+            return Some((wild, &self.caller));
+        }
+        let short = if wild == self.wild {
+            &self.short_wild
+        } else {
+            &self.short_caller
+        };
+        (pattern.instantiated_len(short, &self.short_caller) <= MAX_PROBE_BYTES)
+            .then_some((short, &self.short_caller))
+    }
+
     fn is_fresh(&self, text: &str) -> bool {
         !text.is_empty() && text.chars().all(|c| c == self.fresh)
     }
 }
 
 /// `meets`: where two or more of `resources` meet, which name roles but no account of their own.
-fn role_probes(resources: &[&Pattern], meets: &[Pattern], fill: &Fill) -> Vec<RoleProbe> {
+/// `too_long` is set when a value would make a probe over [`MAX_PROBE_BYTES`] (it is left out).
+fn role_probes(
+    resources: &[&Pattern],
+    meets: &[Pattern],
+    fill: &Fill,
+    too_long: &mut bool,
+) -> Vec<RoleProbe> {
     let mut partitions: Vec<String> = vec!["aws".into()];
     let mut accounts: Vec<(String, Option<String>)> = vec![(fill.account.clone(), None)];
     for parts in resources.iter().filter_map(|p| p.arn_parts()) {
@@ -313,7 +379,11 @@ fn role_probes(resources: &[&Pattern], meets: &[Pattern], fill: &Fill) -> Vec<Ro
             .filter(|p| !p.is_star())
             .map(move |p| (p, *w))
     }) {
-        let arn = pattern.instantiate(wild, &fill.caller);
+        let Some((wild, var)) = fill.for_pattern(pattern, wild) else {
+            *too_long = true;
+            continue;
+        };
+        let arn = pattern.instantiate(wild, var);
         if !is_role_arn(&arn, fill) {
             continue;
         }
@@ -364,7 +434,8 @@ fn service_probes(
     services: &[&Pattern],
     associated: &[&Pattern],
     known: &[KnownService<'_>],
-    fill: &Fill,
+    (fill, budget): (&Fill, &Budget),
+    too_long: &mut bool,
 ) -> Vec<ServiceProbe> {
     let mut named: Vec<(String, String, String)> = Vec::new();
     let fills = [&fill.wild, &fill.caller];
@@ -372,7 +443,11 @@ fn service_probes(
         .iter()
         .flat_map(|w| services.iter().map(move |v| (v, *w)))
     {
-        let principal = value.instantiate(wild, &fill.caller);
+        let Some((wild, var)) = fill.for_pattern(value, wild) else {
+            *too_long = true;
+            continue;
+        };
+        let principal = value.instantiate(wild, var);
         let namespace = known
             .iter()
             .find(|k| k.principal == principal)
@@ -409,6 +484,13 @@ fn service_probes(
         let Some(service) = parts.get(2) else {
             continue;
         };
+        let (Some((wild, var)), Some((caller, _))) = (
+            fill.for_pattern(pattern, &fill.wild),
+            fill.for_pattern(pattern, &fill.caller),
+        ) else {
+            *too_long = true;
+            continue;
+        };
         let elsewhere: Vec<String> = parts
             .iter()
             .enumerate()
@@ -416,13 +498,13 @@ fn service_probes(
                 if i == 4 {
                     fill.account.clone()
                 } else {
-                    part.instantiate(&fill.wild, &fill.wild)
+                    part.instantiate(wild, wild)
                 }
             })
             .collect();
         let arns = [
-            pattern.instantiate(&fill.wild, &fill.caller),
-            pattern.instantiate(&fill.caller, &fill.caller),
+            pattern.instantiate(wild, var),
+            pattern.instantiate(caller, var),
             elsewhere.join(":"),
         ];
         let index = made.len();
@@ -451,7 +533,11 @@ fn service_probes(
         fitting.extend(
             any_namespace
                 .iter()
-                .filter(|(service, _)| service.matches(&namespace, false, fill.fresh).possible())
+                .filter(|(service, _)| {
+                    service
+                        .matches(&namespace, false, fill.fresh, budget)
+                        .possible()
+                })
                 .map(|(_, index)| *index),
         );
         fitting.sort_unstable();

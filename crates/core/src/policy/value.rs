@@ -93,6 +93,11 @@ impl Pattern {
         self.toks.contains(&Tok::Var)
     }
 
+    /// How many `?` wildcards the pattern has.
+    pub fn ones(&self) -> usize {
+        self.toks.iter().filter(|t| **t == Tok::One).count()
+    }
+
     /// Whether the pattern is a lone `*`.
     pub fn is_star(&self) -> bool {
         self.toks == [Tok::Star]
@@ -110,17 +115,31 @@ impl Pattern {
     }
 
     /// Whether the pattern matches all of `text`. `fresh` is the character a policy variable
-    /// never stands for.
-    pub fn matches(&self, text: &str, case_insensitive: bool, fresh: char) -> Truth {
+    /// never stands for. The steps it takes come out of `budget`; when they run out the answer
+    /// is `Unknown`, which callers already read on the safe side (an Allow may apply, a Deny is
+    /// not relied on).
+    pub fn matches(
+        &self,
+        text: &str,
+        case_insensitive: bool,
+        fresh: char,
+        budget: &Budget,
+    ) -> Truth {
         let hit = if self.has_variable() {
             let chars: Vec<char> = text.chars().collect();
-            toks_match(&self.toks, &chars, case_insensitive, fresh)
+            // The table costs every cell, whatever the text.
+            budget
+                .take(self.toks.len().saturating_mul(chars.len() + 1))
+                .then(|| toks_match(&self.toks, &chars, case_insensitive, fresh))
         } else if text.is_ascii() {
             // Most policies and every probe are ASCII: no copy of the text.
-            glob_match(&self.toks, text.as_bytes(), case_insensitive)
+            glob_match(&self.toks, text.as_bytes(), case_insensitive, budget)
         } else {
             let chars: Vec<char> = text.chars().collect();
-            glob_match(&self.toks, &chars, case_insensitive)
+            glob_match(&self.toks, &chars, case_insensitive, budget)
+        };
+        let Some(hit) = hit else {
+            return Truth::Unknown;
         };
         if !hit {
             Truth::False
@@ -134,9 +153,9 @@ impl Pattern {
     /// `ArnEquals`/`ArnLike`: the six colon-separated components compared one by one (the last
     /// takes the rest, colons included). A pattern of fewer components, such as
     /// `arn:aws:lex:*`, is matched as a whole, which reads it as every resource it prefixes.
-    pub fn matches_arn(&self, text: &str, fresh: char) -> Truth {
+    pub fn matches_arn(&self, text: &str, fresh: char, budget: &Budget) -> Truth {
         let Some(parts) = self.arn.get_or_init(|| self.arn_parts()) else {
-            return self.matches(text, false, fresh);
+            return self.matches(text, false, fresh, budget);
         };
         let values: Vec<&str> = text.splitn(6, ':').collect();
         if values.len() != 6 {
@@ -146,7 +165,7 @@ impl Pattern {
             parts
                 .iter()
                 .zip(values)
-                .map(|(p, v)| p.matches(v, false, fresh)),
+                .map(|(p, v)| p.matches(v, false, fresh, budget)),
         )
     }
 
@@ -177,6 +196,20 @@ impl Pattern {
                 .map(|part| Pattern::parse(part, self.syntax))
                 .collect()
         })
+    }
+
+    /// The length in bytes of [`Pattern::instantiate`]'s value, without making it.
+    pub fn instantiated_len(&self, wild: &str, var: &str) -> usize {
+        let one = wild.chars().next().map_or(0, char::len_utf8);
+        self.toks
+            .iter()
+            .map(|t| match t {
+                Tok::Char(c) => c.len_utf8(),
+                Tok::Star => wild.len(),
+                Tok::One => one,
+                Tok::Var => var.len(),
+            })
+            .fold(0usize, usize::saturating_add)
     }
 
     /// A value the pattern matches: wildcards replaced by `wild` (one character of it for
@@ -386,12 +419,26 @@ fn same(a: char, b: char, case_insensitive: bool) -> bool {
 }
 
 /// Patterns without variables: iterative matching with single-star backtracking, O(pattern ×
-/// text) without allocating.
-fn glob_match<T: Copy + Into<char>>(toks: &[Tok], text: &[T], case_insensitive: bool) -> bool {
+/// text) without allocating; `None` when `budget` runs out first.
+fn glob_match<T: Copy + Into<char>>(
+    toks: &[Tok],
+    text: &[T],
+    case_insensitive: bool,
+    budget: &Budget,
+) -> Option<bool> {
     let (mut pi, mut ti) = (0usize, 0usize);
     // Position after the last `*` seen, and the text position it was tried at.
     let mut star: Option<(usize, usize)> = None;
+    // Steps are taken from the budget in chunks: one `Cell` update per chunk, not per step.
+    let mut chunk = 0usize;
     while ti < text.len() {
+        if chunk == 0 {
+            if !budget.take(BUDGET_CHUNK) {
+                return None;
+            }
+            chunk = BUDGET_CHUNK;
+        }
+        chunk -= 1;
         match (toks.get(pi), text.get(ti)) {
             (Some(Tok::Star), _) => {
                 star = Some((pi + 1, ti));
@@ -411,12 +458,80 @@ fn glob_match<T: Copy + Into<char>>(toks: &[Tok], text: &[T], case_insensitive: 
                     ti = st + 1;
                     star = Some((sp, st + 1));
                 }
-                None => return false,
+                None => {
+                    budget.give_back(chunk);
+                    return Some(false);
+                }
             },
         }
     }
-    toks.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|t| *t == Tok::Star))
+    budget.give_back(chunk);
+    Some(
+        toks.get(pi..)
+            .is_some_and(|rest| rest.iter().all(|t| *t == Tok::Star)),
+    )
+}
+
+/// How many steps [`glob_match`] takes from a [`Budget`] at a time.
+const BUDGET_CHUNK: usize = 256;
+
+/// The steps pattern tests may still take in one judgement, shared by all of them: the number
+/// of tests says little about the work (a test of `*a*a*a...` on a probe made of such values
+/// walks thousands of characters), so the work itself is counted. Once it runs out every test
+/// is `Unknown`, and [`Budget::ran_out`] says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    left: std::cell::Cell<usize>,
+    ran_out: std::cell::Cell<bool>,
+}
+
+impl Budget {
+    pub fn new(steps: usize) -> Self {
+        Budget {
+            left: std::cell::Cell::new(steps),
+            ran_out: std::cell::Cell::new(false),
+        }
+    }
+
+    /// No bound, for one-off tests.
+    pub fn unlimited() -> Self {
+        Budget::new(usize::MAX)
+    }
+
+    /// Whether some test was cut short (and answered `Unknown`).
+    pub fn ran_out(&self) -> bool {
+        self.ran_out.get()
+    }
+
+    /// The steps taken so far out of an [`Budget::unlimited`] one.
+    pub fn spent(&self) -> usize {
+        usize::MAX.saturating_sub(self.left.get())
+    }
+
+    /// Takes `steps` that were already walked (on another budget), as many as are left: the
+    /// tests still to come get only the rest.
+    pub fn charge(&self, steps: usize) {
+        self.left.set(self.left.get().saturating_sub(steps));
+    }
+
+    /// Takes `steps`, or marks the budget spent when fewer are left.
+    fn take(&self, steps: usize) -> bool {
+        match self.left.get().checked_sub(steps) {
+            Some(left) => {
+                self.left.set(left);
+                true
+            }
+            None => {
+                self.left.set(0);
+                self.ran_out.set(true);
+                false
+            }
+        }
+    }
+
+    fn give_back(&self, steps: usize) {
+        self.left.set(self.left.get().saturating_add(steps));
+    }
 }
 
 /// One row of the classic glob table per token: `row[j]` says whether the tokens so far match
@@ -467,7 +582,7 @@ mod tests {
     };
 
     fn like(p: &str, t: &str) -> Truth {
-        Pattern::parse(p, LIKE).matches(t, false, 'Q')
+        Pattern::parse(p, LIKE).matches(t, false, 'Q', &Budget::unlimited())
     }
 
     #[test]
@@ -477,11 +592,17 @@ mod tests {
         assert_eq!(like("a?c", "ac"), Truth::False);
         assert_eq!(like("*a*a*a*b", "aaaaaaaaaaaaaaaaaaa"), Truth::False);
         let eq = Pattern::parse("lex*", EQUALS);
-        assert_eq!(eq.matches("lexv2", false, 'Q'), Truth::False);
-        assert_eq!(eq.matches("lex*", false, 'Q'), Truth::True);
+        assert_eq!(
+            eq.matches("lexv2", false, 'Q', &Budget::unlimited()),
+            Truth::False
+        );
+        assert_eq!(
+            eq.matches("lex*", false, 'Q', &Budget::unlimited()),
+            Truth::True
+        );
         assert_eq!(eq.literal().as_deref(), Some("lex*"));
         assert_eq!(
-            Pattern::parse("LEX", EQUALS).matches("lex", true, 'Q'),
+            Pattern::parse("LEX", EQUALS).matches("lex", true, 'Q', &Budget::unlimited()),
             Truth::True
         );
     }
@@ -501,7 +622,10 @@ mod tests {
                 variables: false,
             },
         );
-        assert_eq!(old.matches("${anything}", false, 'Q'), Truth::True);
+        assert_eq!(
+            old.matches("${anything}", false, 'Q', &Budget::unlimited()),
+            Truth::True
+        );
     }
 
     fn meet(a: &str, b: &str) -> Option<String> {
@@ -542,8 +666,14 @@ mod tests {
         let equals = Pattern::parse("lex*", EQUALS);
         let met = equals.meet(&Pattern::parse("l*", LIKE)).unwrap();
         assert_eq!(met.text(), "lex${*}");
-        assert_eq!(met.matches("lex*", false, 'Q'), Truth::True);
-        assert_eq!(met.matches("lexv2", false, 'Q'), Truth::False);
+        assert_eq!(
+            met.matches("lex*", false, 'Q', &Budget::unlimited()),
+            Truth::True
+        );
+        assert_eq!(
+            met.matches("lexv2", false, 'Q', &Budget::unlimited()),
+            Truth::False
+        );
         // What the meet's values are: values of both.
         for (a, b) in [
             (
@@ -562,7 +692,7 @@ mod tests {
                 .instantiate("QQQ", "GG");
             for p in [a, b] {
                 assert_eq!(
-                    Pattern::parse(p, LIKE).matches_arn(&value, 'Q'),
+                    Pattern::parse(p, LIKE).matches_arn(&value, 'Q', &Budget::unlimited()),
                     Truth::True,
                     "{p} on {value}"
                 );
@@ -574,22 +704,34 @@ mod tests {
     fn arns_match_component_by_component() {
         let p = Pattern::parse("arn:aws:lex:*:111122223333:bot-alias/*", LIKE);
         assert_eq!(
-            p.matches_arn("arn:aws:lex:us-east-1:111122223333:bot-alias/B/A", 'Q'),
+            p.matches_arn(
+                "arn:aws:lex:us-east-1:111122223333:bot-alias/B/A",
+                'Q',
+                &Budget::unlimited()
+            ),
             Truth::True
         );
         assert_eq!(
-            p.matches_arn("arn:aws:lex:us-east-1:999999999999:bot-alias/B/A", 'Q'),
+            p.matches_arn(
+                "arn:aws:lex:us-east-1:999999999999:bot-alias/B/A",
+                'Q',
+                &Budget::unlimited()
+            ),
             Truth::False
         );
         let short = Pattern::parse("arn:aws:lex:*", LIKE);
         assert_eq!(
-            short.matches_arn("arn:aws:lex:us-east-1:1:bot:A:B", 'Q'),
+            short.matches_arn("arn:aws:lex:us-east-1:1:bot:A:B", 'Q', &Budget::unlimited()),
             Truth::True
         );
         let var = Pattern::parse("arn:aws:iam::${aws:PrincipalAccount}:role/*", LIKE);
         assert_eq!(var.arn_parts().map(|p| p.len()), Some(6));
         assert_eq!(
-            var.matches_arn("arn:aws:iam::111122223333:role/x", 'Q'),
+            var.matches_arn(
+                "arn:aws:iam::111122223333:role/x",
+                'Q',
+                &Budget::unlimited()
+            ),
             Truth::Unknown
         );
         assert_eq!(

@@ -16,6 +16,7 @@ mod decoder_fuzz;
 mod grants_reference;
 mod input_formats;
 mod partitions;
+mod policy_cost;
 mod proptests;
 mod samples;
 mod slr_writes;
