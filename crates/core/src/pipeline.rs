@@ -142,7 +142,16 @@ impl<'e> Pipeline<'e> {
                     return Admitted::Unwatched { id };
                 }
                 let event = Event::new(*record, envelope);
-                let needs = self.engine.needs(&event);
+                // Asking every triggered rule what it needs parses the event once more, for
+                // nothing when no account is read (a log archive without --enrich).
+                let needs = if self.enrich {
+                    self.engine.needs(&event)
+                } else {
+                    Needs {
+                        account: event.account().map(str::to_owned),
+                        ..Needs::default()
+                    }
+                };
                 Admitted::Watched {
                     event: Box::new(event),
                     needs,
