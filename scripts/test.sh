@@ -22,13 +22,21 @@ trap cleanup EXIT
 SECONDS=0
 mkdir -p target
 
-step "python tools into .venv (moto_server, cargo-lambda; pinned in scripts/requirements/test.txt)"
-ensure_venv .venv scripts/requirements/test.txt
-# The deploy checks' venvs (SAM and cfn-lint, checkov) install while cargo compiles: pip waits
-# on the network and unpacking, the compiler on the CPU. Their log is printed if they fail.
+step "python tools into .venv* in the background (moto_server, cargo-lambda; SAM, cfn-lint; checkov; pinned in scripts/requirements/)"
+# pip waits on the network and unpacking, the compiler on the CPU: the venvs install while cargo
+# compiles, and each step that needs one waits for it. Their logs are printed if they fail.
+ensure_venv .venv scripts/requirements/test.txt >target/venv-test.log 2>&1 &
+VENV_TEST_PID=$!
 ( ensure_venv .venv-sam scripts/requirements/sam.txt &&
   ensure_venv .venv-checkov scripts/requirements/checkov.txt ) >target/venvs.log 2>&1 &
 VENVS_PID=$!
+# wait_venv PID LOG: the install's status, its log if it failed.
+wait_venv() {
+  if ! wait "$1"; then
+    cat "$2" >&2
+    exit 1
+  fi
+}
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -43,6 +51,14 @@ step "cargo test --workspace (core: samples and snapshots, corpus, inputs, prope
 # CI=true makes insta fail on a missing or changed snapshot instead of writing it. Benchmarks
 # are left out here (a plain `cargo test` would run them in full); they run once below.
 CI="${CI:-true}" cargo test --workspace --lib --bins --tests
+
+step "benchmarks compile and run once (cargo test -p rolewarden-core --bench engine -- --test, dev profile)"
+# The README's numbers come from `cargo bench` (release profile); here each benchmark only has to
+# build and run once on a small input, which the test build's artifacts do without a second,
+# release build of the engine and its dependencies.
+cargo test -p rolewarden-core --bench engine -- --test
+
+wait_venv "$VENV_TEST_PID" target/venv-test.log
 
 # The arm64 release Lambda (the SDK at opt-level "s", thin LTO: minutes of CPU) builds in the
 # background from here on, in its own target directory so the cargo commands below never wait on
@@ -66,9 +82,6 @@ export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
 cargo test --workspace --test suite -- --ignored --nocapture --test-threads 1
 stop_servers
 
-step "benchmarks compile and run once (cargo bench -p rolewarden-core -- --test, release profile)"
-cargo bench -p rolewarden-core --bench engine -- --test
-
 step "Lambda package: cargo lambda build --release --arm64 (started in the background above), bootstrap under 12 MB"
 if ! wait "$ARM64_PID"; then
   cat target/arm64-build.log >&2
@@ -83,10 +96,7 @@ if [ "$size" -ge $((12 * 1024 * 1024)) ]; then
 fi
 
 step "waiting for the deploy checks' venvs"
-if ! wait "$VENVS_PID"; then
-  cat target/venvs.log >&2
-  exit 1
-fi
+wait_venv "$VENVS_PID" target/venvs.log
 
 step "deployment: cfn-lint, sam validate, sam build (arm64), checkov, EventBridge routing on moto (scripts/deploy-checks.sh)"
 ROLEWARDEN_BIN="$ROOT/target/debug/rolewarden" CARGO_TARGET_DIR="$ARM64_TARGET" scripts/deploy-checks.sh

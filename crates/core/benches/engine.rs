@@ -152,8 +152,10 @@ fn best(runs: usize, f: &mut dyn FnMut()) -> Duration {
         .map(|_| {
             let (t, cpu) = (Instant::now(), thread_cpu());
             f();
+            // Linux updates a thread's CPU time at scheduler ticks: a run shorter than one
+            // (the `--test` sizes) may read as zero, and takes its wall time instead.
             match (cpu, thread_cpu()) {
-                (Some(before), Some(after)) => after.saturating_sub(before),
+                (Some(before), Some(after)) if after > before => after - before,
                 _ => t.elapsed(),
             }
         })
