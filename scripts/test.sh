@@ -44,22 +44,6 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-wait_venv "$VENV_TEST_PID" target/venv-test.log
-
-# The arm64 release Lambda (the SDK at opt-level "s", thin LTO: the largest build here) builds in
-# the background from here on, in its own target directory so the cargo commands below never
-# wait on its lock. Started this early, it fills the cores the test build leaves idle while it
-# links and the one-at-a-time AWS tests leave idle, instead of running alone at the end.
-# sam build (deploy checks) finds it there through CARGO_TARGET_DIR and builds nothing again.
-ARM64_TARGET="$ROOT/target/arm64"
-rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
-# zig comes from the ziglang wheel in .venv and is found as `python3 -m ziglang`.
-# setsid: its own process group, so cleanup stops cargo and the compilers with it.
-PATH="$ROOT/.venv/bin:$PATH" CARGO_TARGET_DIR="$ARM64_TARGET" setsid \
-  cargo lambda build --release --arm64 --bin bootstrap >target/arm64-build.log 2>&1 &
-ARM64_PID=$!
-BACKGROUND_GROUPS+=("$ARM64_PID")
-
 # One build in the dev profile (Cargo.toml: the SDK unoptimised, the engine optimised) serves
 # every test below, the Lambda binary run through the Runtime API and the CLI the deploy
 # checks call. Each package's integration tests are one binary, so the SDK is linked once.
@@ -73,6 +57,21 @@ step "benchmarks compile and run once (cargo test -p rolewarden-core --bench eng
 # build and run once on a small input, which the test build's artifacts do without a second,
 # release build of the engine and its dependencies.
 cargo test -p rolewarden-core --bench engine -- --test
+
+wait_venv "$VENV_TEST_PID" target/venv-test.log
+
+# The arm64 release Lambda (the SDK at opt-level "s", thin LTO: minutes of CPU) builds in the
+# background from here on, in its own target directory so the cargo commands below never wait on
+# its lock: the AWS and Runtime API tests run one at a time and leave a core idle most of the way.
+# sam build (deploy checks) finds it there through CARGO_TARGET_DIR and builds nothing again.
+ARM64_TARGET="$ROOT/target/arm64"
+rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
+# zig comes from the ziglang wheel in .venv and is found as `python3 -m ziglang`.
+# setsid: its own process group, so cleanup stops cargo and the compilers with it.
+PATH="$ROOT/.venv/bin:$PATH" CARGO_TARGET_DIR="$ARM64_TARGET" setsid \
+  cargo lambda build --release --arm64 --bin bootstrap >target/arm64-build.log 2>&1 &
+ARM64_PID=$!
+BACKGROUND_GROUPS+=("$ARM64_PID")
 
 step "AWS tests against moto_server, the bootstrap through cargo lambda's Runtime API, scripts/invoke-local.sh, memory bounds"
 # The account of the sample events in events/.
