@@ -46,15 +46,7 @@ impl Guards {
                 guards.principal_org.extend(c.values.iter().cloned());
             } else if c.key_is("aws:PrincipalAccount") || c.key_is("aws:PrincipalArn") {
                 // An ARN pattern whose account is a wildcard narrows to no account we can name.
-                let accounts: Option<BTreeSet<String>> = c
-                    .values
-                    .iter()
-                    .map(|v| {
-                        principal_account(v)
-                            .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
-                            .map(str::to_owned)
-                    })
-                    .collect();
+                let accounts = named_accounts(&c.values);
                 if let Some(accounts) = accounts {
                     // Two narrowing conditions both apply: the statement reaches their overlap.
                     guards.principal_accounts = Some(match guards.principal_accounts.take() {
@@ -117,15 +109,7 @@ pub fn source_guard(statement: &Statement) -> SourceGuard {
             continue;
         }
         // An ARN pattern with a wildcard account ties the service to no account we can name.
-        let named: Option<BTreeSet<String>> = c
-            .values
-            .iter()
-            .map(|v| {
-                principal_account(v)
-                    .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
-                    .map(str::to_owned)
-            })
-            .collect();
+        let named = named_accounts(&c.values);
         if let Some(named) = named {
             accounts = Some(match accounts.take() {
                 Some(before) => before.intersection(&named).cloned().collect(),
@@ -134,6 +118,19 @@ pub fn source_guard(statement: &Statement) -> SourceGuard {
         }
     }
     accounts.map_or(SourceGuard::Unguarded, SourceGuard::Accounts)
+}
+
+/// The accounts a condition's values name (an account id, or an ARN's account): `None` when one
+/// of them names no account we can tell (a wildcard), which narrows to nothing we can name.
+fn named_accounts(values: &[String]) -> Option<BTreeSet<String>> {
+    values
+        .iter()
+        .map(|v| {
+            principal_account(v)
+                .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 #[cfg(test)]
