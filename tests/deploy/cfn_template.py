@@ -3,7 +3,7 @@
 - `load(path)`: YAML with the short-form tags (!Ref, !Sub, !GetAtt, !If ...) turned into their
   long form ({"Ref": ...}, {"Fn::Sub": ...}), like CloudFormation does.
 - `Stack(template, region=..., account=..., parameters=...)`: one deployment of a template.
-  `condition(name)` evaluates the Conditions section, `resources()` lists the resources that
+  `condition(name)` evaluates the Conditions section, `failed_rules()` the Rules section, `resources()` lists the resources that
   would exist, `resolve(value)` substitutes intrinsic functions with realistic values (physical
   names and ARNs shaped like the ones CloudFormation generates), so policies and event patterns
   can be handed to real tools (moto's EventBridge, `rolewarden check-policy`).
@@ -100,6 +100,17 @@ class Stack:
                 return any(self._condition_expr(a) for a in args)
         raise ValueError(f"unsupported condition expression: {expr!r}")
 
+    def failed_rules(self) -> list[str]:
+        """The Rules whose RuleCondition holds and one of whose Assertions does not: CloudFormation
+        refuses to create or update the stack with these parameters."""
+        failed = []
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._condition_expr(rule["RuleCondition"]):
+                continue
+            if not all(self._condition_expr(a["Assert"]) for a in rule["Assertions"]):
+                failed.append(name)
+        return failed
+
     def exists(self, logical_id: str) -> bool:
         resource = self.template["Resources"][logical_id]
         return "Condition" not in resource or self.condition(resource["Condition"])
@@ -113,7 +124,11 @@ class Stack:
 
     # --- physical names and attributes ----------------------------------------------------------
     def _generated_name(self, logical_id: str) -> str:
-        # CloudFormation names unnamed resources <stack>-<logical id>-<random suffix>.
+        # CloudFormation names unnamed resources <stack>-<logical id>-<random suffix>; a named
+        # role (RoleName) keeps its name.
+        resource = self.template["Resources"][logical_id]
+        if resource["Type"] == "AWS::IAM::Role" and "RoleName" in resource.get("Properties", {}):
+            return str(self.resolve(resource["Properties"]["RoleName"]))
         return f"{self.stack_name}-{logical_id}-1A2B3C4D5E6F"
 
     def ref(self, name: str) -> Any:

@@ -7,13 +7,19 @@ resolved with realistic ARNs and:
 - for the function, grants exactly the calls the code makes (and the dependent actions the
   Service Authorization Reference lists for them), on this stack's resources;
 - is judged by rolewarden itself (`rolewarden check-policy`): nothing above info.
-The conditions of the central bus policy and of the forwarder role's trust are also judged
-against concrete requests (iam_conditions.allows, a strict model of IAM's condition operators).
+The conditions of the central bus policy, of the forwarder role's trust, of the reader role's
+trust and of the function's sts:AssumeRole are also judged against concrete requests
+(iam_conditions.allows, a strict model of IAM's condition operators).
+
+The organization (issue 15): the reader role forwarder.yaml creates in member accounts reads
+exactly what the function reads in its own account; the function may assume only that role, only
+in the organization, and send sweep messages only to its own SweepQueue.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +29,9 @@ from conftest import TEMPLATES, run_rolewarden
 from iam_conditions import allows
 
 CENTRAL_BUS = "arn:aws:events:us-east-1:111122223333:event-bus/default"
+CENTRAL_ROLE = "arn:aws:iam::111122223333:role/rolewarden-FunctionRole-1A2B3C4D5E6F"
+MEMBER_ACCOUNT = "444455556666"
+EXTERNAL_ID = "rolewarden-7f3c2a"
 
 # The AWS calls the function makes (src/aws/): IAM reads for enrichment and the account sweep,
 # the Lex V2/V1 bot and Connect instance listings, the findings sink, its own dead-letter queue.
@@ -41,14 +50,37 @@ FUNCTION_CALLS = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "sqs:SendMessage",
+    # The organization (issue 15): the reader role of member accounts, the sweep's plan.
+    "sts:AssumeRole",
+    "organizations:ListAccounts",
 }
+
+# What the SQS event source mapping does with the function's role (Lambda Developer Guide,
+# services-sqs: the execution role's required permissions); the code does not call them.
+EVENT_SOURCE_MAPPING_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
 # Dependent actions (the Service Authorization Reference's "Dependent actions" column): a call
 # succeeds only when the caller may also do these. connect:ListInstances lists
 # ds:DescribeDirectories (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonconnect.html).
 DEPENDENT_ACTIONS = {"connect:ListInstances": {"ds:DescribeDirectories"}}
 
-FUNCTION_ACTIONS = FUNCTION_CALLS | set().union(*DEPENDENT_ACTIONS.values())
+FUNCTION_ACTIONS = FUNCTION_CALLS | set().union(*DEPENDENT_ACTIONS.values()) | EVENT_SOURCE_MAPPING_ACTIONS
+
+# What enrichment and the sweep read: the function's own role reads them in its account, the
+# reader role in a member account, and neither may do anything else with them.
+READ_ACTIONS = {
+    "iam:GetRole",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListRoles",
+    "lex:ListBots",
+    "lex:GetBots",
+    "connect:ListInstances",
+    "ds:DescribeDirectories",
+}
 
 # Actions with no resource type in the Service Authorization Reference: IAM accepts only
 # Resource "*" for them. iam:ListRoles (IAM), lex:ListBots (Lex V2), lex:GetBots (Lex V1),
@@ -60,6 +92,7 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = {
     "lex:GetBots",
     "connect:ListInstances",
     "ds:DescribeDirectories",
+    "organizations:ListAccounts",
 }
 ORGANIZATION = "o-abcdefghij"
 
@@ -68,17 +101,25 @@ RESOURCE_POLICY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::Events::EventBusPolicy"}
 
 
 def deployment(templates: dict, name: str) -> Stack:
+    # Every optional feature on, so conditional statements are checked too: the forwarder in
+    # us-east-1 with the reader role and its external id; the central stack with the
+    # organization (SweepAccounts empty: the plan lists the organization's accounts).
     if name == "forwarder.yaml":
         return Stack(
             templates[name],
-            account="444455556666",
-            parameters={"CentralEventBusArn": CENTRAL_BUS},
+            account=MEMBER_ACCOUNT,
+            parameters={
+                "CentralEventBusArn": CENTRAL_BUS,
+                "CentralRoleArn": CENTRAL_ROLE,
+                "OrganizationId": ORGANIZATION,
+                "ExternalId": EXTERNAL_ID,
+            },
         )
-    # Every optional feature on, so conditional statements (if any) are checked too.
     return Stack(
         templates[name],
         parameters={
             "OrganizationId": ORGANIZATION,
+            "ReaderExternalId": EXTERNAL_ID,
             "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:security-alerts",
             "LogsKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
             "BaselinePath": "/opt/rolewarden/baseline.toml",
@@ -97,9 +138,9 @@ def policy_documents(stack: Stack) -> list[tuple[str, str, dict]]:
             continue
         if kind == "AWS::IAM::Role":
             documents.append((f"{logical_id}.trust", "trust", stack.resolve(properties["AssumeRolePolicyDocument"])))
-            for policy in properties.get("Policies", []):
-                name = stack.resolve(policy["PolicyName"])
-                documents.append((f"{logical_id}.{name}", "permissions", stack.resolve(policy["PolicyDocument"])))
+            # Resolved as a list: a policy may exist under a condition (!If ... AWS::NoValue).
+            for policy in stack.resolve(properties.get("Policies", [])):
+                documents.append((f"{logical_id}.{policy['PolicyName']}", "permissions", policy["PolicyDocument"]))
             continue
         if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             documents.append((logical_id, "permissions", stack.resolve(properties["PolicyDocument"])))
@@ -142,9 +183,16 @@ def test_documents_found(templates):
         "FunctionRole.read-iam",
         "FunctionRole.write-logs",
         "FunctionRole.dead-letter",
+        "FunctionRole.sweep-queue",
+        "FunctionRole.read-member-accounts",
     }
     forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
-    assert forwarder == {"ForwarderRole.trust", "ForwarderRole.put-events-on-central-bus"}
+    assert forwarder == {
+        "ForwarderRole.trust",
+        "ForwarderRole.put-events-on-central-bus",
+        "ReaderRole.trust",
+        "ReaderRole.read-for-rolewarden",
+    }
 
 
 def test_function_role_is_ours_alone(templates):
@@ -205,7 +253,13 @@ def test_function_grants_exactly_the_calls_the_code_makes(templates):
     assert set(granted["logs:CreateLogGroup"]) == findings_arns
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
         assert set(granted[action]) == findings_arns | own_logs_arns, action
-    assert granted["sqs:SendMessage"] == [stack.get_att("FunctionDeadLetterQueue", "Arn")]
+    assert sorted(granted["sqs:SendMessage"]) == sorted(
+        [stack.get_att("FunctionDeadLetterQueue", "Arn"), stack.get_att("SweepQueue", "Arn")]
+    )
+    for action in EVENT_SOURCE_MAPPING_ACTIONS:
+        assert granted[action] == [stack.get_att("SweepQueue", "Arn")], action
+    assert granted["sts:AssumeRole"] == ["arn:aws:iam::*:role/RolewardenReader"]
+    assert granted["organizations:ListAccounts"] == ["*"]
     for action in ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"):
         assert granted[action] == [f"arn:aws:iam::{account}:role/*"], action
     for action in ("iam:GetPolicy", "iam:GetPolicyVersion"):
@@ -394,7 +448,14 @@ def test_sam_transform_adds_no_permission(template, monkeypatch):
     source["Resources"]["RolewardenFunction"]["Properties"]["CodeUri"] = "s3://bucket/rolewarden.zip"
     resources = transform(source, {}, NoManagedPolicies())["Resources"]
     added = set(resources) - set(template["Resources"])
-    assert added == {"RolewardenFunctionEventInvokeConfig"}, f"SAM added {sorted(added)}"
+    assert added == {"RolewardenFunctionEventInvokeConfig", "RolewardenFunctionSweepMessages"}, (
+        f"SAM added {sorted(added)}"
+    )
+    mapping = resources["RolewardenFunctionSweepMessages"]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["SweepQueue", "Arn"]}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SweepMaximumConcurrency"}}
     for logical_id, resource in resources.items():
         assert resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"), logical_id
     assert [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"] == ["FunctionRole"]
@@ -409,3 +470,154 @@ def test_sam_transform_adds_no_permission(template, monkeypatch):
     assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["FunctionDeadLetterQueue", "Arn"]
     }
+
+
+def permissions(stack: Stack, role: str) -> dict[str, list[dict]]:
+    """action -> the statements of `role`'s permission policies that allow it."""
+    granted: dict[str, list[dict]] = {}
+    for label, kind, document in policy_documents(stack):
+        if kind == "permissions" and label.startswith(f"{role}."):
+            for statement in statements(document):
+                for action in as_list(statement["Action"]):
+                    granted.setdefault(action, []).append(statement)
+    return granted
+
+
+def test_reader_role_reads_exactly_what_the_function_reads(templates):
+    """The reader role holds the read actions and nothing else, on the member account's own
+    roles and policies: the very statements the function's role holds in its own account."""
+    member = deployment(templates, "forwarder.yaml")
+    reader = permissions(member, "ReaderRole")
+    assert set(reader) == READ_ACTIONS, (
+        f"more: {sorted(set(reader) - READ_ACTIONS)}; missing: {sorted(READ_ACTIONS - set(reader))}"
+    )
+    for action, granting in reader.items():
+        for statement in granting:
+            assert "Condition" not in statement, action
+            resources = as_list(statement["Resource"])
+            if action in ACTIONS_WITHOUT_RESOURCE_TYPES:
+                assert resources == ["*"], action
+            else:
+                assert all(
+                    r.startswith(f"arn:aws:iam::{MEMBER_ACCOUNT}:") or r == "arn:aws:iam::aws:policy/*"
+                    for r in resources
+                ), (action, resources)
+    # The same reads as the function's own, statement for statement, when both are in one account.
+    (document,) = [d for label, _, d in policy_documents(member) if label == "ReaderRole.read-for-rolewarden"]
+    central_here = Stack(templates["template.yaml"], account=MEMBER_ACCOUNT)
+    (own,) = [d for label, _, d in policy_documents(central_here) if label == "FunctionRole.read-iam"]
+    assert document == own
+
+
+def test_reader_role_trusts_the_central_role_in_the_organization_only(templates):
+    member = deployment(templates, "forwarder.yaml")
+    trust = dict((label, doc) for label, _, doc in policy_documents(member))["ReaderRole.trust"]
+    (statement,) = statements(trust)
+    assert statement["Principal"] == {"AWS": CENTRAL_ROLE}
+    assert statement["Action"] == "sts:AssumeRole"
+    condition = statement["Condition"]
+    assert condition == {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION, "sts:ExternalId": EXTERNAL_ID}}
+    assert allows(condition, {"aws:PrincipalOrgID": ORGANIZATION, "sts:ExternalId": EXTERNAL_ID})
+    assert not allows(condition, {"aws:PrincipalOrgID": ORGANIZATION}), "no external id, no assume"
+    assert not allows(condition, {"aws:PrincipalOrgID": ORGANIZATION, "sts:ExternalId": "guess"})
+    assert not allows(condition, {"aws:PrincipalOrgID": "o-zzzzzzzzzz", "sts:ExternalId": EXTERNAL_ID})
+    assert not allows(condition, {"sts:ExternalId": EXTERNAL_ID}), "a principal outside any organization"
+
+    # Without ExternalId the condition is the organization alone, not an empty external id.
+    without = Stack(
+        templates["forwarder.yaml"],
+        account=MEMBER_ACCOUNT,
+        parameters={"CentralEventBusArn": CENTRAL_BUS, "CentralRoleArn": CENTRAL_ROLE, "OrganizationId": ORGANIZATION},
+    )
+    trust = dict((label, doc) for label, _, doc in policy_documents(without))["ReaderRole.trust"]
+    (statement,) = statements(trust)
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION}}
+    assert statement["Principal"] == {"AWS": CENTRAL_ROLE}
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2", "ap-southeast-2"])
+def test_reader_role_is_created_once_per_account(templates, region):
+    """IAM is global: only the us-east-1 instance (the one forwarding IAM events) creates the
+    reader role, and only when given the central role and the organization. A central role
+    without the organization is refused by the template's Rules, not quietly ignored."""
+
+    def forwarder(**parameters: str) -> Stack:
+        return Stack(
+            templates["forwarder.yaml"],
+            region=region,
+            account=MEMBER_ACCOUNT,
+            parameters={"CentralEventBusArn": CENTRAL_BUS, **parameters},
+        )
+
+    full = forwarder(CentralRoleArn=CENTRAL_ROLE, OrganizationId=ORGANIZATION)
+    assert full.failed_rules() == []
+    roles = set(full.resources("AWS::IAM::Role"))
+    assert roles == ({"ForwarderRole", "ReaderRole"} if region == "us-east-1" else {"ForwarderRole"}), roles
+    if region == "us-east-1":
+        assert full.get_att("ReaderRole", "Arn") == f"arn:aws:iam::{MEMBER_ACCOUNT}:role/RolewardenReader"
+    events_only = forwarder()
+    assert events_only.failed_rules() == []
+    assert set(events_only.resources("AWS::IAM::Role")) == {"ForwarderRole"}, "no central role, no reader role"
+    assert forwarder(CentralRoleArn=CENTRAL_ROLE).failed_rules() == ["ReaderRoleNeedsOrganization"]
+
+
+def test_function_assumes_only_reader_roles_of_the_organization(templates):
+    """sts:AssumeRole: the role name forwarder.yaml creates, in any account, and only when that
+    account belongs to the organization (aws:ResourceOrgID, the assumed role's organization)."""
+    central = deployment(templates, "template.yaml")
+    (statement,) = permissions(central, "FunctionRole")["sts:AssumeRole"]
+    (pattern,) = as_list(statement["Resource"])
+    condition = statement["Condition"]
+    assert condition == {"StringEquals": {"aws:ResourceOrgID": ORGANIZATION}}
+    member = deployment(templates, "forwarder.yaml")
+    reader_arn = member.get_att("ReaderRole", "Arn")
+
+    def resource_matches(arn: str) -> bool:
+        return allows({"ArnLike": {"resource": pattern}}, {"resource": arn})
+
+    assert resource_matches(reader_arn), (pattern, reader_arn)
+    assert resource_matches("arn:aws:iam::999988887777:role/RolewardenReader")
+    for other in (
+        f"arn:aws:iam::{MEMBER_ACCOUNT}:role/OrganizationAccountAccessRole",
+        f"arn:aws:iam::{MEMBER_ACCOUNT}:role/RolewardenReaderAdmin",
+        f"arn:aws:iam::{MEMBER_ACCOUNT}:role/admin/RolewardenReader",
+        f"arn:aws:iam::{MEMBER_ACCOUNT}:user/RolewardenReader",
+    ):
+        assert not resource_matches(other), other
+    assert allows(condition, {"aws:ResourceOrgID": ORGANIZATION})
+    assert not allows(condition, {"aws:ResourceOrgID": "o-zzzzzzzzzz"}), "a role of another organization"
+    assert not allows(condition, {}), "a role of an account outside any organization"
+    # Another name on both sides: still only that name.
+    renamed = Stack(templates["template.yaml"], parameters={"OrganizationId": ORGANIZATION, "ReaderRoleName": "Audit"})
+    (statement,) = permissions(renamed, "FunctionRole")["sts:AssumeRole"]
+    assert statement["Resource"] == "arn:aws:iam::*:role/Audit"
+    # The names agree by default: the function assumes what the forwarder creates.
+    assert (
+        templates["template.yaml"]["Parameters"]["ReaderRoleName"]["Default"]
+        == templates["forwarder.yaml"]["Parameters"]["ReaderRoleName"]["Default"]
+    )
+    # The central stack's output is what the forwarder's CentralRoleArn expects.
+    output = central.resolve(central.template["Outputs"]["FunctionRoleArn"]["Value"])
+    assert output == central.get_att("FunctionRole", "Arn")
+    assert re.fullmatch(templates["forwarder.yaml"]["Parameters"]["CentralRoleArn"]["AllowedPattern"], output)
+
+
+@pytest.mark.parametrize(
+    "organization,accounts",
+    [("", ""), (ORGANIZATION, ""), ("", "222233334444"), (ORGANIZATION, "222233334444,555566667777")],
+)
+def test_organization_permissions_follow_the_parameters(templates, organization, accounts):
+    """Each permission exists only when the feature that uses it is on: sts:AssumeRole with the
+    organization, ListAccounts when the organization's accounts are listed (not named in
+    SweepAccounts), sqs:SendMessage to SweepQueue when the schedule plans. The queue's consumer
+    permissions stay: the event source mapping exists whatever the parameters."""
+    stack = Stack(templates["template.yaml"], parameters={"OrganizationId": organization, "SweepAccounts": accounts})
+    granted = permissions(stack, "FunctionRole")
+    queue = stack.get_att("SweepQueue", "Arn")
+    sends = [r for s in granted["sqs:SendMessage"] for r in as_list(s["Resource"])]
+    assert (queue in sends) == bool(organization or accounts)
+    assert sends.count(queue) <= 1
+    assert ("sts:AssumeRole" in granted) == bool(organization)
+    assert ("organizations:ListAccounts" in granted) == bool(organization and not accounts)
+    for action in EVENT_SOURCE_MAPPING_ACTIONS:
+        assert [r for s in granted[action] for r in as_list(s["Resource"])] == [queue], action

@@ -1,6 +1,7 @@
 """What issue 4 asks of template.yaml beyond routing and permissions: the function as SAM builds
 it, failure handling (retries, dead-letter queues, alarms), the findings alarm against the real
-finding schema, justified checkov skips, and samconfig.toml."""
+finding schema, justified checkov skips, and samconfig.toml. And what issue 15 asks: the sweep's
+queue, its dead-letter queue and alarm, the function's SQS event, the organization environment."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def test_function_as_sam_builds_it(template):
     assert env["FINDINGS_SINK"] == "cloudwatch"
     assert "ROLEWARDEN_REGIONS" not in env, "regions come from the baseline"
     assert "ROLEWARDEN_BASELINE" not in env, "no baseline path unless BaselinePath is set"
+    for name in ("READER_ROLE_NAME", "READER_EXTERNAL_ID", "SWEEP_QUEUE_URL", "SWEEP_ACCOUNTS"):
+        assert name not in env, f"{name}: no organization, no sweep accounts"
     assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     assert env["ROLEWARDEN_CACHE_TTL_SECONDS"] == "300"
     with_baseline = Stack(template, parameters={"BaselinePath": "/opt/rolewarden/baseline.toml"})
@@ -71,6 +74,7 @@ def test_asynchronous_invocation_failures_go_to_an_encrypted_queue(template):
     [
         ("template.yaml", "FunctionDeadLetterQueue"),
         ("template.yaml", "EventsDeadLetterQueue"),
+        ("template.yaml", "SweepDeadLetterQueue"),
         ("forwarder.yaml", "ForwarderDeadLetterQueue"),
     ],
 )
@@ -101,6 +105,7 @@ def _queue_alarms(stack: Stack, queue: str) -> list[dict]:
     [
         ("template.yaml", "FunctionDeadLetterQueue"),
         ("template.yaml", "EventsDeadLetterQueue"),
+        ("template.yaml", "SweepDeadLetterQueue"),
         ("forwarder.yaml", "ForwarderDeadLetterQueue"),
     ],
 )
@@ -178,3 +183,133 @@ def test_samconfig(template):
     assert overrides, "parameter_overrides"
     assert set(overrides) <= set(template["Parameters"]), set(overrides) - set(template["Parameters"])
     assert overrides.get("Architecture") == "arm64"
+
+
+ORGANIZATION = "o-abcdefghij"
+
+
+@pytest.mark.parametrize(
+    "parameters,expected",
+    [
+        ({}, {}),
+        (
+            {"OrganizationId": ORGANIZATION},
+            {"READER_ROLE_NAME": "RolewardenReader", "SWEEP_QUEUE_URL": "queue"},
+        ),
+        (
+            {"OrganizationId": ORGANIZATION, "ReaderRoleName": "Audit", "ReaderExternalId": "x-1234"},
+            {"READER_ROLE_NAME": "Audit", "READER_EXTERNAL_ID": "x-1234", "SWEEP_QUEUE_URL": "queue"},
+        ),
+        (
+            {"OrganizationId": ORGANIZATION, "SweepAccounts": "222233334444,555566667777"},
+            {
+                "READER_ROLE_NAME": "RolewardenReader",
+                "SWEEP_QUEUE_URL": "queue",
+                "SWEEP_ACCOUNTS": "222233334444,555566667777",
+            },
+        ),
+        # Sweep accounts alone: the queue plans them, but no reader role is assumed (no organization
+        # to bound sts:AssumeRole), and an external id means nothing without it.
+        (
+            {"SweepAccounts": "111122223333", "ReaderExternalId": "x-1234"},
+            {"SWEEP_QUEUE_URL": "queue", "SWEEP_ACCOUNTS": "111122223333"},
+        ),
+    ],
+)
+def test_organization_environment(template, parameters, expected):
+    """The contract with the function: each variable is set only when its feature is on (unset,
+    not empty, otherwise), and SWEEP_QUEUE_URL is the queue the SQS event consumes."""
+    stack = Stack(template, parameters=parameters)
+    env = stack.resolve(template["Resources"]["RolewardenFunction"]["Properties"]["Environment"]["Variables"])
+    names = {"READER_ROLE_NAME", "READER_EXTERNAL_ID", "SWEEP_QUEUE_URL", "SWEEP_ACCOUNTS"}
+    got = {k: v for k, v in env.items() if k in names}
+    want = {k: (stack.ref("SweepQueue") if v == "queue" else v) for k, v in expected.items()}
+    assert got == want
+
+
+def _function_timeout(template: dict) -> int:
+    return int(template["Resources"]["RolewardenFunction"]["Properties"]["Timeout"])
+
+
+def test_sweep_queue(template):
+    """SSE-encrypted; a visibility timeout of at least six times the function's timeout (Lambda
+    Developer Guide, services-sqs-configure); a message that failed maxReceiveCount times moves
+    to SweepDeadLetterQueue, which keeps it longer than the queue would have."""
+    stack = Stack(template)
+    queue = stack.resolve(template["Resources"]["SweepQueue"]["Properties"])
+    assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+    assert int(queue["VisibilityTimeout"]) >= 6 * _function_timeout(template)
+    assert int(queue["VisibilityTimeout"]) <= 43200, "SQS's maximum visibility timeout"
+    redrive = queue["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == stack.get_att("SweepDeadLetterQueue", "Arn")
+    assert 2 <= int(redrive["maxReceiveCount"]) <= 5, "a few receives, not one and not endless"
+    dead_letters = stack.resolve(template["Resources"]["SweepDeadLetterQueue"]["Properties"])
+    # A moved message keeps its first enqueue time: the dead-letter queue must outlast the queue.
+    assert int(dead_letters["MessageRetentionPeriod"]) > int(queue.get("MessageRetentionPeriod", 345600))
+    for name in ("SweepQueue", "SweepDeadLetterQueue"):
+        assert "Condition" not in template["Resources"][name], f"{name}: the SQS event needs it always"
+
+
+def test_function_consumes_the_sweep_queue(template):
+    """One SQS event on SweepQueue: small batches, partial batch responses (a failed message is
+    retried alone), MaximumConcurrency from a parameter no lower than SQS's minimum of 2."""
+    events = template["Resources"]["RolewardenFunction"]["Properties"]["Events"]
+    sqs = {name: event for name, event in events.items() if event["Type"] == "SQS"}
+    assert list(sqs) == ["SweepMessages"], list(sqs)
+    properties = sqs["SweepMessages"]["Properties"]
+    assert properties["Queue"] == {"Fn::GetAtt": ["SweepQueue", "Arn"]}
+    assert 1 <= int(properties["BatchSize"]) <= 5
+    assert "MaximumBatchingWindowInSeconds" not in properties or int(properties["BatchSize"]) > 1
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SweepMaximumConcurrency"}}
+    parameter = template["Parameters"]["SweepMaximumConcurrency"]
+    assert parameter["Type"] == "Number"
+    assert int(parameter["MinValue"]) >= 2 and int(parameter["MaxValue"]) <= 1000
+    assert int(parameter["MinValue"]) <= int(parameter["Default"]) <= int(parameter["MaxValue"])
+    # The batch's sweeps must fit in the function's timeout, the visibility timeout covers it.
+    queue = Stack(template).resolve(template["Resources"]["SweepQueue"]["Properties"])
+    assert int(queue["VisibilityTimeout"]) >= _function_timeout(template)
+
+
+def test_sweep_dead_letter_alarm_notifies_like_the_others(template):
+    """The same alarm action as the other dead-letter alarms: the topic when given."""
+    topic = "arn:aws:sns:us-east-1:111122223333:alerts"
+    stack = Stack(template, parameters={"AlarmTopicArn": topic})
+    (sweep,) = _queue_alarms(stack, "SweepDeadLetterQueue")
+    (function,) = _queue_alarms(stack, "FunctionDeadLetterQueue")
+    assert sweep["AlarmActions"] == function["AlarmActions"] == [topic]
+    differing = {k for k in set(sweep) | set(function) if sweep.get(k) != function.get(k)}
+    assert differing == {"AlarmDescription", "Dimensions"}, differing
+
+
+def test_organization_outputs(template):
+    stack = Stack(template, parameters={"OrganizationId": ORGANIZATION})
+    outputs = {name: stack.resolve(o["Value"]) for name, o in template["Outputs"].items()}
+    assert outputs["SweepQueueUrl"] == stack.ref("SweepQueue")
+    assert outputs["SweepDeadLetterQueueUrl"] == stack.ref("SweepDeadLetterQueue")
+    assert outputs["ReaderRoleName"] == "RolewardenReader"
+    assert outputs["FunctionRoleArn"] == stack.get_att("FunctionRole", "Arn")
+
+
+@pytest.mark.parametrize(
+    "name,parameter,valid,invalid",
+    [
+        ("template.yaml", "SweepAccounts", ["", "111122223333", "111122223333,444455556666"],
+         ["1111", "111122223333,", "111122223333 444455556666", "a11122223333"]),
+        ("template.yaml", "ReaderRoleName", ["RolewardenReader", "a+b=c,d.e@f_g-h"],
+         ["", "admin/RolewardenReader", "x" * 65]),
+        ("forwarder.yaml", "ReaderRoleName", ["RolewardenReader"], ["", "a/b"]),
+        ("forwarder.yaml", "CentralRoleArn", ["", "arn:aws:iam::111122223333:role/rolewarden-FunctionRole-1A2B"],
+         ["arn:aws:iam::111122223333:user/x", "arn:aws:iam::*:role/x", "111122223333"]),
+        ("template.yaml", "ReaderExternalId", ["", "ab", "rolewarden-7f3c2a"], ["a", "has space"]),
+        ("forwarder.yaml", "ExternalId", ["", "rolewarden-7f3c2a"], ["a", "has space"]),
+    ],
+)
+def test_organization_parameters_are_validated(templates, name, parameter, valid, invalid):
+    """CloudFormation refuses a malformed value before anything is created (AllowedPattern is a
+    full match), so the function never reads an account list or role name it cannot use."""
+    pattern = templates[name]["Parameters"][parameter]["AllowedPattern"]
+    for value in valid:
+        assert re.fullmatch(pattern, value), (parameter, value)
+    for value in invalid:
+        assert not re.fullmatch(pattern, value), (parameter, value)
