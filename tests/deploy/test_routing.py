@@ -7,6 +7,8 @@ eventSource and eventName lists it prints), never from a hand-kept list; the mat
 them is moto's, fed with the templates' patterns. So the test fails when the templates drift from
 the catalogue, and when a sample the catalogue consumes would not be delivered.
 
+The organization sweep's queue (issue 15) is exercised on moto's SQS at the end of this file.
+
 Topologies:
 - central: template.yaml in us-east-1 (every rule) and in eu-west-2 (no IAM rule);
 - organization: forwarder.yaml in a member account's us-east-1 and eu-west-2, targeting the
@@ -309,3 +311,123 @@ def test_forwarders_deliver_to_the_central_function(aws, template, forwarder, ev
         expected,
         f"forwarder.yaml in {MEMBER_ACCOUNT}/{member_region} -> template.yaml in {CENTRAL_REGION}",
     )
+
+
+# --- the organization sweep's queue (issue 15) ---------------------------------------------------
+# No Lambda runs here: the test plays the planner (SendMessageBatch, one message per account, the
+# body the function's planner writes) and the event source mapping (ReceiveMessage in batches of
+# the SQS event's BatchSize, DeleteMessage for every message but the batch item failures) against
+# moto's SQS, with the queues created from the template's own properties. What it proves: the
+# template's queue settings are ones SQS accepts, and with them a message whose sweep keeps failing
+# is received exactly maxReceiveCount times and then lands, intact, in the dead-letter queue the
+# alarm watches, while the other accounts' messages are consumed once and leave nothing behind.
+def sqs_attributes(properties: dict, **replace: str) -> dict[str, str]:
+    """CloudFormation's AWS::SQS::Queue properties as CreateQueue attributes (same names; JSON for
+    the redrive policy, lower-case booleans). Unknown ones go through: moto refuses them loudly."""
+    attributes = {}
+    for key, value in properties.items():
+        if isinstance(value, dict):
+            attributes[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            attributes[key] = str(value).lower()
+        else:
+            attributes[key] = str(value)
+    attributes.update(replace)
+    return attributes
+
+
+def planner_message(account: str, regions: list[str]) -> str:
+    """The body the planner sends for one account (the function's contract with itself)."""
+    return json.dumps(
+        {
+            "version": "0",
+            "source": "rolewarden",
+            "detail-type": "Account Sweep",
+            "account": account,
+            "time": "2026-03-01T06:00:00Z",
+            "region": CENTRAL_REGION,
+            "detail": {"regions": regions},
+        }
+    )
+
+
+def test_sweep_queue_retries_a_failing_account_then_moves_it_to_the_dead_letter_queue(aws, template):
+    stack = Stack(template, region=CENTRAL_REGION, account=CENTRAL_ACCOUNT, parameters={"OrganizationId": ORGANIZATION})
+    sqs = aws.client("sqs", CENTRAL_REGION)
+    suffix = uuid.uuid4().hex[:8]
+    resources = template["Resources"]
+    dead_letter_properties = stack.resolve(resources["SweepDeadLetterQueue"]["Properties"])
+    dead_letter_url = sqs.create_queue(
+        QueueName=f"rolewarden-sweep-dlq-{suffix}", Attributes=sqs_attributes(dead_letter_properties)
+    )["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_properties = stack.resolve(resources["SweepQueue"]["Properties"])
+    redrive = queue_properties["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == stack.get_att("SweepDeadLetterQueue", "Arn")
+    max_receives = int(redrive["maxReceiveCount"])
+    queue_url = sqs.create_queue(
+        QueueName=f"rolewarden-sweep-{suffix}",
+        Attributes=sqs_attributes(
+            queue_properties, RedrivePolicy=json.dumps({**redrive, "deadLetterTargetArn": dead_letter_arn})
+        ),
+    )["QueueUrl"]
+    created = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert int(created["VisibilityTimeout"]) == int(queue_properties["VisibilityTimeout"])
+    assert json.loads(created["RedrivePolicy"])["deadLetterTargetArn"] == dead_letter_arn
+    assert int(json.loads(created["RedrivePolicy"])["maxReceiveCount"]) == max_receives
+
+    # The planner: one message per account, in one SendMessageBatch (at most 10 entries a call).
+    healthy = ["222233334444", "555566667777"]
+    failing = "888899990000"  # its findings cannot be written: every delivery is a batch item failure
+    regions = ["us-east-1", "eu-west-2", "ap-southeast-2"]
+    bodies = {account: planner_message(account, regions) for account in [*healthy, failing]}
+    sent = sqs.send_message_batch(
+        QueueUrl=queue_url,
+        Entries=[{"Id": f"a{account}", "MessageBody": body} for account, body in bodies.items()],
+    )
+    assert not sent.get("Failed") and len(sent["Successful"]) == 3, sent
+
+    # The event source mapping, with the SQS event's BatchSize.
+    batch_size = int(resources["RolewardenFunction"]["Properties"]["Events"]["SweepMessages"]["Properties"]["BatchSize"])
+    deliveries: dict[str, int] = {}
+    for _ in range(4 * (max_receives + len(bodies))):  # bounded: a redrive that never happens fails below
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=1, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        assert len(messages) <= batch_size
+        for message in messages:
+            body = json.loads(message["Body"])
+            account = body["account"]
+            deliveries[account] = deliveries.get(account, 0) + 1
+            assert int(message["Attributes"]["ApproximateReceiveCount"]) == deliveries[account]
+            if account == failing:
+                # A batch item failure: Lambda leaves the message; its visibility timeout (1800 s)
+                # would make it visible again. The test stands in for that wait.
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert deliveries == {healthy[0]: 1, healthy[1]: 1, failing: max_receives}, deliveries
+
+    left = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert left == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}, left
+    # The alarm's metric: ApproximateNumberOfMessagesVisible of the dead-letter queue it names.
+    depth = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    (dead,) = sqs.receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert dead["Body"] == bodies[failing], "the dead letter is the failing account's message, intact"
+    alarms = [
+        stack.resolve(a["Properties"])
+        for a in stack.resources("AWS::CloudWatch::Alarm").values()
+        if stack.resolve(a["Properties"]).get("Dimensions")
+        == [{"Name": "QueueName", "Value": stack.get_att("SweepDeadLetterQueue", "QueueName")}]
+    ]
+    assert len(alarms) == 1 and alarms[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
