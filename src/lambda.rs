@@ -21,8 +21,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::account::{Needs, Snapshot};
+use crate::aws::accounts::{Accounts, ReaderRole};
 use crate::aws::gather::{regions, SweepOptions, SweepStats, DEFAULT_CONCURRENCY};
 use crate::aws::logs::{instance_id, CloudWatchWriter, DEFAULT_LOG_GROUP};
+use crate::aws::organization::{parse_accounts, PlanError, Planner, SweepRequest};
 use crate::aws::reader::AccountReader;
 use crate::aws::CallCounter;
 use crate::baseline::Baseline;
@@ -34,6 +36,7 @@ use crate::pipeline::{Admitted, Enrichment, Pipeline, Summary};
 use crate::sink::{Sink, SinkError};
 use crate::state::AccountState;
 use crate::state::Scope;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 /// Where the function's settings come from: its environment, read once at init.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +49,15 @@ pub struct Settings {
     pub cache_ttl: std::time::Duration,
     /// `ROLEWARDEN_BASELINE`, else `rolewarden.toml` packaged beside the binary, else embedded.
     pub baseline: BaselineSource,
+    /// `READER_ROLE_NAME` (and `READER_EXTERNAL_ID`): the role assumed in every other account,
+    /// for enrichment and sweeps. Unset: only the function's own account is read.
+    pub reader_role: Option<ReaderRole>,
+    /// `SWEEP_QUEUE_URL`: when set, the schedule plans the organization sweep (one message per
+    /// account on this queue) instead of sweeping the function's own account.
+    pub sweep_queue_url: Option<String>,
+    /// `SWEEP_ACCOUNTS`: the accounts the plan covers (comma-separated); empty: the
+    /// organization's ACTIVE accounts (`organizations:ListAccounts`).
+    pub sweep_accounts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,11 +121,26 @@ impl Settings {
             (None, Some(path)) => BaselineSource::File(path),
             (None, None) => BaselineSource::Embedded,
         };
+        let set = |variable: &str| env(variable).filter(|v| !v.trim().is_empty());
+        let reader_role = set("READER_ROLE_NAME").map(|name| ReaderRole {
+            name: name.trim().to_owned(),
+            external_id: set("READER_EXTERNAL_ID"),
+        });
+        let sweep_accounts = match set("SWEEP_ACCOUNTS") {
+            None => Vec::new(),
+            Some(text) => parse_accounts(&text).map_err(|message| InitError::Setting {
+                variable: "SWEEP_ACCOUNTS",
+                message,
+            })?,
+        };
         Ok(Settings {
             sink,
             log_group,
             cache_ttl,
             baseline,
+            reader_role,
+            sweep_queue_url: set("SWEEP_QUEUE_URL"),
+            sweep_accounts,
         })
     }
 
@@ -128,12 +155,15 @@ impl Settings {
 pub enum HandlerError {
     #[error("findings were not written: {0}")]
     Sink(#[from] SinkError),
+    /// The organization sweep was not planned: no account list, or the queue refused.
+    #[error("the organization sweep was not planned: {0}")]
+    Plan(#[from] PlanError),
 }
 
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
-            HandlerError::Sink(_) => "Retryable",
+            HandlerError::Sink(_) | HandlerError::Plan(_) => "Retryable",
         }
     }
 }
@@ -171,6 +201,35 @@ pub struct Response {
     /// The account sweep, when the payload was the schedule or a delete event that re-checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSummary>,
+    /// The accounts the schedule queued for the organization sweep (`status` `planned`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<String>,
+}
+
+/// What the function answers: a summary, or for an SQS batch the partial-failure answer
+/// Lambda reads (`ReportBatchItemFailures`): the messages to deliver again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Summary(Box<Response>),
+    Batch(SqsBatchResponse),
+}
+
+impl Answer {
+    /// For the invocation's log line.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Answer::Summary(r) => r.status,
+            Answer::Batch(_) => "batch",
+        }
+    }
+
+    pub fn findings(&self) -> usize {
+        match self {
+            Answer::Summary(r) => r.findings.len(),
+            Answer::Batch(_) => 0,
+        }
+    }
 }
 
 /// What a sweep in this invocation covered.
@@ -259,6 +318,35 @@ pub trait AccountSource {
     ) -> (AccountState, SweepStats);
     /// The region the function runs in (sweeps list dependents there by default).
     fn home_region(&self) -> Option<String>;
+    /// Whether accounts other than the function's own are read (a reader role is set): then
+    /// every event is enriched, from its own account.
+    fn reads_other_accounts(&self) -> bool {
+        false
+    }
+    /// The function's own account, from the invocation (saves asking STS).
+    fn know_home(&self, _account: &str) {}
+}
+
+impl AccountSource for Accounts {
+    async fn snapshot(&self, needs: &Needs, baseline: &Baseline) -> Snapshot {
+        Accounts::snapshot(self, needs, baseline).await
+    }
+    async fn sweep(
+        &self,
+        baseline: &Baseline,
+        options: &SweepOptions,
+    ) -> (AccountState, SweepStats) {
+        Accounts::sweep(self, baseline, options).await
+    }
+    fn home_region(&self) -> Option<String> {
+        Accounts::home_region(self)
+    }
+    fn reads_other_accounts(&self) -> bool {
+        self.role().is_some()
+    }
+    fn know_home(&self, account: &str) {
+        self.set_home(account);
+    }
 }
 
 impl AccountSource for AccountReader {
@@ -341,11 +429,15 @@ struct Evaluated {
 }
 
 /// Everything built once per container.
-pub struct App<A = AccountReader, S = Sink> {
+pub struct App<A = Accounts, S = Sink> {
     engine: Engine,
     accounts: A,
     sink: Mutex<S>,
     calls: CallCounter,
+    /// The organization sweep's planner, when `SWEEP_QUEUE_URL` is set.
+    planner: Option<Planner>,
+    /// `SWEEP_ACCOUNTS`.
+    sweep_accounts: Vec<String>,
 }
 
 impl App {
@@ -353,7 +445,18 @@ impl App {
     /// sink `settings` names.
     pub fn new(engine: Engine, config: &SdkConfig, settings: &Settings) -> Self {
         let calls = CallCounter::default();
-        let accounts = AccountReader::new(config, &calls, settings.cache_ttl, engine.baseline());
+        let accounts = Accounts::new(
+            config,
+            &calls,
+            settings.cache_ttl,
+            engine.baseline(),
+            None,
+            settings.reader_role.clone(),
+        );
+        let planner = settings
+            .sweep_queue_url
+            .as_deref()
+            .map(|url| Planner::new(config, &calls, url));
         let sink = match settings.sink {
             SinkKind::Stdout => Sink::Stdout,
             SinkKind::CloudWatch => Sink::CloudWatch(CloudWatchWriter::new(
@@ -363,7 +466,10 @@ impl App {
                 &instance_id(),
             )),
         };
-        App::with_parts(engine, accounts, sink, calls)
+        let mut app = App::with_parts(engine, accounts, sink, calls);
+        app.planner = planner;
+        app.sweep_accounts = settings.sweep_accounts.clone();
+        app
     }
 }
 
@@ -375,6 +481,8 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             accounts,
             sink: Mutex::new(sink),
             calls,
+            planner: None,
+            sweep_accounts: Vec::new(),
         }
     }
 
@@ -386,13 +494,154 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         &self.calls
     }
 
-    /// One invocation: `payload` is the raw JSON Lambda delivered. Evaluate, sweep if the
-    /// payload asks, write, answer.
+    /// One invocation: `payload` is the raw JSON Lambda delivered. An SQS batch is taken
+    /// message by message; anything else is one payload for [`App::handle`].
+    pub async fn invoke(
+        &self,
+        payload: &[u8],
+        invocation: &Invocation,
+    ) -> Result<Answer, HandlerError> {
+        match sqs_event(payload) {
+            Some(batch) => Ok(Answer::Batch(self.handle_batch(batch, invocation).await)),
+            None => self
+                .handle(payload, invocation)
+                .await
+                .map(|r| Answer::Summary(Box::new(r))),
+        }
+    }
+
+    /// An SQS batch: each message is a sweep request (the organization sweep's queue) or a
+    /// payload for [`App::handle`]. A message fails, and SQS delivers it again, only when its
+    /// findings could not be written; an account that cannot be read is an RW002 finding.
+    async fn handle_batch(&self, batch: SqsEvent, invocation: &Invocation) -> SqsBatchResponse {
+        let mut answer = SqsBatchResponse::default();
+        let total = batch.records.len();
+        for (i, message) in batch.records.into_iter().enumerate() {
+            let id = message.message_id.unwrap_or_default();
+            let body = message.body.unwrap_or_default();
+            // Each message gets an equal share of the time left, so a slow account cannot
+            // leave the last messages of the batch no time at all.
+            let share = Invocation {
+                deadline: invocation.deadline.map(|d| {
+                    let now = Instant::now();
+                    let left = u32::try_from(total - i).unwrap_or(u32::MAX).max(1);
+                    now + d.saturating_duration_since(now) / left
+                }),
+                account: invocation.account.clone(),
+            };
+            let outcome = match SweepRequest::parse(&body) {
+                Some(Ok(request)) => self.sweep_account(request, &share).await,
+                Some(Err(reason)) => self.unreadable_message(&id, &reason).await,
+                None => self.handle(body.as_bytes(), &share).await,
+            };
+            match outcome {
+                Ok(r) => tracing::info!(
+                    message_id = %id,
+                    status = r.status,
+                    findings = r.findings.len(),
+                    "message done"
+                ),
+                Err(e) => {
+                    tracing::error!(message_id = %id, error_type = e.error_type(), "{e}");
+                    answer.add_failure(id);
+                }
+            }
+        }
+        answer
+    }
+
+    /// One account of the organization sweep, read through its reader role.
+    async fn sweep_account(
+        &self,
+        request: SweepRequest,
+        invocation: &Invocation,
+    ) -> Result<Response, HandlerError> {
+        self.learn_home(invocation);
+        let before = self.calls.snapshot();
+        let regions = if request.regions.is_empty() {
+            regions(self.engine.baseline(), self.accounts.home_region(), [])
+        } else {
+            request.regions
+        };
+        let options = SweepOptions {
+            scope: Scope::Full,
+            regions,
+            deadline: sweep_deadline(invocation.deadline),
+            concurrency: DEFAULT_CONCURRENCY,
+            account: Some(request.account),
+        };
+        let (evaluation, swept) = self.sweep(options).await;
+        let sink = self.write(&evaluation.findings).await?;
+        let mut counts = BTreeMap::new();
+        for finding in &evaluation.findings {
+            *counts.entry(finding.severity).or_default() += 1;
+        }
+        Ok(Response {
+            status: "swept",
+            counts,
+            suppressed: evaluation.suppressed as u64,
+            findings: evaluation.findings.into_iter().map(|f| f.id).collect(),
+            api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
+            sink,
+            sweep: Some(swept),
+            ..Response::default()
+        })
+    }
+
+    /// A message that says it is a sweep request but cannot be one: an RW000 finding.
+    async fn unreadable_message(&self, id: &str, reason: &str) -> Result<Response, HandlerError> {
+        let origin = format!("sqs message {id}");
+        let findings: Vec<Finding> = self
+            .engine
+            .unreadable(&origin, Position::default(), reason)
+            .into_iter()
+            .collect();
+        let sink = self.write(&findings).await?;
+        Ok(Response {
+            status: "evaluated",
+            unreadable: 1,
+            findings: findings.into_iter().map(|f| f.id).collect(),
+            sink,
+            ..Response::default()
+        })
+    }
+
+    fn learn_home(&self, invocation: &Invocation) {
+        if let Some(account) = invocation.account.as_deref() {
+            self.accounts.know_home(account);
+        }
+    }
+
+    /// The organization sweep's plan: one message per account on the sweep queue.
+    async fn plan_sweep(&self, planner: &Planner) -> Result<Vec<String>, HandlerError> {
+        let accounts = if self.sweep_accounts.is_empty() {
+            planner.organization_accounts().await?
+        } else {
+            self.sweep_accounts.clone()
+        };
+        let home_region = self.accounts.home_region();
+        let regions = regions(self.engine.baseline(), home_region.clone(), []);
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let requests: Vec<SweepRequest> = accounts
+            .iter()
+            .map(|account| SweepRequest {
+                account: account.clone(),
+                regions: regions.clone(),
+                time: time.clone(),
+            })
+            .collect();
+        planner.enqueue(&requests, home_region.as_deref()).await?;
+        Ok(accounts)
+    }
+
+    /// One payload: evaluate, sweep (or plan the organization sweep) if the payload asks,
+    /// write, answer.
     pub async fn handle(
         &self,
         payload: &[u8],
         invocation: &Invocation,
     ) -> Result<Response, HandlerError> {
+        self.learn_home(invocation);
         let before = self.calls.snapshot();
         let Evaluated {
             mut summary,
@@ -400,26 +649,35 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             plan,
             event_id,
         } = self.evaluate(payload, invocation).await;
-        let sweep = match plan.options(
-            self.engine.baseline(),
-            self.accounts.home_region(),
-            invocation.deadline,
-        ) {
-            Some(options) => {
-                let (evaluation, swept) = self.sweep(options).await;
-                for finding in &evaluation.findings {
-                    *summary.findings.entry(finding.severity).or_default() += 1;
-                }
-                summary.suppressed += evaluation.suppressed as u64;
-                findings.extend(evaluation.findings);
-                Some(swept)
+        let mut planned = Vec::new();
+        let sweep = match (&self.planner, plan.full.is_some()) {
+            (Some(planner), true) => {
+                planned = self.plan_sweep(planner).await?;
+                None
             }
-            None => None,
+            _ => match plan.options(
+                self.engine.baseline(),
+                self.accounts.home_region(),
+                invocation.deadline,
+            ) {
+                Some(options) => {
+                    let (evaluation, swept) = self.sweep(options).await;
+                    for finding in &evaluation.findings {
+                        *summary.findings.entry(finding.severity).or_default() += 1;
+                    }
+                    summary.suppressed += evaluation.suppressed as u64;
+                    findings.extend(evaluation.findings);
+                    Some(swept)
+                }
+                None => None,
+            },
         };
         let sink = self.write(&findings).await?;
         Ok(Response {
             status: if sweep.is_some() {
                 "swept"
+            } else if !planned.is_empty() {
+                "planned"
             } else if summary.events > summary.ignored || summary.unreadable > 0 {
                 "evaluated"
             } else {
@@ -435,6 +693,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
             sink,
             sweep,
+            planned,
         })
     }
 
@@ -450,7 +709,14 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 position: Position::default(),
             });
         }
-        let mut pipeline = Pipeline::new(&self.engine).enriching(invocation.account.clone());
+        // With a reader role every account is read from its own credentials; without one only
+        // the function's own account is, and an event from another is judged from itself.
+        let home = if self.accounts.reads_other_accounts() {
+            None
+        } else {
+            invocation.account.clone()
+        };
+        let mut pipeline = Pipeline::new(&self.engine).enriching(home);
         let mut findings = Vec::new();
         let mut plan = SweepPlan::default();
         let mut event_id = None;
@@ -527,6 +793,19 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         sink.write(findings).await?;
         Ok(sink.describe())
     }
+}
+
+/// The payload as an SQS batch, when it is one (every record from `aws:sqs`): a CloudTrail log
+/// file is also `{"Records": [...]}`.
+fn sqs_event(payload: &[u8]) -> Option<SqsEvent> {
+    memchr::memmem::find(payload, b"aws:sqs")?;
+    let event: SqsEvent = serde_json::from_slice(payload).ok()?;
+    let all_sqs = !event.records.is_empty()
+        && event
+            .records
+            .iter()
+            .all(|r| r.event_source.as_deref() == Some("aws:sqs"));
+    all_sqs.then_some(event)
 }
 
 /// The EventBridge schedule that runs the full sweep.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
+use super::accounts::{Accounts, ReaderRole};
 use super::error::AwsError;
 use super::logs::{CloudWatchWriter, WriteError};
-use super::reader::AccountReader;
 use super::CallCounter;
 use crate::finding::Finding;
 use crate::log_events::MAX_BATCH_EVENTS;
@@ -38,8 +38,14 @@ impl Blocking {
         self.runtime.block_on(future)
     }
 
-    pub fn reader(&self, ttl: Duration, baseline: &crate::baseline::Baseline) -> AccountReader {
-        AccountReader::new(&self.config, &self.calls, ttl, baseline)
+    /// Every account the credentials can read: their own, and the others through `role`.
+    pub fn accounts(
+        &self,
+        ttl: Duration,
+        baseline: &crate::baseline::Baseline,
+        role: Option<ReaderRole>,
+    ) -> Accounts {
+        Accounts::new(&self.config, &self.calls, ttl, baseline, None, role)
     }
 
     pub fn config(&self) -> &SdkConfig {

@@ -10,6 +10,7 @@
 //! transient network errors. `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE=adaptive` change it without
 //! a rebuild. Each attempt is bounded so a hung endpoint cannot eat the function's timeout.
 
+pub mod accounts;
 pub mod blocking;
 pub mod cache;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod gather;
 pub mod https;
 pub mod iam;
 pub mod logs;
+pub mod organization;
 pub mod reader;
 
 pub use error::{error_code, About, AwsError, ErrorKind};
@@ -55,6 +57,9 @@ pub async fn load_config() -> SdkConfig {
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// A child also counts into its parent: each account of an organization run has its own
+    /// counts (its summary line), and the run's total stays whole.
+    parent: Option<Arc<Mutex<BTreeMap<String, u64>>>>,
 }
 
 impl CallCounter {
@@ -79,9 +84,19 @@ impl CallCounter {
         self.snapshot().values().sum()
     }
 
+    /// A counter of its own whose calls also count here.
+    pub fn child(&self) -> CallCounter {
+        CallCounter {
+            counts: Arc::default(),
+            parent: Some(self.counts.clone()),
+        }
+    }
+
     fn add(&self, key: String) {
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts.entry(key).or_default() += 1;
+        for counts in std::iter::once(&self.counts).chain(self.parent.as_ref()) {
+            if let Ok(mut counts) = counts.lock() {
+                *counts.entry(key.clone()).or_default() += 1;
+            }
         }
     }
 }

@@ -25,12 +25,27 @@ impl AccountReader {
         ttl: Duration,
         baseline: &Baseline,
     ) -> Self {
-        let sweeper = Sweeper::new(config, calls);
+        let home = config.region().map(|r| r.to_string());
+        Self::with_regions(config, calls, ttl, regions(baseline, home, []))
+    }
+
+    /// A reader that lists dependents in `regions`.
+    pub fn with_regions(
+        config: &SdkConfig,
+        calls: &CallCounter,
+        ttl: Duration,
+        regions: Vec<String>,
+    ) -> Self {
         AccountReader {
             iam: IamReader::new(config, calls, ttl),
-            regions: regions(baseline, sweeper.home_region(), []),
-            sweeper,
+            sweeper: Sweeper::new(config, calls),
+            regions,
         }
+    }
+
+    /// The regions enrichment lists dependents in.
+    pub fn regions(&self) -> &[String] {
+        &self.regions
     }
 
     pub fn sweeper(&self) -> &Sweeper {

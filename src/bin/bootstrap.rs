@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use rolewarden::lambda::{App, HandlerError, Invocation, Response, Settings};
+use rolewarden::lambda::{Answer, App, HandlerError, Invocation, Settings};
 use rolewarden::Engine;
 use serde_json::value::RawValue;
 
@@ -29,20 +29,25 @@ async fn main() -> ExitCode {
     }
     let config = rolewarden::aws::load_config().await;
     let app = App::new(Engine::new(baseline), &config, &settings);
-    tracing::info!(sink = ?settings.sink, log_group = %settings.log_group, "rolewarden ready");
+    tracing::info!(
+        sink = ?settings.sink,
+        log_group = %settings.log_group,
+        reader_role = settings.reader_role.as_ref().map(|r| r.name.as_str()).unwrap_or("none"),
+        sweep_queue = settings.sweep_queue_url.as_deref().unwrap_or("none"),
+        "rolewarden ready"
+    );
     let app = &app;
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let invocation =
             Invocation::from_context(event.context.deadline, &event.context.invoked_function_arn);
-        let response: Result<Response, HandlerError> = app
-            .handle(event.payload.get().as_bytes(), &invocation)
+        let response: Result<Answer, HandlerError> = app
+            .invoke(event.payload.get().as_bytes(), &invocation)
             .await;
         match &response {
             Ok(r) => tracing::info!(
                 request_id = %event.context.request_id,
-                status = r.status,
-                event_id = r.event_id.as_deref().unwrap_or_default(),
-                findings = r.findings.len(),
+                status = r.status(),
+                findings = r.findings(),
                 "invocation done"
             ),
             Err(e) => tracing::error!(

@@ -12,7 +12,7 @@ use rolewarden::Severity;
 #[derive(Parser)]
 #[command(name = "rolewarden", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events --output json | jq -c '.Events[].CloudTrailEvent | fromjson' | rolewarden evaluate -\n  rolewarden evaluate --enrich --sink cloudwatch --log-group /rolewarden/findings trail/\n  rolewarden sweep --regions us-east-1,eu-west-2 --fail-on high\n  rolewarden check-policy policy.json trust-policy.json\n  rolewarden explain PR001"
+    after_help = "Examples:\n  rolewarden evaluate events/\n  rolewarden evaluate --format json --min-severity high trail/*.json.gz\n  aws cloudtrail lookup-events --output json | jq -c '.Events[].CloudTrailEvent | fromjson' | rolewarden evaluate -\n  rolewarden evaluate --enrich --sink cloudwatch --log-group /rolewarden/findings trail/\n  rolewarden sweep --regions us-east-1,eu-west-2 --fail-on high\n  rolewarden sweep --organization --assume-role RolewardenReader --concurrency 4\n  rolewarden check-policy policy.json trust-policy.json\n  rolewarden explain PR001"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -119,6 +119,30 @@ pub struct SinkArgs {
     pub log_group: String,
 }
 
+/// Reading other accounts of the organization through their reader role.
+#[derive(clap::Args)]
+pub struct AssumeArgs {
+    /// Read every account other than the credentials' own by assuming this role in it
+    /// (`arn:aws:iam::<account>:role/NAME`: forwarder.yaml's `RolewardenReader`). An account
+    /// whose role cannot be assumed is judged from the events alone, and says why.
+    #[arg(long, value_name = "NAME")]
+    pub assume_role: Option<String>,
+    /// The sts:ExternalId the reader role's trust policy asks for.
+    #[arg(long, value_name = "ID", requires = "assume_role")]
+    pub external_id: Option<String>,
+}
+
+impl AssumeArgs {
+    pub fn role(&self) -> Option<rolewarden::aws::accounts::ReaderRole> {
+        self.assume_role
+            .as_ref()
+            .map(|name| rolewarden::aws::accounts::ReaderRole {
+                name: name.clone(),
+                external_id: self.external_id.clone(),
+            })
+    }
+}
+
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
     /// Files, folders or `-` for standard input. Folders are read recursively for .json,
@@ -129,11 +153,14 @@ pub struct EvaluateArgs {
     pub report: ReportArgs,
     /// Read passed roles and attached policies from the live account (PR004 for customer
     /// managed policies, PR006; SL005 lists bots and instances), with the default AWS
-    /// credential chain. Only events of that account are enriched. Needs iam:GetRole,
-    /// iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy,
-    /// iam:GetPolicyVersion, lex:ListBots, lex:GetBots, connect:ListInstances.
+    /// credential chain. Only events of that account are enriched, unless --assume-role
+    /// names a role to read the others through. Needs iam:GetRole, iam:ListRolePolicies,
+    /// iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion,
+    /// lex:ListBots, lex:GetBots, connect:ListInstances.
     #[arg(long)]
     pub enrich: bool,
+    #[command(flatten)]
+    pub assume: AssumeArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
     /// A record (or JSON Lines line) larger than this many bytes is reported unreadable
@@ -158,9 +185,20 @@ pub struct SweepArgs {
     /// Stop starting new calls after this many seconds and report how far the sweep got.
     #[arg(long, value_name = "SECONDS")]
     pub time_budget: Option<u64>,
-    /// API calls in flight at once.
-    #[arg(long, value_name = "N", default_value_t = rolewarden::aws::gather::DEFAULT_CONCURRENCY)]
+    /// API calls in flight at once in one account; with several accounts, also the number of
+    /// accounts swept at once.
+    #[arg(long, value_name = "N", default_value_t = rolewarden::aws::gather::DEFAULT_CONCURRENCY, value_parser = parse_concurrency)]
     pub concurrency: usize,
+    /// Sweep these accounts (comma-separated ids), each through --assume-role (the
+    /// credentials' own account with its own credentials).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', conflicts_with = "organization", requires = "assume_role", value_parser = parse_account)]
+    pub accounts: Vec<String>,
+    /// Sweep every ACTIVE account of the organization (organizations:ListAccounts: run it
+    /// from the management account or a delegated administrator), each through --assume-role.
+    #[arg(long, requires = "assume_role")]
+    pub organization: bool,
+    #[command(flatten)]
+    pub assume: AssumeArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
 }
@@ -185,6 +223,21 @@ pub struct CheckPolicyArgs {
 pub enum Format {
     Text,
     Json,
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number of 1 or more")),
+    }
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if rolewarden::aws::organization::is_account_id(s.trim()) {
+        Ok(s.trim().to_owned())
+    } else {
+        Err(format!("`{s}` is not a 12-digit account id"))
+    }
 }
 
 fn parse_severity(s: &str) -> Result<Severity, UnknownSeverity> {

@@ -38,33 +38,44 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
     }
     let progress = progress_bar(&inputs);
 
-    let live = if args.enrich || args.sink.sink.is_some() {
+    // --assume-role is only about enrichment: it turns it on.
+    let enrich = args.enrich || args.assume.assume_role.is_some();
+    let live = if enrich || args.sink.sink.is_some() {
         Some(Blocking::new().context("cannot start the AWS client runtime")?)
     } else {
         None
     };
-    let reader = match (&live, args.enrich) {
-        (Some(live), true) => {
-            Some(live.reader(rolewarden::aws::cache::DEFAULT_TTL, engine.baseline()))
-        }
+    let reader = match (&live, enrich) {
+        (Some(live), true) => Some(live.accounts(
+            rolewarden::aws::cache::DEFAULT_TTL,
+            engine.baseline(),
+            args.assume.role(),
+        )),
         _ => None,
     };
     let mut pipeline = Pipeline::new(&engine).decoding(rolewarden::decode::Options {
         max_record_bytes: args.max_record_bytes,
         ..Default::default()
     });
-    if let (Some(live), Some(_)) = (&live, &reader) {
+    if let (Some(live), Some(accounts)) = (&live, &reader) {
         // Enrichment reads the credentials' own account; an event from another account (an
         // organization trail) is judged from the event alone rather than against look-alike
-        // names.
+        // names, unless a reader role lets it be read from its own account.
         let home = match live.home_account() {
             Ok(account) => Some(account),
             Err(e) => {
-                console.err(&format!("rolewarden: warning: cannot tell which account --enrich reads ({e}); events from every account are enriched from it"));
+                console.err(&format!("rolewarden: warning: cannot tell which account --enrich reads ({e}); an event that names its account is enriched only through --assume-role"));
                 None
             }
         };
-        pipeline = pipeline.enriching(home);
+        if let Some(home) = &home {
+            accounts.set_home(home);
+        }
+        pipeline = pipeline.enriching(if accounts.role().is_some() {
+            None
+        } else {
+            home
+        });
     }
     let mut fetch = |needs: &Needs| match (&live, &reader) {
         (Some(live), Some(reader)) => live.block_on(reader.snapshot(needs, engine.baseline())),

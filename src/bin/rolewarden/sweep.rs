@@ -1,12 +1,16 @@
-//! `rolewarden sweep`: the live account read and judged by the sweep rules.
+//! `rolewarden sweep`: live accounts read and judged by the sweep rules: the credentials' own
+//! account, or several (`--accounts`, `--organization`) through their reader role.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use futures_util::stream::{self, StreamExt as _};
+use indicatif::{ProgressBar, ProgressStyle};
 use rolewarden::aws::blocking::Blocking;
-use rolewarden::aws::gather::{regions, SweepOptions, Sweeper};
-use rolewarden::state::Scope;
+use rolewarden::aws::gather::{regions, SweepOptions, SweepStats};
+use rolewarden::aws::organization::{organization_accounts, organizations_client};
+use rolewarden::state::{AccountState, Scope};
 use rolewarden::{Engine, Finding};
 
 use crate::args::{SinkArg, SweepArgs};
@@ -23,33 +27,107 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
         crate::load_baseline(args.report.baseline.as_deref(), now.date_naive(), console)?;
     let engine = Engine::new(baseline).with_today(now.date_naive());
     let live = Blocking::new().context("cannot start the AWS client runtime")?;
-    let sweeper = Sweeper::new(live.config(), live.calls());
+    let accounts = live.accounts(
+        rolewarden::aws::cache::DEFAULT_TTL,
+        engine.baseline(),
+        args.assume.role(),
+    );
     let regions = if args.regions.is_empty() {
-        regions(engine.baseline(), sweeper.home_region(), [])
+        regions(engine.baseline(), accounts.home_region(), [])
     } else {
         args.regions.clone()
     };
-    let options = SweepOptions {
+    // `None`: the credentials' own account, as the trigger does not name one.
+    let targets: Vec<Option<String>> = if args.organization {
+        let client = organizations_client(live.config(), live.calls());
+        live.block_on(organization_accounts(&client))
+            .context("--organization")?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else if args.accounts.is_empty() {
+        vec![None]
+    } else {
+        args.accounts.iter().cloned().map(Some).collect()
+    };
+    let several = targets.len() > 1;
+    let options = |account: Option<String>| SweepOptions {
         scope: Scope::Full,
         regions: regions.clone(),
         deadline: args
             .time_budget
             .map(|s| Instant::now() + Duration::from_secs(s)),
-        concurrency: args.concurrency,
-        account: None,
+        concurrency: if several {
+            rolewarden::aws::gather::DEFAULT_CONCURRENCY
+        } else {
+            args.concurrency
+        },
+        account,
     };
     console.err(&format!(
-        "rolewarden: sweeping the account (regions: {})",
+        "rolewarden: sweeping {} (regions: {})",
+        match &targets[..] {
+            [None] => "the account".to_owned(),
+            [Some(one)] => format!("account {one}"),
+            many => format!("{} accounts, {} at a time", many.len(), args.concurrency),
+        },
         regions.join(", ")
     ));
-    let (state, stats) = live.block_on(sweeper.gather(engine.baseline(), &options));
-    let evaluation = engine.sweep(&state, now);
-    let worst = evaluation.findings.iter().map(|f| f.severity).max();
-    let reported: Vec<Finding> = evaluation
-        .findings
-        .into_iter()
-        .filter(|f| args.report.min_severity.is_none_or(|min| f.severity >= min))
-        .collect();
+    let progress = (several && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let bar = ProgressBar::new(targets.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} accounts {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    // In the accounts' order, whichever finishes first.
+    let swept: Vec<(AccountState, SweepStats)> = live.block_on(
+        stream::iter(targets)
+            .map(|account| {
+                let options = options(account);
+                let accounts = &accounts;
+                let engine = &engine;
+                let progress = &progress;
+                async move {
+                    let result = accounts.sweep(engine.baseline(), &options).await;
+                    if let Some(bar) = progress {
+                        bar.inc(1);
+                    }
+                    result
+                }
+            })
+            .buffered(if several { args.concurrency } else { 1 })
+            .collect(),
+    );
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let mut reported: Vec<Finding> = Vec::new();
+    let mut incomplete = 0;
+    let mut suppressed = 0;
+    let mut lines = Vec::new();
+    for (state, stats) in &swept {
+        let evaluation = engine.sweep(state, now);
+        let kept: Vec<Finding> = evaluation
+            .findings
+            .into_iter()
+            .filter(|f| args.report.min_severity.is_none_or(|min| f.severity >= min))
+            .collect();
+        if stats.gaps > 0 {
+            incomplete += 1;
+        }
+        suppressed += evaluation.suppressed;
+        lines.push(account_line(
+            state,
+            stats,
+            kept.len(),
+            evaluation.suppressed,
+        ));
+        reported.extend(kept);
+    }
+    let worst = reported.iter().map(|f| f.severity).max();
     output::write_report(console, args.report.format, &reported);
     let mut sink_failed = false;
     if let Some(SinkArg::Cloudwatch) = args.sink.sink {
@@ -59,23 +137,58 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
         }
         sink_failed = !output::finish_sink(console, sink, &live);
     }
-    console.err(&format!(
-        "rolewarden: sweep: {} roles in {} ListRoles pages, {} candidates, {} service-linked roles, {} listings, {} gaps; {} findings ({} suppressed by exceptions); API calls: {}; {:.2?}",
+    for line in &lines {
+        console.err(line);
+    }
+    if several {
+        console.err(&format!(
+            "rolewarden: {} accounts swept, {incomplete} incomplete; {} findings ({suppressed} suppressed by exceptions); API calls: {}; {:.2?}",
+            swept.len(),
+            reported.len(),
+            output::api_calls(&live),
+            started.elapsed()
+        ));
+    } else {
+        console.err(&format!(
+            "rolewarden: API calls: {}; {:.2?}",
+            output::api_calls(&live),
+            started.elapsed()
+        ));
+    }
+    Ok(output::exit_code(
+        sink_failed,
+        incomplete > 0,
+        worst,
+        args.report.fail_on,
+    ))
+}
+
+/// One account's summary line.
+fn account_line(
+    state: &AccountState,
+    stats: &SweepStats,
+    findings: usize,
+    suppressed: usize,
+) -> String {
+    let account = state
+        .account
+        .clone()
+        .or_else(|| state.account_from_roles())
+        .unwrap_or_else(|| "(own account)".to_owned());
+    let mut line = format!(
+        "rolewarden: sweep {account}: {} roles in {} ListRoles pages, {} candidates, {} service-linked roles, {} listings, {} gaps; {findings} findings ({suppressed} suppressed by exceptions); {:.2?}",
         stats.roles_listed,
         stats.list_pages,
         stats.candidates,
         stats.service_linked_roles,
         stats.listings,
         stats.gaps,
-        reported.len(),
-        evaluation.suppressed,
-        output::api_calls(&live),
-        started.elapsed()
-    ));
-    Ok(output::exit_code(
-        sink_failed,
-        stats.gaps > 0,
-        worst,
-        args.report.fail_on,
-    ))
+        Duration::from_millis(stats.elapsed_ms),
+    );
+    if let [gap] = &state.gaps[..] {
+        if stats.roles_listed == 0 && gap.what == "iam:ListRoles" {
+            line.push_str(&format!(" (not read: {})", gap.reason));
+        }
+    }
+    line
 }
