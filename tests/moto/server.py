@@ -17,12 +17,19 @@ only what would make a real client fail, or what moto cannot do at all:
 3. Lex V1 model building (GetBots) is not in moto at all. The shim answers GetBots from the
    JSON list in MOTO_LEXV1_BOTS_FILE (no file: no bots), so the V1 listing code runs over HTTP
    through the real SDK; it is the one hand-made answer, and the tests say so.
+4. AssumeRole into a role that does not exist. moto hands out credentials for any role ARN;
+   AWS answers AccessDenied. With MOTO_STS_REQUIRE_ROLE set (the organization tests), the shim
+   answers AccessDenied when the role is not in the target account's IAM, or when its trust
+   policy asks for an sts:ExternalId the call does not give, so a member account without its
+   reader role behaves as it would in AWS. OrganizationAccountAccessRole, which Organizations
+   creates in every account it creates, always exists.
 """
 import argparse
 import datetime
 import json
 import os
 import re
+import urllib.parse
 
 import moto.iam.models as iam_models
 from moto.core.utils import utcnow as _real_utcnow
@@ -41,6 +48,41 @@ def _shifted_utcnow():
 
 
 iam_models.utcnow = _shifted_utcnow
+
+import moto.sts.models as sts_models
+from moto.sts.exceptions import STSClientError
+
+_real_assume_role = sts_models.STSBackend.assume_role
+
+
+def _assume_existing_role(self, region_name, role_session_name, role_arn, policy, duration,
+                          external_id):
+    if os.environ.get("MOTO_STS_REQUIRE_ROLE"):
+        parts = role_arn.split(":", 5)
+        denied = STSClientError(
+            "AccessDenied",
+            f"User: rolewarden-test is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+        )
+        if len(parts) != 6 or not parts[5].startswith("role/"):
+            raise denied
+        account, name = parts[4], parts[5].rsplit("/", 1)[-1]
+        # Organizations creates this role in every account it creates (CreateAccount).
+        if name == "OrganizationAccountAccessRole":
+            return _real_assume_role(self, region_name, role_session_name, role_arn, policy,
+                                     duration, external_id)
+        try:
+            role = iam_models.iam_backends[account][parts[1]].get_role(name)
+        except Exception:
+            raise denied
+        trust = urllib.parse.unquote(role.assume_role_policy_document or "")
+        wanted = re.search(r'"sts:ExternalId"\s*:\s*"([^"]*)"', trust)
+        if wanted and wanted.group(1) != external_id:
+            raise denied
+    return _real_assume_role(self, region_name, role_session_name, role_arn, policy, duration,
+                             external_id)
+
+
+sts_models.STSBackend.assume_role = _assume_existing_role
 
 _TIMESTAMPS = {"creationDateTime", "lastUpdatedDateTime", "CreatedTime"}
 # The signing scope names the service: Credential=AKID/20240101/us-east-1/lex/aws4_request

@@ -17,13 +17,18 @@ use serde_json::Value;
 
 const ACCOUNT: &str = "111122223333";
 
-fn trust(service: &str) -> String {
+pub(crate) fn trust(service: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
     )
 }
 
-async fn create_role(iam: &aws_sdk_iam::Client, name: &str, path: &str, service: &str) -> String {
+pub(crate) async fn create_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    path: &str,
+    service: &str,
+) -> String {
     iam.create_role()
         .role_name(name)
         .path(path)
@@ -36,7 +41,7 @@ async fn create_role(iam: &aws_sdk_iam::Client, name: &str, path: &str, service:
         .arn
 }
 
-async fn create_bot(config: &SdkConfig, name: &str, role_arn: &str) -> String {
+pub(crate) async fn create_bot(config: &SdkConfig, name: &str, role_arn: &str) -> String {
     aws_sdk_lexmodelsv2::Client::new(config)
         .create_bot()
         .bot_name(name)
@@ -54,7 +59,7 @@ async fn create_bot(config: &SdkConfig, name: &str, role_arn: &str) -> String {
         .unwrap()
 }
 
-async fn create_instance(config: &SdkConfig, alias: &str) {
+pub(crate) async fn create_instance(config: &SdkConfig, alias: &str) {
     aws_sdk_connect::Client::new(config)
         .create_instance()
         .identity_management_type(aws_sdk_connect::types::DirectoryType::ConnectManaged)
@@ -76,7 +81,7 @@ fn rolewarden(server: &OwnServer, args: &[&str]) -> std::process::Output {
 }
 
 /// (rule, last segment of the resource) of every finding.
-fn verdicts(findings: &[Value]) -> BTreeSet<(String, String)> {
+pub(crate) fn verdicts(findings: &[Value]) -> BTreeSet<(String, String)> {
     findings
         .iter()
         .map(|f| {

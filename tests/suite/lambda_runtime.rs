@@ -16,7 +16,7 @@ use rolewarden::decode::{read_slice, Event, Item};
 use rolewarden::{Baseline, Engine, Finding};
 use serde_json::Value;
 
-fn required(var: &str) -> PathBuf {
+pub(crate) fn required(var: &str) -> PathBuf {
     let path = std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run the Lambda tests through scripts/test.sh")
     });
@@ -25,12 +25,12 @@ fn required(var: &str) -> PathBuf {
     path
 }
 
-fn bootstrap() -> PathBuf {
+pub(crate) fn bootstrap() -> PathBuf {
     required("ROLEWARDEN_BOOTSTRAP")
 }
 
 /// Kills the process when dropped, so a failed assertion leaves nothing running.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -41,7 +41,7 @@ impl Drop for Running {
 
 /// `cargo lambda watch --only-lambda-apis` on 127.0.0.1; the environment it says the function
 /// needs (`AWS_LAMBDA_RUNTIME_API=...` and friends).
-fn start_runtime_api(port: u16) -> (Running, Vec<(String, String)>) {
+pub(crate) fn start_runtime_api(port: u16) -> (Running, Vec<(String, String)>) {
     let mut child = Command::new(required("ROLEWARDEN_CARGO_LAMBDA"))
         .args([
             "lambda",
@@ -96,7 +96,7 @@ fn start_runtime_api(port: u16) -> (Running, Vec<(String, String)>) {
     (running, env)
 }
 
-fn invoke(port: u16, function: &str, file: &Path) -> Output {
+pub(crate) fn invoke(port: u16, function: &str, file: &Path) -> Output {
     Command::new(required("ROLEWARDEN_CARGO_LAMBDA"))
         .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
         .arg(port.to_string())

@@ -252,6 +252,17 @@ pub struct OwnServer {
 
 impl OwnServer {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A server that plays a whole organization: no account pinned (the default account,
+    /// 123456789012, is the central one; credentials from AssumeRole act in the role's
+    /// account), and AssumeRole into a role that does not exist is AccessDenied, as in AWS.
+    pub fn start_organization() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(organization: bool) -> Self {
         let python = std::env::var("ROLEWARDEN_TEST_PYTHON").unwrap_or_else(|_| {
             panic!("ROLEWARDEN_TEST_PYTHON is not set: run through scripts/test.sh")
         });
@@ -260,14 +271,22 @@ impl OwnServer {
         let files = tempfile::tempdir().unwrap();
         std::fs::write(files.path().join("clock"), "0").unwrap();
         std::fs::write(files.path().join("lexv1-bots.json"), "[]").unwrap();
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .arg(script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_CLOCK_OFFSET_FILE", files.path().join("clock"))
             .env("MOTO_LEXV1_BOTS_FILE", files.path().join("lexv1-bots.json"))
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+        if organization {
+            command
+                .env_remove("MOTO_ACCOUNT_ID")
+                .env("MOTO_STS_REQUIRE_ROLE", "true");
+        } else {
             // The account of the sample events in events/.
-            .env("MOTO_ACCOUNT_ID", "111122223333")
+            command.env("MOTO_ACCOUNT_ID", "111122223333");
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
