@@ -920,23 +920,31 @@ mod tests {
             options: &SweepOptions,
         ) -> (AccountState, SweepStats) {
             self.sweeps.borrow_mut().push(options.clone());
-            (self.state.clone(), SweepStats::default())
+            let mut state = self.state.clone();
+            state.account = options.account.clone().or(state.account);
+            (state, SweepStats::default())
         }
         fn home_region(&self) -> Option<String> {
             Some("us-east-1".into())
         }
     }
 
-    /// A sink that keeps what it is given, or fails.
+    /// A sink that keeps what it is given, or fails (always, or for one account's findings).
     #[derive(Default)]
     struct Kept {
         findings: Vec<Finding>,
         fail: bool,
+        fail_for: Option<String>,
     }
 
     impl FindingSink for Kept {
         async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
-            if self.fail {
+            let refused = self.fail_for.as_deref().is_some_and(|account| {
+                findings
+                    .iter()
+                    .any(|f| f.account.as_deref() == Some(account))
+            });
+            if self.fail || refused {
                 return Err(SinkError::Stdout(std::io::Error::other("disk full")));
             }
             self.findings.extend_from_slice(findings);
@@ -1064,6 +1072,124 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.error_type(), "Retryable");
+    }
+
+    fn message(id: &str, body: &str) -> serde_json::Value {
+        serde_json::json!({
+            "messageId": id,
+            "receiptHandle": "h",
+            "body": body,
+            "attributes": {},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:rolewarden-sweep",
+            "awsRegion": "us-east-1"
+        })
+    }
+
+    fn request(account: &str) -> String {
+        SweepRequest {
+            account: account.into(),
+            regions: vec!["eu-west-2".into()],
+            time: "2026-11-27T00:00:00Z".into(),
+        }
+        .to_body(Some("us-east-1"))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_sqs_batch_fails_only_the_messages_whose_findings_were_not_written() {
+        // Every swept account has a gap, so every sweep writes one RW002 finding.
+        let accounts = FixedAccount {
+            state: AccountState {
+                gaps: vec![crate::state::Gap {
+                    what: "iam:ListRoles".into(),
+                    reason: "AccessDenied".into(),
+                    profile: None,
+                }],
+                ..AccountState::default()
+            },
+            ..FixedAccount::default()
+        };
+        let sink = Kept {
+            fail_for: Some("444455556666".into()),
+            ..Kept::default()
+        };
+        let app = app(accounts, sink);
+        let event =
+            String::from_utf8(sample("pr005-fires-lexv2-createbot-unapproved-role.json")).unwrap();
+        let bad = r#"{"source":"rolewarden","detail-type":"Account Sweep","account":"me","time":"t","detail":{}}"#;
+        let batch = serde_json::json!({"Records": [
+            message("m-1", &request("111122223333")),
+            message("m-2", &request("444455556666")),
+            message("m-3", &event),
+            message("m-4", bad),
+        ]});
+        let answer = app
+            .invoke(batch.to_string().as_bytes(), &Invocation::default())
+            .await
+            .unwrap();
+        let Answer::Batch(batch) = answer else {
+            panic!("an SQS event is answered as a batch: {answer:?}");
+        };
+        let failed: Vec<&str> = batch
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["m-2"]);
+        // Each request swept its own account, in the regions the message named.
+        let sweeps = app.accounts.sweeps.borrow();
+        let swept: Vec<Option<&str>> = sweeps.iter().map(|o| o.account.as_deref()).collect();
+        assert_eq!(swept, [Some("111122223333"), Some("444455556666")]);
+        assert!(sweeps.iter().all(|o| o.regions == ["eu-west-2"]));
+        let kept = app.sink.lock().await;
+        let rules: Vec<(&str, Option<&str>)> = kept
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.account.as_deref()))
+            .filter(|(rule, _)| matches!(*rule, "RW002" | "RW000"))
+            .collect();
+        assert_eq!(rules, [("RW002", Some("111122223333")), ("RW000", None)]);
+        // The CloudTrail event in a message went through the pipeline like any payload.
+        assert!(kept.findings.iter().any(|f| f.rule_id == "PR005"));
+        let rw000 = kept.findings.iter().find(|f| f.rule_id == "RW000").unwrap();
+        assert!(rw000.message.contains("`me`"), "{}", rw000.message);
+    }
+
+    #[test]
+    fn only_an_all_sqs_records_payload_is_a_batch() {
+        let log_file = br#"{"Records":[{"eventSource":"iam.amazonaws.com","eventName":"GetRole","userAgent":"aws:sqs"}]}"#;
+        assert!(sqs_event(log_file).is_none());
+        let batch = serde_json::json!({"Records": [message("m", "{}")]}).to_string();
+        assert_eq!(sqs_event(batch.as_bytes()).unwrap().records.len(), 1);
+    }
+
+    #[test]
+    fn organization_settings_are_read_and_checked() {
+        let s = Settings::from_env(
+            &env(&[
+                ("READER_ROLE_NAME", "RolewardenReader"),
+                ("READER_EXTERNAL_ID", "ext"),
+                ("SWEEP_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q"),
+                ("SWEEP_ACCOUNTS", "111122223333, 444455556666"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.reader_role,
+            Some(ReaderRole {
+                name: "RolewardenReader".into(),
+                external_id: Some("ext".into())
+            })
+        );
+        assert_eq!(s.sweep_accounts, ["111122223333", "444455556666"]);
+        assert!(s.sweep_queue_url.is_some());
+        let e = Settings::from_env(&env(&[("SWEEP_ACCOUNTS", "1111")]), None).unwrap_err();
+        assert!(e.to_string().starts_with("SWEEP_ACCOUNTS: "), "{e}");
+        // Empty means unset (a template's AWS::NoValue or an empty parameter).
+        let s = Settings::from_env(&env(&[("READER_ROLE_NAME", " ")]), None).unwrap();
+        assert_eq!(s.reader_role, None);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub struct SweepRequest {
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
+    #[serde(default)]
     version: String,
     source: String,
     #[serde(rename = "detail-type")]

@@ -60,7 +60,7 @@ fn reader_trust(external_id: Option<&str>) -> String {
 }
 
 /// The SDK configuration of `account`, through the role Organizations creates in it.
-async fn admin_of(central: &SdkConfig, url: &str, account: &str) -> SdkConfig {
+async fn admin_of(central: &SdkConfig, _url: &str, account: &str) -> SdkConfig {
     let c = aws_sdk_sts::Client::new(central)
         .assume_role()
         .role_arn(format!(
@@ -72,17 +72,18 @@ async fn admin_of(central: &SdkConfig, url: &str, account: &str) -> SdkConfig {
         .unwrap()
         .credentials
         .unwrap();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .credentials_provider(Credentials::new(
-            c.access_key_id,
-            c.secret_access_key,
-            Some(c.session_token),
-            None,
-            "seed",
+    central
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            Credentials::new(
+                c.access_key_id,
+                c.secret_access_key,
+                Some(c.session_token),
+                None,
+                "seed",
+            ),
         ))
-        .load()
-        .await
+        .build()
 }
 
 async fn organization() -> Organization {
@@ -653,4 +654,109 @@ fn the_cli_sweeps_listed_accounts_and_the_organization_through_their_reader_role
         .find(|e| e.contains("sts:AssumeRole"))
         .unwrap_or_else(|| panic!("no finding says why: {findings:?}"));
     assert!(noted.contains("AccessDenied"), "{noted}");
+}
+
+/// Issue 15's scale figures: 50 member accounts swept through their reader roles against the
+/// local server, one at a time and ten at a time. Prints wall time and calls (the README's
+/// Performance section); asserts only that each account cost what the call formula says.
+#[test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+fn fifty_accounts_cost_the_formula_plus_one_assume_role_each() {
+    use futures_util::stream::{self, StreamExt as _};
+    const MEMBERS: usize = 50;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = OwnServer::start_organization();
+    let central = rt.block_on(aws::config_for(&server.url));
+    let seeding = std::time::Instant::now();
+    let members: Vec<String> = rt.block_on(async {
+        let org = aws_sdk_organizations::Client::new(&central);
+        org.create_organization().send().await.unwrap();
+        let mut members = Vec::new();
+        for i in 0..MEMBERS {
+            let id = org
+                .create_account()
+                .account_name(format!("member-{i}"))
+                .email(format!("member-{i}@example.com"))
+                .send()
+                .await
+                .unwrap()
+                .create_account_status
+                .unwrap()
+                .account_id
+                .unwrap();
+            let admin = admin_of(&central, &server.url, &id).await;
+            let iam = aws_sdk_iam::Client::new(&admin);
+            seed_role(&iam, READER, "/", &reader_trust(None), &[], &[]).await;
+            // Two candidates (roles a profiled service may assume: GetRole each), one
+            // service-linked role (its two policy listings), one role nobody profiles.
+            create_role(&iam, "lex-logs-a", "/service-role/", "lexv2.amazonaws.com").await;
+            create_role(&iam, "connect-flows", "/", "connect.amazonaws.com").await;
+            create_role(
+                &iam,
+                "AWSServiceRoleForAmazonConnect",
+                CONNECT_SLR_PATH,
+                "connect.amazonaws.com",
+            )
+            .await;
+            create_role(&iam, "app-ec2", "/", "ec2.amazonaws.com").await;
+            members.push(id);
+        }
+        members
+    });
+    println!("seeded {MEMBERS} accounts in {:.2?}", seeding.elapsed());
+    let engine = Engine::new(Baseline::embedded().unwrap());
+    for at_once in [1, 10] {
+        let calls = CallCounter::default();
+        let accounts = Accounts::new(
+            &central,
+            &calls,
+            Duration::from_secs(300),
+            engine.baseline(),
+            Some(CENTRAL.into()),
+            Some(ReaderRole {
+                name: READER.into(),
+                external_id: None,
+            }),
+        );
+        let regions = regions(engine.baseline(), accounts.home_region(), []);
+        let started = std::time::Instant::now();
+        let swept: Vec<_> = rt.block_on(
+            stream::iter(members.iter())
+                .map(|account| {
+                    let options = SweepOptions {
+                        scope: Scope::Full,
+                        regions: regions.clone(),
+                        deadline: None,
+                        concurrency: DEFAULT_CONCURRENCY,
+                        account: Some(account.clone()),
+                    };
+                    let accounts = &accounts;
+                    let engine = &engine;
+                    async move { accounts.sweep(engine.baseline(), &options).await }
+                })
+                .buffered(at_once)
+                .collect(),
+        );
+        let elapsed = started.elapsed();
+        for (state, stats) in &swept {
+            assert!(state.gaps.is_empty(), "{:?}", state.gaps);
+            let formula = stats.list_pages
+                + stats.candidates
+                + 2 * stats.service_linked_roles
+                + stats.listings;
+            let made: u64 = stats.api_calls.values().sum();
+            assert_eq!(made, formula, "{:?}", stats.api_calls);
+        }
+        let total = calls.total();
+        assert_eq!(calls.snapshot()["STS:AssumeRole"], MEMBERS as u64);
+        let per_account = total as f64 / MEMBERS as f64;
+        println!(
+            "organization sweep: {MEMBERS} accounts, {at_once} at a time: {elapsed:.2?} ({:.1} ms per account), {total} API calls ({per_account:.1} per account: {:?})",
+            elapsed.as_secs_f64() * 1000.0 / MEMBERS as f64,
+            calls.snapshot()
+        );
+    }
 }
