@@ -1138,10 +1138,12 @@ mod tests {
             .collect();
         assert_eq!(failed, ["m-2"]);
         // Each request swept its own account, in the regions the message named.
-        let sweeps = app.accounts.sweeps.borrow();
-        let swept: Vec<Option<&str>> = sweeps.iter().map(|o| o.account.as_deref()).collect();
-        assert_eq!(swept, [Some("111122223333"), Some("444455556666")]);
-        assert!(sweeps.iter().all(|o| o.regions == ["eu-west-2"]));
+        {
+            let sweeps = app.accounts.sweeps.borrow();
+            let swept: Vec<Option<&str>> = sweeps.iter().map(|o| o.account.as_deref()).collect();
+            assert_eq!(swept, [Some("111122223333"), Some("444455556666")]);
+            assert!(sweeps.iter().all(|o| o.regions == ["eu-west-2"]));
+        }
         let kept = app.sink.lock().await;
         let rules: Vec<(&str, Option<&str>)> = kept
             .findings
