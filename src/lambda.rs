@@ -224,6 +224,14 @@ impl Answer {
         }
     }
 
+    /// The first event's id, for a summary.
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Answer::Summary(r) => r.event_id.as_deref(),
+            Answer::Batch(_) => None,
+        }
+    }
+
     pub fn findings(&self) -> usize {
         match self {
             Answer::Summary(r) => r.findings.len(),

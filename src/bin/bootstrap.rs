@@ -47,6 +47,7 @@ async fn main() -> ExitCode {
             Ok(r) => tracing::info!(
                 request_id = %event.context.request_id,
                 status = r.status(),
+                event_id = r.event_id().unwrap_or_default(),
                 findings = r.findings(),
                 "invocation done"
             ),

@@ -461,6 +461,27 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
         pr006[0]["enrichment"].is_null() || !text.contains("unavailable"),
         "{text}"
     );
+    // A member's DeleteInstance re-checks that member's Connect service-linked roles, through
+    // its reader role: the orphan gets the id the queue's full sweep gave it.
+    let sample = std::fs::read_to_string(
+        crate::common::root().join("events/recheck-connect-deleteinstance.json"),
+    )
+    .unwrap()
+    .replace("111122223333", &org.first);
+    let event = dir.path().join("member-delete.json");
+    std::fs::write(&event, sample).unwrap();
+    let rechecked = answer(&invoke(port, &name, &event), &log);
+    assert_eq!(rechecked["status"], "swept", "{rechecked}");
+    assert_eq!(rechecked["sweep"]["scope"], "connect", "{rechecked}");
+    let orphan = ids(first);
+    let again: BTreeSet<String> = rechecked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .filter(|id| orphan.contains(id))
+        .collect();
+    assert_eq!(again, orphan, "{rechecked}");
     drop(running);
 
     // With the logs endpoint failing, only the message whose findings could not be written
