@@ -22,7 +22,7 @@ use super::error::{About, AwsError};
 use super::gather::{SweepOptions, SweepStats};
 use super::reader::AccountReader;
 use super::CallCounter;
-use crate::account::{Needs, Snapshot};
+use crate::account::{Lookup, Needs, Organization, Snapshot};
 use crate::baseline::Baseline;
 use crate::state::{AccountState, Gap};
 
@@ -92,6 +92,9 @@ pub struct Accounts {
     role: Option<ReaderRole>,
     sts: aws_sdk_sts::Client,
     assumed: Mutex<HashMap<String, Entry>>,
+    organizations: aws_sdk_organizations::Client,
+    /// The organization as last read, until when it may be used.
+    organization: Mutex<Option<(Instant, Lookup<Organization>)>>,
 }
 
 impl Accounts {
@@ -126,6 +129,8 @@ impl Accounts {
             role,
             sts,
             assumed: Mutex::new(HashMap::new()),
+            organizations: super::organization::organizations_client(config, calls),
+            organization: Mutex::new(None),
         }
     }
 
@@ -283,12 +288,61 @@ impl Accounts {
     }
 
     /// Everything `needs` names, read from the event's account, or a snapshot that says why it
-    /// cannot be.
+    /// cannot be. The organization is the same for every account of it, so it is read with the
+    /// credentials' own.
     pub async fn snapshot(&self, needs: &Needs, baseline: &Baseline) -> Snapshot {
-        match self.reader(needs.account.as_deref()).await {
+        let mut snapshot = match self.reader(needs.account.as_deref()).await {
             Ok(reader) => reader.snapshot(needs, baseline).await,
             Err(reason) => Snapshot::unavailable(reason),
+        };
+        if needs.organization {
+            snapshot.organization = Some(self.organization().await);
         }
+        snapshot
+    }
+
+    /// The organization of the credentials' account: its id (`DescribeOrganization`), and
+    /// its accounts when they may be listed (`ListAccounts`: the management account or a
+    /// delegated administrator). Kept for the cache's TTL, a failure for a minute.
+    pub async fn organization(&self) -> Lookup<Organization> {
+        let now = Instant::now();
+        if let Some((until, answer)) = self
+            .organization
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            if now < *until {
+                return answer.clone();
+            }
+        }
+        let answer = match self.organizations.describe_organization().send().await {
+            Ok(out) => match out.organization.and_then(|o| o.id) {
+                Some(id) => {
+                    let accounts = super::organization::organization_accounts(&self.organizations)
+                        .await
+                        .ok()
+                        .map(|a| a.into_iter().collect());
+                    Lookup::Found(Organization { id, accounts })
+                }
+                None => Lookup::Unavailable(
+                    "organizations:DescribeOrganization: the answer names no organization".into(),
+                ),
+            },
+            Err(e) => Lookup::Unavailable(
+                AwsError::from_sdk("organizations:DescribeOrganization", &e).to_string(),
+            ),
+        };
+        let keep = match answer {
+            Lookup::Found(_) => self.ttl,
+            _ => RETRY_FAILED_AFTER,
+        };
+        *self
+            .organization
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((now + keep, answer.clone()));
+        answer
     }
 
     /// A sweep of `options.account` (the own account when `None`). An account that cannot be

@@ -53,6 +53,8 @@ FUNCTION_CALLS = {
     # The organization (issue 15): the reader role of member accounts, the sweep's plan.
     "sts:AssumeRole",
     "organizations:ListAccounts",
+    # TR003: the account's organization, its id (and its accounts, when ListAccounts is granted).
+    "organizations:DescribeOrganization",
 }
 
 # What the SQS event source mapping does with the function's role (Lambda Developer Guide,
@@ -93,6 +95,7 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = {
     "connect:ListInstances",
     "ds:DescribeDirectories",
     "organizations:ListAccounts",
+    "organizations:DescribeOrganization",
 }
 ORGANIZATION = "o-abcdefghij"
 
@@ -185,6 +188,7 @@ def test_documents_found(templates):
         "FunctionRole.dead-letter",
         "FunctionRole.sweep-queue",
         "FunctionRole.read-member-accounts",
+        "FunctionRole.read-organization",
     }
     forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
     assert forwarder == {

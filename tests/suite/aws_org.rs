@@ -461,6 +461,43 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
         pr006[0]["enrichment"].is_null() || !text.contains("unavailable"),
         "{text}"
     );
+    // TR003 reads the organization (DescribeOrganization, ListAccounts): a member's role
+    // trusting another member account is not outside; trusting another organization is.
+    for (sample, event_id) in [
+        (
+            "tr003-quiet-trust-organization-member-account.json",
+            "5a9b2c7e-3d41-4f8a-b6e2-9c1d0e4f7a28",
+        ),
+        (
+            "tr003-fires-principal-org-id-other-organization.json",
+            "c0e5d1a2-7b3f-4e61-9a2d-5f8e1b7c3d41",
+        ),
+    ] {
+        let text = std::fs::read_to_string(crate::common::root().join("events").join(sample))
+            .unwrap()
+            .replace("222233334444", &org.first)
+            .replace("111122223333", &org.second);
+        let event = dir.path().join(sample);
+        std::fs::write(&event, text).unwrap();
+        answer(&invoke(port, &name, &event), &log);
+        let written = by_account(&rt.block_on(aws::read_log_group(&logs, &group)));
+        let tr003: Vec<&Value> = of(&written, &org.second)
+            .iter()
+            .filter(|f| f["rule_id"] == "TR003" && f["event"]["id"] == event_id)
+            .collect();
+        if sample.contains("quiet") {
+            assert!(tr003.is_empty(), "{tr003:?}");
+        } else {
+            assert_eq!(tr003.len(), 1, "{tr003:?}");
+            let note = tr003[0]["enrichment"].as_str().unwrap_or_default();
+            assert!(note.starts_with("organization `o-"), "{note}");
+            assert!(tr003[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("o-zz99887766"));
+        }
+    }
+
     // A member's DeleteInstance re-checks that member's Connect service-linked roles, through
     // its reader role: the orphan gets the id the queue's full sweep gave it.
     let sample = std::fs::read_to_string(

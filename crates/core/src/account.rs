@@ -43,6 +43,23 @@ pub struct RoleFacts {
     pub attached_policies: Vec<NamedPolicy>,
 }
 
+/// The AWS Organization the account belongs to, as Organizations describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// `o-...`.
+    pub id: String,
+    /// Every account of the organization, when the reader may list them (the management
+    /// account or a delegated administrator); `None` otherwise.
+    pub accounts: Option<BTreeSet<String>>,
+}
+
+impl Organization {
+    /// Whether `account` is known to be one of the organization's.
+    pub fn has_account(&self, account: &str) -> bool {
+        self.accounts.as_ref().is_some_and(|a| a.contains(account))
+    }
+}
+
 /// Live facts a rule may consult.
 pub trait AccountView {
     /// A role by name.
@@ -51,6 +68,10 @@ pub trait AccountView {
     fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument>;
     /// A profile's dependent resources (bots, instances) across the swept regions.
     fn dependents(&self, profile: &str) -> Lookup<Vec<Dependent>>;
+    /// The organization the account belongs to (TR003: its accounts and id are not outside).
+    fn organization(&self) -> Lookup<Organization> {
+        Lookup::Unavailable(ENRICHMENT_OFF.into())
+    }
 }
 
 /// What an event needs fetched before it can be fully evaluated.
@@ -63,11 +84,17 @@ pub struct Needs {
     /// The event's account: enrichment reads one account, so an event from another is judged
     /// from the event alone; also names listed resources.
     pub account: Option<String>,
+    /// The account's organization (TR003, for a trust policy that names other accounts or
+    /// organizations).
+    pub organization: bool,
 }
 
 impl Needs {
     pub fn is_empty(&self) -> bool {
-        self.roles.is_empty() && self.managed_policies.is_empty() && self.dependents.is_empty()
+        self.roles.is_empty()
+            && self.managed_policies.is_empty()
+            && self.dependents.is_empty()
+            && !self.organization
     }
 }
 
@@ -95,6 +122,7 @@ pub struct Snapshot {
     pub roles: HashMap<String, Lookup<RoleFacts>>,
     pub managed_policies: HashMap<String, Lookup<PolicyDocument>>,
     pub dependents: HashMap<String, Lookup<Vec<Dependent>>>,
+    pub organization: Option<Lookup<Organization>>,
     /// Why anything not in the maps is unavailable; `None`: "was not fetched".
     pub absent: Option<String>,
 }
@@ -131,6 +159,11 @@ impl AccountView for Snapshot {
             .get(profile)
             .cloned()
             .unwrap_or_else(|| self.absent(format!("dependents of `{profile}` were not listed")))
+    }
+    fn organization(&self) -> Lookup<Organization> {
+        self.organization
+            .clone()
+            .unwrap_or_else(|| self.absent("the organization was not read".to_owned()))
     }
 }
 

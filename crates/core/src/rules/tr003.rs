@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::reach::{Guards, Reach};
 use super::{Context, Draft, EventRule};
+use crate::account::{Lookup, Needs, Organization};
 use crate::finding::Severity;
 use crate::policy::trust::{principal_account, trusted_principals, PrincipalKind};
 
@@ -20,6 +21,10 @@ declare_rule! {
     /// `...IfExists`, and no value that is `*` alone. `sts:ExternalId` is stated in the evidence
     /// but narrows nothing: it is a value shared with the third party, not an identity. Roles
     /// that trust a profiled service principal (Lex, Connect) are TR001's and skipped here.
+    /// With enrichment, the account's organization is read (Organizations): its accounts are
+    /// not outside, and an `aws:PrincipalOrgID` or `aws:PrincipalOrgPaths` naming another
+    /// organization is (medium); without it, any organization condition is taken as the
+    /// account's own.
     ///
     /// ## Why it matters
     /// Opening a role's trust to another account's root, or to everyone, is the classic
@@ -50,6 +55,17 @@ declare_rule! {
     }
 }
 
+/// Who a principal reaches outside the trusted accounts. Serialized as [`Reach`] is, so the
+/// evidence (and the finding id) of a reach that is not another organization stays the same.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Who {
+    Everyone,
+    Accounts(BTreeSet<String>),
+    /// Everyone in these organizations, none of them the account's own.
+    Organizations(BTreeSet<String>),
+}
+
 /// One principal that reaches outside the trusted accounts.
 #[derive(Debug, Serialize)]
 struct Outside {
@@ -57,11 +73,60 @@ struct Outside {
     #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
     principal: String,
-    reach: Reach,
+    reach: Who,
     guards: Guards,
 }
 
+/// The organization id an `aws:PrincipalOrgID` or `aws:PrincipalOrgPaths` value names
+/// (`o-a1b2c3d4e5`, `o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*`).
+fn organization_of(value: &str) -> &str {
+    value.split('/').next().unwrap_or(value).trim()
+}
+
+/// The organization conditions that let in another organization than `own`.
+fn other_organizations(guards: &Guards, own: &Organization) -> BTreeSet<String> {
+    guards
+        .principal_org
+        .iter()
+        .map(|v| organization_of(v))
+        .filter(|id| !id.eq_ignore_ascii_case(&own.id))
+        .map(str::to_owned)
+        .collect()
+}
+
 impl EventRule for TrustOpenedOutsideAccount {
+    /// The organization, when a principal reaches past the account and `trusted_accounts`
+    /// (its accounts may be the organization's) or an organization condition guards one.
+    fn needs(&self, cx: &Context<'_>, needs: &mut Needs) {
+        let Some(doc) = cx.trust_policy() else {
+            return;
+        };
+        let own = cx.event.account();
+        let principals = trusted_principals(doc);
+        if principals.iter().any(|p| {
+            p.kind == PrincipalKind::Service
+                && cx.baseline.profile_for_principal(&p.value).is_some()
+        }) {
+            return;
+        }
+        let guarded = |statement: usize| {
+            doc.statements
+                .iter()
+                .find(|s| s.index == statement)
+                .is_some_and(|s| !Guards::of(Some(s)).principal_org.is_empty())
+        };
+        needs.organization |= principals.iter().any(|p| match p.kind {
+            PrincipalKind::Anyone => true,
+            PrincipalKind::Aws => {
+                guarded(p.statement)
+                    || principal_account(&p.value).is_some_and(|a| {
+                        own != Some(a) && !cx.baseline.trusted_accounts.iter().any(|t| t == a)
+                    })
+            }
+            _ => false,
+        });
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Draft>) {
         if cx.event.failed() {
             return;
@@ -78,8 +143,20 @@ impl EventRule for TrustOpenedOutsideAccount {
             return;
         }
         let own = cx.event.account();
-        let trusted = |account: &str| {
-            own == Some(account) || cx.baseline.trusted_accounts.iter().any(|a| a == account)
+        let organization = match cx.view.organization() {
+            Lookup::Found(o) => Some(o),
+            _ => None,
+        };
+        let mut used_organization = false;
+        let mut trusted = |account: &str| {
+            if own == Some(account) || cx.baseline.trusted_accounts.iter().any(|a| a == account) {
+                return true;
+            }
+            let member = organization
+                .as_ref()
+                .is_some_and(|o| o.has_account(account));
+            used_organization |= member;
+            member
         };
         let mut outside = Vec::new();
         for p in principals {
@@ -97,15 +174,26 @@ impl EventRule for TrustOpenedOutsideAccount {
             let statement = doc.statements.iter().find(|s| s.index == p.statement);
             let guards = Guards::of(statement);
             let reach = match guards.narrow(reach) {
-                None => continue,
-                Some(Reach::Everyone) => Reach::Everyone,
+                // Limited to organizations: outside only when one of them is not the
+                // account's own, which only a known organization can say.
+                None => match &organization {
+                    Some(o) => {
+                        let others = other_organizations(&guards, o);
+                        if others.is_empty() {
+                            continue;
+                        }
+                        Who::Organizations(others)
+                    }
+                    None => continue,
+                },
+                Some(Reach::Everyone) => Who::Everyone,
                 Some(Reach::Accounts(accounts)) => {
                     let foreign: BTreeSet<String> =
                         accounts.into_iter().filter(|a| !trusted(a)).collect();
                     if foreign.is_empty() {
                         continue;
                     }
-                    Reach::Accounts(foreign)
+                    Who::Accounts(foreign)
                 }
             };
             outside.push(Outside {
@@ -119,14 +207,20 @@ impl EventRule for TrustOpenedOutsideAccount {
         if outside.is_empty() {
             return;
         }
-        let everyone = outside.iter().any(|o| o.reach == Reach::Everyone);
+        let everyone = outside.iter().any(|o| o.reach == Who::Everyone);
+        let other_organization = outside
+            .iter()
+            .any(|o| matches!(o.reach, Who::Organizations(_)));
         let described: Vec<String> = outside.iter().map(describe).collect();
-        let draft = Draft::new(format!(
+        let mut draft = Draft::new(format!(
             "role `{role}` can be assumed from outside the trusted accounts: {}",
             described.join("; ")
         ))
         .resource(cx.role_arn(&role))
         .evidence("outside", &outside);
+        if let (true, Some(o)) = (used_organization || other_organization, &organization) {
+            draft = draft.enrichment(format!("organization `{}` read from the account", o.id));
+        }
         out.push(if everyone {
             draft.severity(Severity::High)
         } else {
@@ -136,15 +230,18 @@ impl EventRule for TrustOpenedOutsideAccount {
 }
 
 fn describe(o: &Outside) -> String {
+    let listed = |ids: &BTreeSet<String>| {
+        ids.iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let who = match &o.reach {
-        Reach::Everyone => "everyone".to_owned(),
-        Reach::Accounts(accounts) => format!(
-            "account {}",
-            accounts
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        Who::Everyone => "everyone".to_owned(),
+        Who::Accounts(accounts) => format!("account {}", listed(accounts)),
+        Who::Organizations(ids) => format!(
+            "every account of organization {}, not this account's",
+            listed(ids)
         ),
     };
     let external_id = if o.guards.external_id {

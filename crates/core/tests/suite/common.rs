@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use rolewarden_core::account::Dependent;
-use rolewarden_core::account::{Lookup, NamedPolicy, RoleFacts, Snapshot};
+use rolewarden_core::account::{Lookup, NamedPolicy, Organization, RoleFacts, Snapshot};
 use rolewarden_core::pipeline::{evaluate_reader, Output, Pipeline};
 use rolewarden_core::policy::PolicyDocument;
 use rolewarden_core::{Baseline, Engine, Finding};
@@ -91,6 +91,11 @@ pub fn sample_account() -> Snapshot {
             role: Some("arn:aws:iam::111122223333:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_SUPPORT".into()),
         }]),
     );
+    // TR003: the organization, with a second account of its own.
+    snapshot.organization = Some(Lookup::Found(Organization {
+        id: "o-a1b2c3d4e5".into(),
+        accounts: Some(["111122223333", "222233334444"].map(String::from).into()),
+    }));
     snapshot
 }
 

@@ -137,3 +137,48 @@ fn findings_are_deterministic() {
         }
     }
 }
+
+/// TR003 asks for the organization only when a principal reaches past the account and
+/// `trusted_accounts`, or an organization condition guards one; and without it, judges as
+/// before: a member account is outside, any organization condition is the account's own.
+#[test]
+fn tr003_reads_the_organization_only_when_it_can_matter() {
+    use rolewarden_core::account::NoAccountView;
+    use rolewarden_core::decode::{read_slice, Event, Item};
+    let engine = test_engine();
+    let event = |name: &str| {
+        let bytes = std::fs::read(root().join("events").join(name)).unwrap();
+        let mut items = Vec::new();
+        read_slice(&bytes, &mut |i| items.push(i)).unwrap();
+        match items.remove(0) {
+            Item::Record {
+                record, envelope, ..
+            } => Event::new(*record, envelope),
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    for (name, wanted) in [
+        ("tr003-quiet-trust-organization-member-account.json", true),
+        ("tr003-fires-principal-org-id-other-organization.json", true),
+        ("tr003-quiet-principal-org-id-guarded.json", true),
+        ("tr003-fires-create-role-trusting-everyone.json", true),
+        // Only a trusted account and the account's own roles: nothing to ask.
+        ("tr003-quiet-trusted-account.json", false),
+        ("tr001-quiet-lex-trust-service-only.json", false),
+    ] {
+        assert_eq!(engine.needs(&event(name)).organization, wanted, "{name}");
+    }
+    let rules = |name: &str| -> Vec<String> {
+        engine
+            .evaluate(&event(name), &NoAccountView)
+            .findings
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect()
+    };
+    assert_eq!(
+        rules("tr003-quiet-trust-organization-member-account.json"),
+        ["TR003"]
+    );
+    assert!(rules("tr003-fires-principal-org-id-other-organization.json").is_empty());
+}
