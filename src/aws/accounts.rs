@@ -6,9 +6,9 @@
 //! bounded map; each account has its own [`AccountReader`], so IAM answers are cached per
 //! account and never cross from one account to another. A role that cannot be assumed is
 //! remembered for a minute, so a burst of events from a misconfigured account costs one call,
-//! and each of those events says why it was not enriched. Without a reader role, or when the
-//! account is unknown, nothing but the own account is read: an event from elsewhere is judged
-//! from what it carries.
+//! and each of those events says why it was not enriched. Without a reader role nothing but the
+//! own account is read: an event from elsewhere is judged from what it carries. When nobody can
+//! say whose the credentials are (STS unreachable), they are used as they are.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -177,17 +177,18 @@ impl Accounts {
         let Some(account) = account else {
             return Ok(self.own.clone());
         };
-        let home = self.home().await;
-        if home.as_deref() == Some(account) {
+        // When STS cannot say whose the credentials are (unreachable, none), they are used as
+        // they are: a call they cannot make fails and says why, as it always did.
+        let Some(home) = self.home().await else {
+            return Ok(self.own.clone());
+        };
+        if home == account {
             return Ok(self.own.clone());
         }
         let Some(role) = &self.role else {
-            return Err(match home {
-                Some(home) => format!(
-                    "the event is from account {account}; enrichment reads account {home} only (no reader role to assume)"
-                ),
-                None => format!("account {account} is not the credentials' own, and no reader role is set to assume"),
-            });
+            return Err(format!(
+                "the event is from account {account}; enrichment reads account {home} only (no reader role to assume)"
+            ));
         };
         let now = Instant::now();
         if let Some(entry) = self.lock().get(account).filter(|e| e.fresh(now)) {

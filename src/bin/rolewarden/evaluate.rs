@@ -64,7 +64,7 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         let home = match live.home_account() {
             Ok(account) => Some(account),
             Err(e) => {
-                console.err(&format!("rolewarden: warning: cannot tell which account --enrich reads ({e}); an event that names its account is enriched only through --assume-role"));
+                console.err(&format!("rolewarden: warning: cannot tell which account --enrich reads ({e}); events from every account are enriched from it"));
                 None
             }
         };
