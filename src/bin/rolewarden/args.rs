@@ -156,7 +156,8 @@ pub struct EvaluateArgs {
     /// credential chain. Only events of that account are enriched, unless --assume-role
     /// names a role to read the others through. Needs iam:GetRole, iam:ListRolePolicies,
     /// iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion,
-    /// lex:ListBots, lex:GetBots, connect:ListInstances.
+    /// lex:ListBots, lex:GetBots, connect:ListInstances; TR003 also reads the organization
+    /// (organizations:DescribeOrganization, ListAccounts) when allowed.
     #[arg(long)]
     pub enrich: bool,
     #[command(flatten)]
