@@ -152,19 +152,27 @@ fn chunked<R: Read>(
     let chunk = options.chunk_bytes.max(1);
     // Most inputs are one small event: start small, so that each costs no large allocation.
     let mut want = chunk.min(8 * 1024);
+    // `buf[..filled]` is the window; the bytes past it are scratch space kept between reads,
+    // so each read writes into memory already zeroed once instead of zeroing a chunk anew.
     let mut buf: Vec<u8> = Vec::new();
+    let mut filled = 0usize;
     let mut eof = false;
-    while buf.len() < 3 && !eof {
-        eof = fill(&mut reader, &mut buf, want)? == 0;
+    while filled < 3 && !eof {
+        let n = fill(&mut reader, &mut buf, filled, want)?;
+        filled += n;
+        eof = n == 0;
     }
-    buf.drain(..sniff::bom_len(&buf));
+    let bom = sniff::bom_len(buf.get(..filled).unwrap_or_default()).min(filled);
+    buf.copy_within(bom..filled, 0);
+    filled -= bom;
     // Offset of `buf[0]` in the decoded input (after the byte-order mark).
     let mut base = 0u64;
     let mut framer = Framer::new(limits, true, 1, 0);
     loop {
-        match framer.next(&buf, base, eof) {
+        let window = buf.get(..filled).unwrap_or_default();
+        match framer.next(window, base, eof) {
             Step::Frame(frame) => {
-                let framed = buf
+                let framed = window
                     .get((frame.start - base) as usize..(frame.end - base) as usize)
                     .unwrap_or_default();
                 classify(&frame, framed, limits, on_item);
@@ -172,36 +180,37 @@ fn chunked<R: Read>(
             Step::Item(item) => on_item(item),
             Step::End => return Ok(()),
             Step::NeedMore => {
-                let keep = framer.release(&buf, base);
-                let done = (keep.saturating_sub(base) as usize).min(buf.len());
-                buf.drain(..done);
+                let keep = framer.release(window, base);
+                let done = (keep.saturating_sub(base) as usize).min(filled);
+                buf.copy_within(done..filled, 0);
+                filled -= done;
                 base += done as u64;
                 // A record that made the buffer grow is framed: give the memory back.
-                if buf.capacity() > 4 * chunk && buf.len() < chunk {
-                    buf.shrink_to(2 * chunk);
+                if buf.len() > 4 * chunk && filled < chunk {
+                    buf.truncate(2 * chunk);
+                    buf.shrink_to_fit();
                 }
                 want = want.saturating_mul(2).min(chunk);
-                eof = fill(&mut reader, &mut buf, want)? == 0;
+                let n = fill(&mut reader, &mut buf, filled, want)?;
+                filled += n;
+                eof = n == 0;
             }
         }
     }
 }
 
-/// Appends up to `want` bytes from `reader`; returns how many (0 at the end).
-fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-    let len = buf.len();
-    buf.resize(len + want, 0);
+/// Reads up to `want` bytes from `reader` into `buf` at `at` (growing `buf` when it is
+/// shorter); returns how many (0 at the end).
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, at: usize, want: usize) -> io::Result<usize> {
+    let end = at.saturating_add(want);
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
     loop {
-        match reader.read(buf.get_mut(len..).unwrap_or_default()) {
-            Ok(n) => {
-                buf.truncate(len + n);
-                return Ok(n);
-            }
+        match reader.read(buf.get_mut(at..end).unwrap_or_default()) {
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
 }
