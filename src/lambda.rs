@@ -25,7 +25,6 @@ use crate::aws::accounts::{Accounts, ReaderRole};
 use crate::aws::gather::{regions, SweepOptions, SweepStats, DEFAULT_CONCURRENCY};
 use crate::aws::logs::{instance_id, CloudWatchWriter, DEFAULT_LOG_GROUP};
 use crate::aws::organization::{parse_accounts, PlanError, Planner, SweepRequest};
-use crate::aws::reader::AccountReader;
 use crate::aws::CallCounter;
 use crate::baseline::Baseline;
 use crate::decode::{read_slice, Item, Position};
@@ -310,7 +309,7 @@ impl Invocation {
 }
 
 /// What the function reads of the account: enrichment and sweeps. The real one is
-/// [`AccountReader`] (IAM, Lex, Connect); the handler's unit tests use a fixed state.
+/// [`Accounts`] (IAM, Lex, Connect, through reader roles); the handler's unit tests use a fixed state.
 #[allow(
     async_fn_in_trait,
     reason = "implemented by concrete types and awaited on one current-thread runtime: no Send bound is wanted"
@@ -354,22 +353,6 @@ impl AccountSource for Accounts {
     }
     fn know_home(&self, account: &str) {
         self.set_home(account);
-    }
-}
-
-impl AccountSource for AccountReader {
-    async fn snapshot(&self, needs: &Needs, baseline: &Baseline) -> Snapshot {
-        AccountReader::snapshot(self, needs, baseline).await
-    }
-    async fn sweep(
-        &self,
-        baseline: &Baseline,
-        options: &SweepOptions,
-    ) -> (AccountState, SweepStats) {
-        self.sweeper().gather(baseline, options).await
-    }
-    fn home_region(&self) -> Option<String> {
-        self.sweeper().home_region()
     }
 }
 

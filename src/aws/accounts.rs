@@ -10,14 +10,14 @@
 //! own account is read: an event from elsewhere is judged from what it carries. When nobody can
 //! say whose the credentials are (STS unreachable), they are used as they are.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use tokio::sync::OnceCell;
 
+use super::cache::TtlCache;
 use super::error::{About, AwsError};
 use super::gather::{SweepOptions, SweepStats};
 use super::reader::AccountReader;
@@ -32,6 +32,8 @@ const RENEW_BEFORE: Duration = Duration::from_secs(300);
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(60);
 /// Accounts whose credentials are kept at once; past it the entry that expires first goes.
 pub const MAX_ACCOUNTS: usize = 256;
+/// The longest assumed credentials are kept (AssumeRole's default lifetime is an hour).
+const CREDENTIALS_AT_MOST: Duration = Duration::from_secs(12 * 3600);
 /// The session name CloudTrail shows in the member account for every call rolewarden makes.
 pub const SESSION_NAME: &str = "rolewarden";
 const ASSUME_ROLE: &str = "sts:AssumeRole";
@@ -53,33 +55,6 @@ impl ReaderRole {
     }
 }
 
-enum Entry {
-    Ready {
-        reader: Arc<AccountReader>,
-        renew_at: Instant,
-    },
-    Failed {
-        reason: String,
-        retry_at: Instant,
-    },
-}
-
-impl Entry {
-    fn fresh(&self, now: Instant) -> bool {
-        match self {
-            Entry::Ready { renew_at, .. } => now < *renew_at,
-            Entry::Failed { retry_at, .. } => now < *retry_at,
-        }
-    }
-
-    fn until(&self) -> Instant {
-        match self {
-            Entry::Ready { renew_at, .. } => *renew_at,
-            Entry::Failed { retry_at, .. } => *retry_at,
-        }
-    }
-}
-
 /// Every account rolewarden reads, each with the right credentials.
 pub struct Accounts {
     config: SdkConfig,
@@ -91,10 +66,12 @@ pub struct Accounts {
     home: OnceCell<Option<String>>,
     role: Option<ReaderRole>,
     sts: aws_sdk_sts::Client,
-    assumed: Mutex<HashMap<String, Entry>>,
+    /// Each account's reader, until shortly before its credentials expire, or why there is
+    /// none, for a minute.
+    assumed: TtlCache<String, Result<Arc<AccountReader>, String>>,
     organizations: aws_sdk_organizations::Client,
-    /// The organization as last read, until when it may be used.
-    organization: Mutex<Option<(Instant, Lookup<Organization>)>>,
+    /// The organization, for the IAM cache's TTL (a failure for a minute).
+    organization: TtlCache<(), Lookup<Organization>>,
 }
 
 impl Accounts {
@@ -128,9 +105,9 @@ impl Accounts {
             home: cell,
             role,
             sts,
-            assumed: Mutex::new(HashMap::new()),
+            assumed: TtlCache::new(CREDENTIALS_AT_MOST, MAX_ACCOUNTS),
             organizations: super::organization::organizations_client(config, calls),
-            organization: Mutex::new(None),
+            organization: TtlCache::new(ttl, 1),
         }
     }
 
@@ -190,52 +167,24 @@ impl Accounts {
                 "the event is from account {account}; enrichment reads account {home} only (no reader role to assume)"
             ));
         };
-        let now = Instant::now();
-        if let Some(entry) = self.lock().get(account).filter(|e| e.fresh(now)) {
-            return match entry {
-                Entry::Ready { reader, .. } => Ok(reader.clone()),
-                Entry::Failed { reason, .. } => Err(reason.clone()),
-            };
+        if let Some(known) = self.assumed.get(&account.to_owned()) {
+            return known;
         }
-        let entry = self.assume(role, account).await;
-        let answer = match &entry {
-            Entry::Ready { reader, .. } => Ok(reader.clone()),
-            Entry::Failed { reason, .. } => Err(reason.clone()),
-        };
-        self.keep(account.to_owned(), entry);
+        let (answer, until) = self.assume(role, account).await;
+        self.assumed
+            .insert_until(account.to_owned(), answer.clone(), until);
         answer
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.assumed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn keep(&self, account: String, entry: Entry) {
-        let mut map = self.lock();
-        if map.len() >= MAX_ACCOUNTS && !map.contains_key(&account) {
-            let now = Instant::now();
-            map.retain(|_, e| e.fresh(now));
-            if map.len() >= MAX_ACCOUNTS {
-                let first = map
-                    .iter()
-                    .min_by_key(|(_, e)| e.until())
-                    .map(|(k, _)| k.clone());
-                if let Some(first) = first {
-                    map.remove(&first);
-                }
-            }
-        }
-        map.insert(account, entry);
-    }
-
-    async fn assume(&self, role: &ReaderRole, account: &str) -> Entry {
+    /// The account's reader through its reader role, or why there is none; and until when
+    /// the answer may be kept.
+    async fn assume(
+        &self,
+        role: &ReaderRole,
+        account: &str,
+    ) -> (Result<Arc<AccountReader>, String>, Instant) {
         let arn = role.arn(account, self.home_region().as_deref());
-        let failed = |reason: String| Entry::Failed {
-            reason,
-            retry_at: Instant::now() + RETRY_FAILED_AFTER,
-        };
+        let failed = |reason: String| (Err(reason), Instant::now() + RETRY_FAILED_AFTER);
         let answer = self
             .sts
             .assume_role()
@@ -282,10 +231,7 @@ impl Accounts {
             self.ttl,
             self.regions.clone(),
         );
-        Entry::Ready {
-            reader: Arc::new(reader),
-            renew_at,
-        }
+        (Ok(Arc::new(reader)), renew_at)
     }
 
     /// Everything `needs` names, read from the event's account, or a snapshot that says why it
@@ -306,16 +252,8 @@ impl Accounts {
     /// its accounts when they may be listed (`ListAccounts`: the management account or a
     /// delegated administrator). Kept for the cache's TTL, a failure for a minute.
     pub async fn organization(&self) -> Lookup<Organization> {
-        let now = Instant::now();
-        if let Some((until, answer)) = self
-            .organization
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
-            if now < *until {
-                return answer.clone();
-            }
+        if let Some(known) = self.organization.get(&()) {
+            return known;
         }
         let answer = match self.organizations.describe_organization().send().await {
             Ok(out) => match out.organization.and_then(|o| o.id) {
@@ -334,18 +272,16 @@ impl Accounts {
                 AwsError::from_sdk("organizations:DescribeOrganization", &e).to_string(),
             ),
         };
-        let keep = match answer {
-            Lookup::Found(_) => self.ttl,
-            _ => RETRY_FAILED_AFTER,
-        };
-        *self
-            .organization
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((now + keep, answer.clone()));
+        match answer {
+            Lookup::Found(_) => self.organization.insert((), answer.clone()),
+            _ => self.organization.insert_until(
+                (),
+                answer.clone(),
+                Instant::now() + RETRY_FAILED_AFTER,
+            ),
+        }
         answer
     }
-
     /// A sweep of `options.account` (the own account when `None`). An account that cannot be
     /// read at all is one gap, so its sweep reports RW002 with the cause and nothing else.
     pub async fn sweep(

@@ -1,5 +1,6 @@
 //! A small time-bounded cache for the warm Lambda container: a burst of events about one role
-//! costs one set of IAM calls, and nothing is older than the TTL.
+//! costs one set of IAM calls, and nothing is older than the TTL. An entry may also be given
+//! its own, earlier end (assumed credentials, until shortly before they expire).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -15,6 +16,7 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 pub struct TtlCache<K, V> {
     ttl: Duration,
     capacity: usize,
+    /// Each value with the instant it stops being fresh.
     entries: Mutex<HashMap<K, (Instant, V)>>,
 }
 
@@ -36,6 +38,12 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         self.insert_at(key, value, Instant::now());
     }
 
+    /// Keeps `value` until `until`, or the TTL if that comes first.
+    pub fn insert_until(&self, key: K, value: V, until: Instant) {
+        let now = Instant::now();
+        self.insert_ending(key, value, now, until.min(now + self.ttl));
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
     }
@@ -47,7 +55,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     fn get_at(&self, key: &K, now: Instant) -> Option<V> {
         let mut entries = self.entries.lock().ok()?;
         match entries.get(key) {
-            Some((stored, value)) if now.duration_since(*stored) < self.ttl => Some(value.clone()),
+            Some((until, value)) if now < *until => Some(value.clone()),
             Some(_) => {
                 entries.remove(key);
                 None
@@ -57,26 +65,29 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 
     fn insert_at(&self, key: K, value: V, now: Instant) {
-        if self.ttl.is_zero() || self.capacity == 0 {
+        self.insert_ending(key, value, now, now + self.ttl);
+    }
+
+    fn insert_ending(&self, key: K, value: V, now: Instant, until: Instant) {
+        if self.ttl.is_zero() || self.capacity == 0 || until <= now {
             return;
         }
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            let ttl = self.ttl;
-            entries.retain(|_, (stored, _)| now.duration_since(*stored) < ttl);
+            entries.retain(|_, (until, _)| now < *until);
             if entries.len() >= self.capacity {
-                let oldest = entries
+                let first = entries
                     .iter()
-                    .min_by_key(|(_, (stored, _))| *stored)
+                    .min_by_key(|(_, (until, _))| *until)
                     .map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    entries.remove(&oldest);
+                if let Some(first) = first {
+                    entries.remove(&first);
                 }
             }
         }
-        entries.insert(key, (now, value));
+        entries.insert(key, (until, value));
     }
 }
 
@@ -109,6 +120,17 @@ mod tests {
         assert_eq!(cache.get_at(&"a", now), None);
         assert_eq!(cache.get_at(&"b", now), Some(2));
         assert_eq!(cache.get_at(&"c", now), Some(3));
+    }
+
+    #[test]
+    fn an_entry_may_end_before_the_ttl() {
+        let cache = TtlCache::new(Duration::from_secs(300), 10);
+        let t0 = Instant::now();
+        cache.insert_ending("creds", 1, t0, t0 + Duration::from_secs(60));
+        cache.insert_at("role", 2, t0);
+        let later = t0 + Duration::from_secs(61);
+        assert_eq!(cache.get_at(&"creds", later), None);
+        assert_eq!(cache.get_at(&"role", later), Some(2));
     }
 
     #[test]

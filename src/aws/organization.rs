@@ -30,9 +30,8 @@ pub struct SweepRequest {
     pub time: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Envelope {
-    #[serde(default)]
     version: String,
     source: String,
     #[serde(rename = "detail-type")]
@@ -67,31 +66,38 @@ impl SweepRequest {
         serde_json::to_string(&envelope).unwrap_or_default()
     }
 
-    /// A sweep request, if `body` is one; anything else is for the evaluation pipeline.
+    /// A sweep request, if `body` is one (its `source` and `detail-type` say so); anything
+    /// else is for the evaluation pipeline.
     pub fn parse(body: &str) -> Option<Result<SweepRequest, String>> {
+        // Every field optional: one parse tells a request from anything else, and a request
+        // that lacks a field from one that is whole.
         #[derive(Deserialize)]
-        struct Probe {
+        struct Loose {
             source: Option<String>,
             #[serde(rename = "detail-type")]
             detail_type: Option<String>,
+            account: Option<String>,
+            time: Option<String>,
+            #[serde(default)]
+            detail: Detail,
         }
-        let probe: Probe = serde_json::from_str(body).ok()?;
-        if probe.source.as_deref() != Some(SWEEP_SOURCE)
-            || probe.detail_type.as_deref() != Some(SWEEP_DETAIL_TYPE)
+        let loose: Loose = serde_json::from_str(body).ok()?;
+        if loose.source.as_deref() != Some(SWEEP_SOURCE)
+            || loose.detail_type.as_deref() != Some(SWEEP_DETAIL_TYPE)
         {
             return None;
         }
-        Some(match serde_json::from_str::<Envelope>(body) {
-            Ok(e) if is_account_id(&e.account) => Ok(SweepRequest {
-                account: e.account,
-                regions: e.detail.regions,
-                time: e.time,
-            }),
-            Ok(e) => Err(format!(
-                "sweep request: `account` is not a 12-digit account id: `{}`",
-                e.account
+        Some(match (loose.account, loose.time) {
+            (None, _) => Err("sweep request: no `account`".into()),
+            (Some(account), _) if !is_account_id(&account) => Err(format!(
+                "sweep request: `account` is not a 12-digit account id: `{account}`"
             )),
-            Err(e) => Err(format!("sweep request: {e}")),
+            (Some(_), None) => Err("sweep request: no `time`".into()),
+            (Some(account), Some(time)) => Ok(SweepRequest {
+                account,
+                regions: loose.detail.regions,
+                time,
+            }),
         })
     }
 }

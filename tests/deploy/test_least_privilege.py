@@ -33,9 +33,9 @@ CENTRAL_ROLE = "arn:aws:iam::111122223333:role/rolewarden-FunctionRole-1A2B3C4D5
 MEMBER_ACCOUNT = "444455556666"
 EXTERNAL_ID = "rolewarden-7f3c2a"
 
-# The AWS calls the function makes (src/aws/): IAM reads for enrichment and the account sweep,
-# the Lex V2/V1 bot and Connect instance listings, the findings sink, its own dead-letter queue.
-FUNCTION_CALLS = {
+# What enrichment and the sweep read (the calls, src/aws/reader.rs and gather.rs): the
+# function's own role reads them in its account, the reader role in a member account.
+READ_CALLS = {
     "iam:GetRole",
     "iam:ListRolePolicies",
     "iam:GetRolePolicy",
@@ -46,14 +46,18 @@ FUNCTION_CALLS = {
     "lex:ListBots",
     "lex:GetBots",
     "connect:ListInstances",
+}
+
+# The AWS calls the function makes (src/aws/): those reads, the findings sink, its own
+# dead-letter queue, and for the organization (issue 15) the reader roles of member accounts,
+# the sweep's plan and TR003's organization.
+FUNCTION_CALLS = READ_CALLS | {
     "logs:CreateLogGroup",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "sqs:SendMessage",
-    # The organization (issue 15): the reader role of member accounts, the sweep's plan.
     "sts:AssumeRole",
     "organizations:ListAccounts",
-    # TR003: the account's organization, its id (and its accounts, when ListAccounts is granted).
     "organizations:DescribeOrganization",
 }
 
@@ -66,23 +70,15 @@ EVENT_SOURCE_MAPPING_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:
 # ds:DescribeDirectories (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonconnect.html).
 DEPENDENT_ACTIONS = {"connect:ListInstances": {"ds:DescribeDirectories"}}
 
-FUNCTION_ACTIONS = FUNCTION_CALLS | set().union(*DEPENDENT_ACTIONS.values()) | EVENT_SOURCE_MAPPING_ACTIONS
 
-# What enrichment and the sweep read: the function's own role reads them in its account, the
-# reader role in a member account, and neither may do anything else with them.
-READ_ACTIONS = {
-    "iam:GetRole",
-    "iam:ListRolePolicies",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:ListRoles",
-    "lex:ListBots",
-    "lex:GetBots",
-    "connect:ListInstances",
-    "ds:DescribeDirectories",
-}
+def with_dependents(calls: set[str]) -> set[str]:
+    return calls | set().union(*(DEPENDENT_ACTIONS.get(c, set()) for c in calls))
+
+
+FUNCTION_ACTIONS = with_dependents(FUNCTION_CALLS) | EVENT_SOURCE_MAPPING_ACTIONS
+
+# The reader role may do those reads and nothing else.
+READ_ACTIONS = with_dependents(READ_CALLS)
 
 # Actions with no resource type in the Service Authorization Reference: IAM accepts only
 # Resource "*" for them. iam:ListRoles (IAM), lex:ListBots (Lex V2), lex:GetBots (Lex V1),

@@ -288,6 +288,35 @@ async fn receive_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::t
     }
 }
 
+/// A sample of `events/` moved to other accounts (each `(from, to)` id replaced), written to
+/// `dir` under its own name.
+fn sample_in(dir: &Path, name: &str, accounts: &[(&str, &str)]) -> std::path::PathBuf {
+    let mut text =
+        std::fs::read_to_string(crate::common::root().join("events").join(name)).unwrap();
+    for (from, to) in accounts {
+        text = text.replace(from, to);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Each account's findings have the ids an in-process sweep of it gives.
+fn assert_swept_alike(
+    rt: &tokio::runtime::Runtime,
+    org: &Organization,
+    found: &BTreeMap<String, Vec<Value>>,
+    accounts: &[&String],
+) {
+    for account in accounts {
+        assert_eq!(
+            ids(of(found, account)),
+            rt.block_on(expected_ids(org, account)),
+            "{account}"
+        );
+    }
+}
+
 fn write_json(dir: &Path, name: &str, value: &Value) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_vec(value).unwrap()).unwrap();
@@ -423,27 +452,15 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
         "{message}"
     );
     // The same ids as a sweep of the same accounts in this process.
-    for (account, found) in [
-        (&org.first, first),
-        (&org.second, second),
-        (&org.third, third),
-    ] {
-        assert_eq!(
-            ids(found),
-            rt.block_on(expected_ids(&org, account)),
-            "{account}"
-        );
-    }
+    assert_swept_alike(&rt, &org, &written, &[&org.first, &org.second, &org.third]);
 
     // A member's event is judged against that member's role (s3:* inline, dynamodb:* attached),
     // not the central account's role of the same name (logs only).
-    let sample = std::fs::read_to_string(
-        crate::common::root().join("events/pr006-fires-lexv2-createbot-overprivileged-role.json"),
-    )
-    .unwrap()
-    .replace("111122223333", &org.second);
-    let event = dir.path().join("member-event.json");
-    std::fs::write(&event, sample).unwrap();
+    let event = sample_in(
+        dir.path(),
+        "pr006-fires-lexv2-createbot-overprivileged-role.json",
+        &[("111122223333", &org.second)],
+    );
     let evaluated = answer(&invoke(port, &name, &event), &log);
     assert_eq!(evaluated["status"], "evaluated", "{evaluated}");
     let written = by_account(&rt.block_on(aws::read_log_group(&logs, &group)));
@@ -473,12 +490,11 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
             "c0e5d1a2-7b3f-4e61-9a2d-5f8e1b7c3d41",
         ),
     ] {
-        let text = std::fs::read_to_string(crate::common::root().join("events").join(sample))
-            .unwrap()
-            .replace("222233334444", &org.first)
-            .replace("111122223333", &org.second);
-        let event = dir.path().join(sample);
-        std::fs::write(&event, text).unwrap();
+        let event = sample_in(
+            dir.path(),
+            sample,
+            &[("222233334444", &org.first), ("111122223333", &org.second)],
+        );
         answer(&invoke(port, &name, &event), &log);
         let written = by_account(&rt.block_on(aws::read_log_group(&logs, &group)));
         let tr003: Vec<&Value> = of(&written, &org.second)
@@ -500,13 +516,11 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
 
     // A member's DeleteInstance re-checks that member's Connect service-linked roles, through
     // its reader role: the orphan gets the id the queue's full sweep gave it.
-    let sample = std::fs::read_to_string(
-        crate::common::root().join("events/recheck-connect-deleteinstance.json"),
-    )
-    .unwrap()
-    .replace("111122223333", &org.first);
-    let event = dir.path().join("member-delete.json");
-    std::fs::write(&event, sample).unwrap();
+    let event = sample_in(
+        dir.path(),
+        "recheck-connect-deleteinstance.json",
+        &[("111122223333", &org.first)],
+    );
     let rechecked = answer(&invoke(port, &name, &event), &log);
     assert_eq!(rechecked["status"], "swept", "{rechecked}");
     assert_eq!(rechecked["sweep"]["scope"], "connect", "{rechecked}");
@@ -609,14 +623,7 @@ fn the_cli_sweeps_listed_accounts_and_the_organization_through_their_reader_role
     );
     let findings = json_lines(&out.stdout);
     let found = by_account(&findings.iter().map(Value::to_string).collect::<Vec<_>>());
-    assert_eq!(
-        ids(of(&found, &org.first)),
-        rt.block_on(expected_ids(&org, &org.first))
-    );
-    assert_eq!(
-        ids(of(&found, &org.third)),
-        rt.block_on(expected_ids(&org, &org.third))
-    );
+    assert_swept_alike(&rt, &org, &found, &[&org.first, &org.third]);
     assert_eq!(found.len(), 2, "{found:?}");
 
     // --organization: every ACTIVE account, in account order; the same ids.
@@ -650,23 +657,15 @@ fn the_cli_sweeps_listed_accounts_and_the_organization_through_their_reader_role
     sorted.sort();
     assert_eq!(order, sorted, "findings come in account order");
     let found = by_account(&findings.iter().map(Value::to_string).collect::<Vec<_>>());
-    for account in [&org.first, &org.second, &org.third] {
-        assert_eq!(
-            ids(of(&found, account)),
-            rt.block_on(expected_ids(&org, account)),
-            "{account}"
-        );
-    }
+    assert_swept_alike(&rt, &org, &found, &[&org.first, &org.second, &org.third]);
 
     // evaluate --assume-role: the member's event against the member's role.
-    let sample = std::fs::read_to_string(
-        crate::common::root().join("events/pr006-fires-lexv2-createbot-overprivileged-role.json"),
-    )
-    .unwrap()
-    .replace("111122223333", &org.second);
     let dir = tempfile::tempdir().unwrap();
-    let event = dir.path().join("event.json");
-    std::fs::write(&event, sample).unwrap();
+    let event = sample_in(
+        dir.path(),
+        "pr006-fires-lexv2-createbot-overprivileged-role.json",
+        &[("111122223333", &org.second)],
+    );
     let path = event.to_str().unwrap();
     let out = rolewarden(
         url,

@@ -6,7 +6,9 @@ use super::reach::{Guards, Reach};
 use super::{Context, Draft, EventRule};
 use crate::account::{Lookup, Needs, Organization};
 use crate::finding::Severity;
-use crate::policy::trust::{principal_account, trusted_principals, PrincipalKind};
+use crate::policy::trust::{
+    principal_account, trusted_principals, PrincipalKind, TrustedPrincipal,
+};
 
 declare_rule! {
     /// ## What it does
@@ -77,6 +79,13 @@ struct Outside {
     guards: Guards,
 }
 
+/// A role that trusts a profiled service principal (Lex, Connect): TR001's, not this rule's.
+fn trusts_profiled_service(cx: &Context<'_>, principals: &[TrustedPrincipal]) -> bool {
+    principals.iter().any(|p| {
+        p.kind == PrincipalKind::Service && cx.baseline.profile_for_principal(&p.value).is_some()
+    })
+}
+
 /// The organization id an `aws:PrincipalOrgID` or `aws:PrincipalOrgPaths` value names
 /// (`o-a1b2c3d4e5`, `o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*`).
 fn organization_of(value: &str) -> &str {
@@ -103,10 +112,7 @@ impl EventRule for TrustOpenedOutsideAccount {
         };
         let own = cx.event.account();
         let principals = trusted_principals(doc);
-        if principals.iter().any(|p| {
-            p.kind == PrincipalKind::Service
-                && cx.baseline.profile_for_principal(&p.value).is_some()
-        }) {
+        if trusts_profiled_service(cx, &principals) {
             return;
         }
         let guarded = |statement: usize| {
@@ -135,11 +141,7 @@ impl EventRule for TrustOpenedOutsideAccount {
             return;
         };
         let principals = trusted_principals(doc);
-        let service_role = principals.iter().any(|p| {
-            p.kind == PrincipalKind::Service
-                && cx.baseline.profile_for_principal(&p.value).is_some()
-        });
-        if service_role {
+        if trusts_profiled_service(cx, &principals) {
             return;
         }
         let own = cx.event.account();
