@@ -265,6 +265,9 @@ fn synthetic(i: usize, evidence_bytes: usize) -> Finding {
         remediation: "reduce it".into(),
         enrichment: None,
         truncated: false,
+        status: None,
+        first_seen: None,
+        resolution: None,
     };
     f.evidence
         .insert("blob".into(), Value::String("x".repeat(evidence_bytes)));

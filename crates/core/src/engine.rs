@@ -328,6 +328,9 @@ impl Engine {
             remediation: self.remediations.get(meta.id).cloned().unwrap_or_default(),
             enrichment: draft.enrichment,
             truncated: false,
+            status: None,
+            first_seen: None,
+            resolution: None,
         };
         finding.id = finding.compute_id();
         finding

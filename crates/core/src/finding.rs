@@ -92,6 +92,46 @@ pub struct Finding {
     /// Set when `evidence` was shrunk to fit a sink's size limit.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// Where the finding stands when finding state is kept (issue 16's lifecycle); absent
+    /// without state, so offline replays stay stateless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// When this finding's id was first written (RFC 3339), when finding state is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// When and why the finding was resolved: on `resolved` records only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+}
+
+/// A finding's lifecycle: `new` the first time its id is written, `open` each time after,
+/// `resolved` once its cause is gone (a complete sweep no longer reports it, or a later event
+/// replaced the policy that fired it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Open,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+/// Why a finding was resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// RFC 3339.
+    pub at: String,
+    /// What showed the cause gone, e.g. `not reported by the sweep of 2026-11-28T02:00:00Z`.
+    pub reason: String,
 }
 
 impl Finding {

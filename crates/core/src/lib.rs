@@ -28,4 +28,4 @@ pub mod synth;
 
 pub use baseline::Baseline;
 pub use engine::{Engine, Evaluation};
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, Resolution, Severity, Status};

@@ -187,6 +187,9 @@ mod tests {
             remediation: "reduce it".into(),
             enrichment: None,
             truncated: false,
+            status: None,
+            first_seen: None,
+            resolution: None,
         };
         f.evidence
             .insert("passed_role".into(), Value::String("arn:x".into()));
