@@ -1,6 +1,10 @@
-//! The HTTPS client every SDK client of the process shares: the SDK's own (hyper, rustls with
-//! aws-lc, its cipher suites, timeouts and connection pool), trusting root certificates compiled
-//! into the binary instead of the system's, and building its connector once.
+//! The HTTPS client every SDK client of the process shares: the SDK's own (hyper, rustls, its
+//! cipher suites, timeouts and connection pool), trusting root certificates compiled into the
+//! binary instead of the system's, and building its connector once. Its crypto is ring, not the
+//! SDK's default aws-lc: aws-lc is a C library (cmake-free but still minutes of C compilation on
+//! every clean build) and most of a megabyte of the Lambda package, for TLS to AWS endpoints
+//! that ring serves just as well (the SDK offers both; this is the only HTTPS client the
+//! process builds, so no SDK crate enables `default-https-client`).
 //!
 //! Why: the SDK's default client reads the system store (rustls-native-certs: the bundle and, on
 //! Debian-like systems, every file of `/etc/ssl/certs`), and builds a throw-away connector to
@@ -163,7 +167,7 @@ pub fn client_trusting(roots: &Roots) -> SharedHttpClient {
         .with_native_roots(false)
         .with_pem_certificate(roots.pem().as_bytes());
     let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(store).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         Err(e) => {

@@ -6,11 +6,12 @@
 //! the caller) and asks the live account only through [`account::AccountView`]. The layers, each
 //! using only those before it: [`finding`], [`arn`], [`decode`] -> [`policy`] -> [`baseline`] ->
 //! [`account`] -> [`state`] -> [`rules`] -> [`engine`] -> [`pipeline`], [`check`], [`pattern`],
-//! [`report`], [`log_events`], [`load`]; [`synth`] (synthetic log files for benchmarks and
+//! [`report`], [`log_events`], [`asff`], [`load`]; [`synth`] (synthetic log files for benchmarks and
 //! memory tests) stands apart.
 
 pub mod account;
 pub mod arn;
+pub mod asff;
 pub mod baseline;
 pub mod check;
 pub mod decode;
