@@ -276,7 +276,7 @@ impl<'a> DetectionFinding<'a> {
                     uid,
                     kind: resource_type(uid),
                     cloud_partition: partition,
-                    region: f.region.as_deref(),
+                    region: arn_region(uid),
                 })
                 .into_iter()
                 .collect(),
@@ -352,6 +352,13 @@ fn arn_partition(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(6, ':');
     (parts.next() == Some("arn")).then_some(())?;
     parts.next().filter(|p| !p.is_empty())
+}
+
+/// The region an ARN names; none for global resources (IAM).
+fn arn_region(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    (parts.next() == Some("arn")).then_some(())?;
+    parts.nth(2).filter(|r| !r.is_empty())
 }
 
 fn arn_resource(arn: &str) -> Option<&str> {
@@ -432,6 +439,7 @@ mod tests {
         assert_eq!(v["api"]["response"]["error"], "AccessDenied");
         assert_eq!(v["resources"][0]["type"], "AWS::IAM::Role");
         assert_eq!(v["resources"][0]["cloud_partition"], "aws");
+        assert!(v["resources"][0].get("region").is_none(), "IAM is global");
         assert_eq!(
             v["unmapped"]["actor"]["user"]["uid"],
             "arn:aws:iam::111122223333:user/maria.garcia"
