@@ -1,6 +1,7 @@
 //! Every finding the samples produce, in OCSF, through an independent implementation of the
 //! schema: py-ocsf-models' DetectionFinding (tests/ocsf/check.py), which must accept each one
-//! and keep every field. Needs the test venv's Python (`ROLEWARDEN_TEST_PYTHON`).
+//! and keep every field. Needs the test venv's Python (`ROLEWARDEN_TEST_PYTHON`); the last two
+//! also moto_server, for the findings log group the CLI's sink and the Lambda write OCSF to.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -146,4 +147,82 @@ fn the_checker_fails_on_a_dropped_field_and_an_invalid_value() {
     invalid["severity_id"] = 7.into();
     let (ok, report) = check(&format!("{invalid}\n"));
     assert!(!ok && report.contains("severity_id"), "{report}");
+}
+
+/// The log group's messages as JSON Lines.
+async fn log_group_lines(config: &aws_config::SdkConfig, group: &str) -> String {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let mut lines = crate::common::aws::read_log_group(&logs, group)
+        .await
+        .join("\n");
+    lines.push('\n');
+    lines
+}
+
+fn ids(lines: &str, pointer: &str) -> Vec<String> {
+    lines
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v.pointer(pointer).unwrap().as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn the_cli_sink_writes_ocsf_when_findings_format_says_so() {
+    let config = crate::common::aws::config().await;
+    let group = format!("/rolewarden/{}", crate::common::aws::unique("ocsf-cli"));
+    let out = Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+        .args(["evaluate", "--format", "json", "--sink", "cloudwatch"])
+        .args(["--log-group", &group, "events/"])
+        .env("FINDINGS_FORMAT", "ocsf")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let stored = log_group_lines(&config, &group).await;
+    let mut printed_ids = ids(&printed, "/id");
+    let mut stored_ids = ids(&stored, "/finding_info/uid");
+    // The log group returns them by timestamp, all equal: compare as sets of ids.
+    printed_ids.sort();
+    stored_ids.sort();
+    assert!(!printed_ids.is_empty());
+    assert_eq!(stored_ids, printed_ids);
+    let (ok, report) = check(&stored);
+    assert!(ok, "{report}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn the_lambda_writes_ocsf_to_its_log_group_with_findings_format_ocsf() {
+    use rolewarden::lambda::{App, Invocation, Settings, SinkKind};
+    let config = crate::common::aws::config().await;
+    let group = format!("/rolewarden/{}", crate::common::aws::unique("ocsf-lambda"));
+    let settings = Settings {
+        sink: SinkKind::CloudWatch,
+        log_group: group.clone(),
+        ..Settings::from_env(
+            &|k| (k == "FINDINGS_FORMAT").then(|| "ocsf".to_owned()),
+            None,
+        )
+        .unwrap()
+    };
+    let app = App::new(
+        rolewarden::Engine::new(rolewarden::Baseline::embedded().unwrap()),
+        &config,
+        &settings,
+    );
+    let event =
+        std::fs::read(root().join("events/pr005-fires-lexv1-putbotalias-unapproved-role.json"))
+            .unwrap();
+    let answer = app.handle(&event, &Invocation::default()).await.unwrap();
+    assert!(!answer.findings.is_empty());
+    let stored = log_group_lines(&config, &group).await;
+    assert_eq!(ids(&stored, "/finding_info/uid"), answer.findings);
+    assert!(stored.lines().all(|l| l.contains(r#""class_uid":2004"#)));
+    let (ok, report) = check(&stored);
+    assert!(ok, "{report}");
 }
