@@ -347,30 +347,31 @@ fn actor(arn: &str) -> Actor<'_> {
     }
 }
 
-/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`'s partition.
-fn arn_partition(arn: &str) -> Option<&str> {
+/// Field `index` of `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (1 is the partition); none
+/// when the text is not an ARN or the field is empty.
+fn arn_field(arn: &str, index: usize) -> Option<&str> {
     let mut parts = arn.splitn(6, ':');
     (parts.next() == Some("arn")).then_some(())?;
-    parts.next().filter(|p| !p.is_empty())
+    parts.nth(index.checked_sub(1)?).filter(|p| !p.is_empty())
 }
 
-/// The region an ARN names; none for global resources (IAM).
+fn arn_partition(arn: &str) -> Option<&str> {
+    arn_field(arn, 1)
+}
+
+/// None for global resources (IAM).
 fn arn_region(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    (parts.next() == Some("arn")).then_some(())?;
-    parts.nth(2).filter(|r| !r.is_empty())
+    arn_field(arn, 3)
 }
 
 fn arn_resource(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    (parts.next() == Some("arn")).then_some(())?;
-    parts.nth(4)
+    arn_field(arn, 5)
 }
 
 /// The CloudFormation-style type of an ARN rolewarden reports on; none for anything else (the
 /// file of an unreadable input).
 fn resource_type(arn: &str) -> Option<&'static str> {
-    let service = arn.splitn(6, ':').nth(2)?;
+    let service = arn_field(arn, 2)?;
     let resource = arn_resource(arn)?;
     let kind = resource.split(['/', ':']).next()?;
     Some(match (service, kind) {
