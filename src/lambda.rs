@@ -31,6 +31,7 @@ use crate::decode::{read_slice, Item, Position};
 use crate::engine::{Engine, Evaluation};
 use crate::finding::{Finding, Severity};
 use crate::load::{BaselineSource, LoadError};
+use crate::log_events::{FindingsFormat, UnknownFormat};
 use crate::pipeline::{Admitted, Enrichment, Pipeline, Summary};
 use crate::sink::{Sink, SinkError};
 use crate::state::AccountState;
@@ -57,6 +58,9 @@ pub struct Settings {
     /// `SWEEP_ACCOUNTS`: the accounts the plan covers (comma-separated); empty: the
     /// organization's ACTIVE accounts (`organizations:ListAccounts`).
     pub sweep_accounts: Vec<String>,
+    /// `FINDINGS_FORMAT`: `json` (default, the README's finding) or `ocsf` (an OCSF Detection
+    /// Finding), for every sink.
+    pub format: FindingsFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +136,18 @@ impl Settings {
                 message,
             })?,
         };
+        // FINDINGS_FORMAT (issue 16's OCSF output).
+        let format = match set("FINDINGS_FORMAT") {
+            None => FindingsFormat::Json,
+            Some(text) => text
+                .parse()
+                .map_err(|e: UnknownFormat| InitError::Setting {
+                    variable: "FINDINGS_FORMAT",
+                    message: e.to_string(),
+                })?,
+        };
         Ok(Settings {
+            format,
             sink,
             log_group,
             cache_ttl,
@@ -449,13 +464,11 @@ impl App {
             .as_deref()
             .map(|url| Planner::new(config, &calls, url));
         let sink = match settings.sink {
-            SinkKind::Stdout => Sink::Stdout,
-            SinkKind::CloudWatch => Sink::CloudWatch(CloudWatchWriter::new(
-                config,
-                &calls,
-                &settings.log_group,
-                &instance_id(),
-            )),
+            SinkKind::Stdout => Sink::Stdout(settings.format),
+            SinkKind::CloudWatch => Sink::CloudWatch(
+                CloudWatchWriter::new(config, &calls, &settings.log_group, &instance_id())
+                    .with_format(settings.format),
+            ),
         };
         let mut app = App::with_parts(engine, accounts, sink, calls);
         app.planner = planner;
@@ -1199,6 +1212,21 @@ mod tests {
         assert_eq!(
             d.error_message,
             "findings were not written: cannot write 3 findings to log group `g`, stream `s` (2 written before): logs:PutLogEvents: timed out"
+        );
+    }
+
+    // FINDINGS_FORMAT (issue 16's OCSF output).
+    #[test]
+    fn the_findings_format_is_json_unless_set_to_ocsf() {
+        let json = Settings::from_env(&env(&[]), None).unwrap();
+        assert_eq!(json.format, FindingsFormat::Json);
+        let ocsf = Settings::from_env(&env(&[("FINDINGS_FORMAT", "ocsf")]), None).unwrap();
+        assert_eq!(ocsf.format, FindingsFormat::Ocsf);
+        let e = Settings::from_env(&env(&[("FINDINGS_FORMAT", "asff")]), None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("FINDINGS_FORMAT: unknown findings format `asff`"),
+            "{e}"
         );
     }
 }

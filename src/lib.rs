@@ -9,7 +9,7 @@
 //! dependency on this one).
 
 pub use rolewarden_core::{
-    account, arn, asff, baseline, check, decode, engine, finding, load, log_events, pattern,
+    account, arn, asff, baseline, check, decode, engine, finding, load, log_events, ocsf, pattern,
     pipeline, policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
 };
 

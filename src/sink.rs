@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::aws::logs::{CloudWatchWriter, WriteError};
 use crate::finding::Finding;
-use crate::log_events::{render, EncodeError, MAX_EVENT_BYTES};
+use crate::log_events::{render, EncodeError, FindingsFormat, MAX_EVENT_BYTES};
 
 #[derive(Debug, Error)]
 pub enum SinkError {
@@ -25,7 +25,7 @@ pub enum SinkError {
 /// The sink the Lambda and `rolewarden evaluate --sink` write findings to.
 pub enum Sink {
     /// JSON Lines on standard output: the function's own log group, no extra resource.
-    Stdout,
+    Stdout(FindingsFormat),
     CloudWatch(CloudWatchWriter),
 }
 
@@ -36,10 +36,11 @@ impl Sink {
             return Ok(());
         }
         match self {
-            Sink::Stdout => {
+            Sink::Stdout(format) => {
+                let now_ms = chrono::Utc::now().timestamp_millis();
                 let mut out = std::io::stdout().lock();
                 for finding in findings {
-                    let line = render(finding, MAX_EVENT_BYTES)?;
+                    let line = render(finding, *format, now_ms, MAX_EVENT_BYTES)?;
                     out.write_all(line.as_bytes()).map_err(SinkError::Stdout)?;
                     out.write_all(b"\n").map_err(SinkError::Stdout)?;
                 }
@@ -52,7 +53,7 @@ impl Sink {
     /// Where findings go, for summaries: `stdout` or `cloudwatch:GROUP`.
     pub fn describe(&self) -> String {
         match self {
-            Sink::Stdout => "stdout".into(),
+            Sink::Stdout(_) => "stdout".into(),
             Sink::CloudWatch(writer) => format!("cloudwatch:{}", writer.group()),
         }
     }

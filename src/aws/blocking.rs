@@ -11,7 +11,7 @@ use super::error::AwsError;
 use super::logs::{CloudWatchWriter, WriteError};
 use super::CallCounter;
 use crate::finding::Finding;
-use crate::log_events::MAX_BATCH_EVENTS;
+use crate::log_events::{FindingsFormat, MAX_BATCH_EVENTS};
 
 pub struct Blocking {
     runtime: tokio::runtime::Runtime,
@@ -71,14 +71,15 @@ impl Blocking {
             .ok_or_else(|| AwsError::unusable(OPERATION, "the answer names no account"))
     }
 
-    pub fn cloudwatch(&self, group: &str) -> BufferedWriter {
+    pub fn cloudwatch(&self, group: &str, format: FindingsFormat) -> BufferedWriter {
         BufferedWriter {
             writer: CloudWatchWriter::new(
                 &self.config,
                 &self.calls,
                 group,
                 &super::logs::instance_id(),
-            ),
+            )
+            .with_format(format),
             pending: Vec::new(),
             written: 0,
             error: None,

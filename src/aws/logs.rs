@@ -14,7 +14,9 @@ use thiserror::Error;
 use super::error::{error_code, AwsError, ErrorKind};
 use super::CallCounter;
 use crate::finding::Finding;
-use crate::log_events::{batches, render, stream_name, EncodeError, LogLine, MAX_EVENT_BYTES};
+use crate::log_events::{
+    batches, render, stream_name, EncodeError, FindingsFormat, LogLine, MAX_EVENT_BYTES,
+};
 
 /// `FINDINGS_LOG_GROUP` when it is not set.
 pub const DEFAULT_LOG_GROUP: &str = "/rolewarden/findings";
@@ -46,6 +48,7 @@ pub struct CloudWatchWriter {
     /// Streams known to exist: a first write to a stream that already exists costs nothing
     /// extra, a missing one costs a CreateLogStream and one retry.
     ready: HashSet<String>,
+    format: FindingsFormat,
 }
 
 impl CloudWatchWriter {
@@ -58,7 +61,14 @@ impl CloudWatchWriter {
             group: group.to_owned(),
             instance: instance.to_owned(),
             ready: HashSet::new(),
+            format: FindingsFormat::Json,
         }
+    }
+
+    /// Writes findings in `format` (JSON by default).
+    pub fn with_format(mut self, format: FindingsFormat) -> Self {
+        self.format = format;
+        self
     }
 
     pub fn group(&self) -> &str {
@@ -73,7 +83,7 @@ impl CloudWatchWriter {
             .map(|f| {
                 Ok(LogLine {
                     timestamp_ms: now_ms,
-                    message: render(f, MAX_EVENT_BYTES)?,
+                    message: render(f, self.format, now_ms, MAX_EVENT_BYTES)?,
                 })
             })
             .collect::<Result<Vec<_>, EncodeError>>()?;

@@ -139,6 +139,30 @@ def test_no_alarm_depends_on_the_topic(templates, name):
     assert set(with_topic.resources("AWS::CloudWatch::Alarm")) == set(without.resources("AWS::CloudWatch::Alarm"))
 
 
+def test_findings_format_reaches_the_function(template):
+    """FindingsFormat is FINDINGS_FORMAT, json unless asked."""
+    assert template["Parameters"]["FindingsFormat"]["Default"] == "json"
+    for value in ("json", "ocsf"):
+        stack = Stack(template, parameters={"FindingsFormat": value})
+        env = stack.resolve(template["Resources"]["RolewardenFunction"]["Properties"]["Environment"]["Variables"])
+        assert env["FINDINGS_FORMAT"] == value
+
+
+def test_high_findings_metric_filter_matches_ocsf_findings(template):
+    """With FindingsFormat ocsf the filter reads `$.severity_id`: the OCSF findings of the sample
+    events it selects are exactly the ones whose native form is high or critical."""
+    stack = Stack(template, parameters={"FindingsFormat": "ocsf"})
+    pattern = stack.resolve(template["Resources"]["HighSeverityFindingsMetricFilter"]["Properties"])["FilterPattern"]
+    (threshold,) = (int(t) for t in re.findall(r"^\{ \$\.severity_id >= (\d) \}$", pattern))
+    native = run_rolewarden("evaluate", "--format", "json", "events/", check=False).stdout.splitlines()
+    ocsf = run_rolewarden("evaluate", "--format", "ocsf", "events/", check=False).stdout.splitlines()
+    assert len(native) == len(ocsf) > 0
+    pairs = [(json.loads(n)["severity"], json.loads(o)["severity_id"]) for n, o in zip(native, ocsf)]
+    assert {"critical", "high"} <= {s for s, _ in pairs}
+    for severity, severity_id in pairs:
+        assert (severity_id >= threshold) == (severity in {"critical", "high"}), (severity, severity_id)
+
+
 def test_high_findings_metric_filter_matches_the_finding_schema(template):
     """The filter reads `$.severity` of JSON log events; rolewarden's own findings (JSON Lines of
     the sample events) carry that field with exactly the values the filter names."""

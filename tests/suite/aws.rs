@@ -13,7 +13,7 @@ use rolewarden::aws::reader::AccountReader;
 use rolewarden::aws::CallCounter;
 use rolewarden::finding::{EventRef, Severity};
 use rolewarden::lambda::{App, Invocation, Settings, SinkKind};
-use rolewarden::log_events::{batches, render, LogLine, MAX_EVENT_BYTES};
+use rolewarden::log_events::{batches, render, FindingsFormat, LogLine, MAX_EVENT_BYTES};
 use rolewarden::{Baseline, Engine, Finding};
 use serde_json::Value;
 
@@ -288,7 +288,7 @@ async fn twenty_five_thousand_findings_arrive_complete_and_in_order() {
         .iter()
         .map(|f| LogLine {
             timestamp_ms: 0,
-            message: render(f, MAX_EVENT_BYTES).unwrap(),
+            message: render(f, FindingsFormat::Json, 0, MAX_EVENT_BYTES).unwrap(),
         })
         .collect();
     let expected = batches(lines).len() as u64;

@@ -21,3 +21,4 @@ mod invoke_local;
 mod lambda_runtime;
 mod memory;
 mod memory_bombs;
+mod ocsf;

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod finding;
 pub mod load;
 pub mod log_events;
+pub mod ocsf;
 pub mod pattern;
 pub mod pipeline;
 pub mod policy;

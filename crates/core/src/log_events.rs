@@ -7,6 +7,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::finding::Finding;
+use crate::ocsf::DetectionFinding;
 
 /// PutLogEvents: at most this many events per call.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
@@ -53,16 +54,58 @@ pub struct EncodeError {
     pub source: serde_json::Error,
 }
 
-/// The finding as one JSON line whose size, plus [`EVENT_OVERHEAD`], is at most `limit`.
-/// An oversize finding keeps every field; its largest `evidence` values are replaced by a
-/// prefix and their size, and `truncated` is set, so the finding is shrunk, never dropped.
-pub fn render(finding: &Finding, limit: usize) -> Result<String, EncodeError> {
-    let encode = |f: &Finding| {
-        serde_json::to_string(f).map_err(|source| EncodeError {
-            id: f.id.clone(),
+/// The form findings are written in: rolewarden's own JSON (the README's contract) or an OCSF
+/// Detection Finding ([`crate::ocsf`]). `FINDINGS_FORMAT` in the Lambda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FindingsFormat {
+    #[default]
+    Json,
+    Ocsf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown findings format `{0}` (expected json or ocsf)")]
+pub struct UnknownFormat(pub String);
+
+impl std::str::FromStr for FindingsFormat {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            t if t.eq_ignore_ascii_case("json") => Ok(FindingsFormat::Json),
+            t if t.eq_ignore_ascii_case("ocsf") => Ok(FindingsFormat::Ocsf),
+            _ => Err(UnknownFormat(s.to_owned())),
+        }
+    }
+}
+
+impl FindingsFormat {
+    /// One finding as one JSON line, unshrunk. `observed_ms` (the time of writing) is OCSF's
+    /// `time` when the finding carries no event time.
+    pub fn encode(self, finding: &Finding, observed_ms: i64) -> Result<String, EncodeError> {
+        let encoded = match self {
+            FindingsFormat::Json => serde_json::to_string(finding),
+            FindingsFormat::Ocsf => {
+                serde_json::to_string(&DetectionFinding::new(finding, observed_ms))
+            }
+        };
+        encoded.map_err(|source| EncodeError {
+            id: finding.id.clone(),
             source,
         })
-    };
+    }
+}
+
+/// The finding as one JSON line in `format` whose size, plus [`EVENT_OVERHEAD`], is at most
+/// `limit`. An oversize finding keeps every field; its largest `evidence` values are replaced
+/// by a prefix and their size, and `truncated` is set, so the finding is shrunk, never
+/// dropped. Both formats carry the evidence whole, so shrinking the finding shrinks either.
+pub fn render(
+    finding: &Finding,
+    format: FindingsFormat,
+    observed_ms: i64,
+    limit: usize,
+) -> Result<String, EncodeError> {
+    let encode = |f: &Finding| format.encode(f, observed_ms);
     let budget = limit.saturating_sub(EVENT_OVERHEAD);
     let text = encode(finding)?;
     if text.len() <= budget {
@@ -85,9 +128,10 @@ pub fn render(finding: &Finding, limit: usize) -> Result<String, EncodeError> {
         shrunk.evidence.insert(key, stub(&json));
         text = encode(&shrunk)?;
     }
-    // Still too large: the free-text fields themselves are enormous (a hostile event).
+    // Still too large: the free-text fields themselves are enormous (a hostile event). OCSF
+    // writes the message twice (`message` and `finding_info.desc`), hence the smaller share.
     if text.len() > budget {
-        let keep = budget / 8;
+        let keep = budget / 16;
         for field in [
             &mut shrunk.message,
             &mut shrunk.remediation,
@@ -201,7 +245,7 @@ mod tests {
     #[test]
     fn a_small_finding_is_written_whole() {
         let f = finding(100);
-        let text = render(&f, MAX_EVENT_BYTES).unwrap();
+        let text = render(&f, FindingsFormat::Json, 0, MAX_EVENT_BYTES).unwrap();
         let back: Finding = serde_json::from_str(&text).unwrap();
         assert_eq!(back, f);
         assert!(!text.contains("truncated"));
@@ -210,7 +254,7 @@ mod tests {
     #[test]
     fn an_oversize_finding_is_shrunk_and_marked_not_dropped() {
         let f = finding(300 * 1024);
-        let text = render(&f, MAX_EVENT_BYTES).unwrap();
+        let text = render(&f, FindingsFormat::Json, 0, MAX_EVENT_BYTES).unwrap();
         assert!(
             text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES,
             "{}",
@@ -227,10 +271,56 @@ mod tests {
     fn enormous_free_text_is_cut_too() {
         let mut f = finding(10);
         f.message = "m".repeat(400 * 1024);
-        let text = render(&f, MAX_EVENT_BYTES).unwrap();
+        let text = render(&f, FindingsFormat::Json, 0, MAX_EVENT_BYTES).unwrap();
         assert!(text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES);
         let back: Finding = serde_json::from_str(&text).unwrap();
         assert!(back.truncated && back.message.ends_with("..."));
+    }
+
+    #[test]
+    fn an_oversize_finding_fits_in_ocsf_too() {
+        for f in [finding(300 * 1024), {
+            let mut f = finding(10);
+            f.message = "m".repeat(400 * 1024);
+            f
+        }] {
+            let text = render(&f, FindingsFormat::Ocsf, 7, MAX_EVENT_BYTES).unwrap();
+            assert!(
+                text.len() + EVENT_OVERHEAD <= MAX_EVENT_BYTES,
+                "{}",
+                text.len()
+            );
+            let back: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back["class_uid"], 2004);
+            assert_eq!(back["finding_info"]["uid"], "abc");
+            assert_eq!(back["unmapped"]["truncated"], true);
+        }
+        let text = render(
+            &finding(300 * 1024),
+            FindingsFormat::Ocsf,
+            7,
+            MAX_EVENT_BYTES,
+        )
+        .unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["evidences"][0]["data"]["passed_role"], "arn:x");
+        assert_eq!(
+            back["evidences"][0]["data"]["excess"]["truncated_bytes"],
+            300 * 1024 + 2
+        );
+    }
+
+    #[test]
+    fn formats_read_from_settings() {
+        assert_eq!(
+            "OCSF ".parse::<FindingsFormat>().unwrap(),
+            FindingsFormat::Ocsf
+        );
+        assert_eq!(
+            "json".parse::<FindingsFormat>().unwrap(),
+            FindingsFormat::Json
+        );
+        assert!("asff".parse::<FindingsFormat>().is_err());
     }
 
     fn lines(n: usize, size: usize, start_ms: i64, step_ms: i64) -> Vec<LogLine> {

@@ -89,7 +89,8 @@ pub enum BaselineCommand {
 /// How findings are judged and reported: shared by `evaluate` and `sweep`.
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    /// Output format: a readable report grouped by severity, or JSON Lines (one finding per line).
+    /// Output format: a readable report grouped by severity, JSON Lines (one finding per line),
+    /// or JSON Lines of OCSF Detection Findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Baseline file (TOML). Default: the embedded baseline (`rolewarden baseline show`).
@@ -117,6 +118,25 @@ pub struct SinkArgs {
     /// The log group for --sink cloudwatch.
     #[arg(long, value_name = "NAME", env = "FINDINGS_LOG_GROUP", default_value = rolewarden::aws::logs::DEFAULT_LOG_GROUP)]
     pub log_group: String,
+    // FINDINGS_FORMAT (issue 16's OCSF output).
+    /// The form of what --sink writes: rolewarden's JSON, or OCSF Detection Findings.
+    #[arg(long, value_enum, value_name = "FORMAT", env = "FINDINGS_FORMAT", default_value_t = SinkFormat::Json)]
+    pub sink_format: SinkFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SinkFormat {
+    Json,
+    Ocsf,
+}
+
+impl From<SinkFormat> for rolewarden::log_events::FindingsFormat {
+    fn from(format: SinkFormat) -> Self {
+        match format {
+            SinkFormat::Json => Self::Json,
+            SinkFormat::Ocsf => Self::Ocsf,
+        }
+    }
 }
 
 /// Reading other accounts of the organization through their reader role.
@@ -209,7 +229,8 @@ pub struct CheckPolicyArgs {
     /// Policy documents, one per file.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Output format: a readable report, or JSON Lines (one finding per line).
+    /// Output format: a readable report, JSON Lines (one finding per line), or JSON Lines of
+    /// OCSF Detection Findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Baseline file (TOML). Default: the embedded baseline.
@@ -224,6 +245,8 @@ pub struct CheckPolicyArgs {
 pub enum Format {
     Text,
     Json,
+    /// OCSF 1.5.0 Detection Findings (class 2004), one per line.
+    Ocsf,
 }
 
 fn parse_concurrency(s: &str) -> Result<usize, String> {

@@ -82,7 +82,9 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         _ => Snapshot::default(),
     };
     let mut sink = match (&live, args.sink.sink) {
-        (Some(live), Some(SinkArg::Cloudwatch)) => Some(live.cloudwatch(&args.sink.log_group)),
+        (Some(live), Some(SinkArg::Cloudwatch)) => {
+            Some(live.cloudwatch(&args.sink.log_group, args.sink.sink_format.into()))
+        }
         _ => None,
     };
 
@@ -142,7 +144,9 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
                     sink.push(live, (*finding).clone());
                 }
                 match args.report.format {
-                    Format::Json => output::write_json_line(console, &finding),
+                    Format::Json | Format::Ocsf => {
+                        output::write_line(console, args.report.format, &finding)
+                    }
                     Format::Text => kept.push(*finding),
                 }
             }

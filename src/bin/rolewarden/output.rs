@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use rolewarden::aws::blocking::{Blocking, BufferedWriter};
+use rolewarden::log_events::FindingsFormat;
 use rolewarden::pipeline::Summary;
 use rolewarden::{report, Finding, Severity};
 
@@ -14,19 +15,23 @@ use crate::console::Console;
 pub fn write_report(console: &mut Console, format: Format, findings: &[Finding]) {
     match format {
         Format::Text => console.out(&report::render_text(findings)),
-        Format::Json => {
+        Format::Json | Format::Ocsf => {
             for finding in findings {
-                write_json_line(console, finding);
+                write_line(console, format, finding);
             }
         }
     }
 }
 
-/// One finding as a JSON line.
-pub fn write_json_line(console: &mut Console, finding: &Finding) {
-    match serde_json::to_string(finding) {
+/// One finding as a JSON line, in rolewarden's form or OCSF's (text is not a line form: JSON).
+pub fn write_line(console: &mut Console, format: Format, finding: &Finding) {
+    let form = match format {
+        Format::Ocsf => FindingsFormat::Ocsf,
+        Format::Json | Format::Text => FindingsFormat::Json,
+    };
+    match form.encode(finding, chrono::Utc::now().timestamp_millis()) {
         Ok(line) => console.out_line(&line),
-        Err(e) => console.failed(e.into()),
+        Err(e) => console.failed(std::io::Error::other(e)),
     }
 }
 

@@ -131,7 +131,7 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
     output::write_report(console, args.report.format, &reported);
     let mut sink_failed = false;
     if let Some(SinkArg::Cloudwatch) = args.sink.sink {
-        let mut sink = live.cloudwatch(&args.sink.log_group);
+        let mut sink = live.cloudwatch(&args.sink.log_group, args.sink.sink_format.into());
         for finding in &reported {
             sink.push(&live, finding.clone());
         }

@@ -11,7 +11,7 @@ pub mod aws;
 #[path = "../../../crates/core/tests/suite/common.rs"]
 mod engine;
 
-pub use engine::{root, sample_account, test_engine};
+pub use engine::{evaluate_file, root, sample_account, test_engine};
 
 /// Runs the `rolewarden` binary from the repository root, as a user would.
 pub fn rolewarden(args: &[&str]) -> std::process::Output {
