@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crate::account::{Needs, Snapshot};
 use crate::aws::accounts::{Accounts, ReaderRole};
 use crate::aws::gather::{regions, SweepOptions, SweepStats, DEFAULT_CONCURRENCY};
-use crate::aws::logs::{instance_id, CloudWatchWriter, DEFAULT_LOG_GROUP};
+use crate::aws::logs::DEFAULT_LOG_GROUP;
 use crate::aws::organization::{parse_accounts, PlanError, Planner, SweepRequest};
 use crate::aws::CallCounter;
 use crate::baseline::Baseline;
@@ -33,7 +33,8 @@ use crate::finding::{Finding, Severity};
 use crate::load::{BaselineSource, LoadError};
 use crate::log_events::{FindingsFormat, UnknownFormat};
 use crate::pipeline::{Admitted, Enrichment, Pipeline, Summary};
-use crate::sink::{Sink, SinkError};
+pub use crate::sink::SinkKind;
+use crate::sink::{parse_kinds, Sink, SinkError};
 use crate::state::AccountState;
 use crate::state::Scope;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -41,8 +42,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 /// Where the function's settings come from: its environment, read once at init.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// `FINDINGS_SINK`: `cloudwatch` (default) or `stdout`.
-    pub sink: SinkKind,
+    /// `FINDINGS_SINK`: `cloudwatch` (default), `stdout`, `securityhub`, or several,
+    /// comma-separated (`cloudwatch,securityhub`), written in that order.
+    pub sinks: Vec<SinkKind>,
     /// `FINDINGS_LOG_GROUP`, default `/rolewarden/findings`.
     pub log_group: String,
     /// `ROLEWARDEN_CACHE_TTL_SECONDS`, default 300.
@@ -61,12 +63,6 @@ pub struct Settings {
     /// `FINDINGS_FORMAT`: `json` (default, the README's finding) or `ocsf` (an OCSF Detection
     /// Finding), for every sink.
     pub format: FindingsFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkKind {
-    CloudWatch,
-    Stdout,
 }
 
 /// A setting the function cannot start with.
@@ -88,16 +84,12 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
         package_dir: Option<&Path>,
     ) -> Result<Self, InitError> {
-        let sink = match env("FINDINGS_SINK").as_deref().map(str::trim) {
-            None | Some("") => SinkKind::CloudWatch,
-            Some(s) if s.eq_ignore_ascii_case("cloudwatch") => SinkKind::CloudWatch,
-            Some(s) if s.eq_ignore_ascii_case("stdout") => SinkKind::Stdout,
-            Some(other) => {
-                return Err(InitError::Setting {
-                    variable: "FINDINGS_SINK",
-                    message: format!("expected `cloudwatch` or `stdout`, not `{other}`"),
-                })
-            }
+        let sinks = match env("FINDINGS_SINK").filter(|s| !s.trim().is_empty()) {
+            None => vec![SinkKind::CloudWatch],
+            Some(text) => parse_kinds(&text).map_err(|message| InitError::Setting {
+                variable: "FINDINGS_SINK",
+                message,
+            })?,
         };
         let log_group = env("FINDINGS_LOG_GROUP")
             .filter(|g| !g.trim().is_empty())
@@ -148,7 +140,7 @@ impl Settings {
         };
         Ok(Settings {
             format,
-            sink,
+            sinks,
             log_group,
             cache_ttl,
             baseline,
@@ -463,13 +455,13 @@ impl App {
             .sweep_queue_url
             .as_deref()
             .map(|url| Planner::new(config, &calls, url));
-        let sink = match settings.sink {
-            SinkKind::Stdout => Sink::Stdout(settings.format),
-            SinkKind::CloudWatch => Sink::CloudWatch(
-                CloudWatchWriter::new(config, &calls, &settings.log_group, &instance_id())
-                    .with_format(settings.format),
-            ),
-        };
+        let sink = Sink::build(
+            &settings.sinks,
+            config,
+            &calls,
+            &settings.log_group,
+            settings.format,
+        );
         let mut app = App::with_parts(engine, accounts, sink, calls);
         app.planner = planner;
         app.sweep_accounts = settings.sweep_accounts.clone();
@@ -836,7 +828,7 @@ mod tests {
     #[test]
     fn defaults_need_no_environment() {
         let s = Settings::from_env(&env(&[]), None).unwrap();
-        assert_eq!(s.sink, SinkKind::CloudWatch);
+        assert_eq!(s.sinks, vec![SinkKind::CloudWatch]);
         assert_eq!(s.log_group, "/rolewarden/findings");
         assert_eq!(s.cache_ttl.as_secs(), 300);
         assert_eq!(s.baseline, BaselineSource::Embedded);

@@ -10,7 +10,8 @@
 
 pub use rolewarden_core::{
     account, arn, asff, baseline, check, decode, engine, finding, load, log_events, ocsf, pattern,
-    pipeline, policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
+    pipeline, policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding,
+    Resolution, Severity, Status,
 };
 
 pub mod aws;

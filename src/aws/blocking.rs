@@ -8,10 +8,10 @@ use aws_config::SdkConfig;
 
 use super::accounts::{Accounts, ReaderRole};
 use super::error::AwsError;
-use super::logs::{CloudWatchWriter, WriteError};
 use super::CallCounter;
 use crate::finding::Finding;
 use crate::log_events::{FindingsFormat, MAX_BATCH_EVENTS};
+use crate::sink::{Sink, SinkError, SinkKind};
 
 pub struct Blocking {
     runtime: tokio::runtime::Runtime,
@@ -71,15 +71,10 @@ impl Blocking {
             .ok_or_else(|| AwsError::unusable(OPERATION, "the answer names no account"))
     }
 
-    pub fn cloudwatch(&self, group: &str, format: FindingsFormat) -> BufferedWriter {
+    /// The sink `kinds` name (the Lambda's own `FINDINGS_SINK` targets), buffered.
+    pub fn sink(&self, kinds: &[SinkKind], group: &str, format: FindingsFormat) -> BufferedWriter {
         BufferedWriter {
-            writer: CloudWatchWriter::new(
-                &self.config,
-                &self.calls,
-                group,
-                &super::logs::instance_id(),
-            )
-            .with_format(format),
+            sink: Sink::build(kinds, &self.config, &self.calls, group, format),
             pending: Vec::new(),
             written: 0,
             error: None,
@@ -90,10 +85,10 @@ impl Blocking {
 /// Findings collected up to one full batch, then written; memory stays bounded on archives.
 /// After a failed write nothing more is sent: the first error is kept and reported.
 pub struct BufferedWriter {
-    writer: CloudWatchWriter,
+    sink: Sink,
     pending: Vec<Finding>,
     written: u64,
-    error: Option<WriteError>,
+    error: Option<SinkError>,
 }
 
 impl BufferedWriter {
@@ -111,7 +106,7 @@ impl BufferedWriter {
         if self.error.is_some() || self.pending.is_empty() {
             return;
         }
-        match blocking.block_on(self.writer.write(&self.pending)) {
+        match blocking.block_on(self.sink.write(&self.pending)) {
             Ok(()) => self.written += self.pending.len() as u64,
             Err(e) => self.error = Some(e),
         }
@@ -119,7 +114,7 @@ impl BufferedWriter {
     }
 
     /// Writes what is left; the number written, or the first failure.
-    pub fn finish(mut self, blocking: &Blocking) -> Result<u64, (u64, WriteError)> {
+    pub fn finish(mut self, blocking: &Blocking) -> Result<u64, (u64, SinkError)> {
         self.flush(blocking);
         match self.error {
             None => Ok(self.written),
@@ -127,7 +122,8 @@ impl BufferedWriter {
         }
     }
 
-    pub fn group(&self) -> &str {
-        self.writer.group()
+    /// Where the findings go (`cloudwatch:GROUP,securityhub`).
+    pub fn describe(&self) -> String {
+        self.sink.describe()
     }
 }

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     let config = rolewarden::aws::load_config().await;
     let app = App::new(Engine::new(baseline), &config, &settings);
     tracing::info!(
-        sink = ?settings.sink,
+        sinks = ?settings.sinks,
         log_group = %settings.log_group,
         reader_role = settings.reader_role.as_ref().map(|r| r.name.as_str()).unwrap_or("none"),
         sweep_queue = settings.sweep_queue_url.as_deref().unwrap_or("none"),

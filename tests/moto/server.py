@@ -23,6 +23,11 @@ only what would make a real client fail, or what moto cannot do at all:
    policy asks for an sts:ExternalId the call does not give, so a member account without its
    reader role behaves as it would in AWS. OrganizationAccountAccessRole, which Organizations
    creates in every account it creates, always exists.
+5. Security Hub's import rules. moto imports any finding into any account, enabled or not. AWS
+   refuses the whole BatchImportFindings call (InvalidAccessException) when Security Hub is not
+   enabled in the account, and, under the default product, refuses each finding whose
+   AwsAccountId is not the caller's (it lists them in FailedFindings). The shim applies both, so
+   the sink's failure paths meet the answers AWS gives.
 """
 import argparse
 import datetime
@@ -83,6 +88,34 @@ def _assume_existing_role(self, region_name, role_session_name, role_arn, policy
 
 
 sts_models.STSBackend.assume_role = _assume_existing_role
+
+import moto.securityhub.models as securityhub_models
+from moto.securityhub.exceptions import SecurityHubClientError
+
+_real_import = securityhub_models.SecurityHubBackend.batch_import_findings
+
+
+def _import_as_aws_does(self, findings):
+    if not self.enabled:
+        raise SecurityHubClientError(
+            "InvalidAccessException",
+            f"Account {self.account_id} is not subscribed to AWS Security Hub",
+        )
+    own = [f for f in findings if f.get("AwsAccountId") == self.account_id]
+    refused = [
+        {
+            "Id": f.get("Id", ""),
+            "ErrorCode": "AccessDeniedException",
+            "ErrorMessage": f"the caller's account {self.account_id} cannot import findings "
+                            f"for account {f.get('AwsAccountId')} under the default product",
+        }
+        for f in findings if f.get("AwsAccountId") != self.account_id
+    ]
+    failed, succeeded, failures = _real_import(self, own)
+    return failed + len(refused), succeeded, failures + refused
+
+
+securityhub_models.SecurityHubBackend.batch_import_findings = _import_as_aws_does
 
 _TIMESTAMPS = {"creationDateTime", "lastUpdatedDateTime", "CreatedTime"}
 # The signing scope names the service: Credential=AKID/20240101/us-east-1/lex/aws4_request

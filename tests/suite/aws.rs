@@ -234,7 +234,7 @@ async fn findings_land_in_the_log_group_field_for_field() {
     assert!(printed.len() > 40);
     assert!(
         stderr(&out).contains(&format!(
-            "{} findings written to log group `{group}`",
+            "{} findings written to cloudwatch:{group}",
             printed.len()
         )),
         "{}",
@@ -353,7 +353,7 @@ async fn a_deleted_log_group_is_recreated() {
 
 fn app(config: &aws_config::SdkConfig, group: &str) -> App {
     let settings = Settings {
-        sink: SinkKind::CloudWatch,
+        sinks: vec![SinkKind::CloudWatch],
         log_group: group.to_owned(),
         ..Settings::from_env(&|_| None, None).unwrap()
     };

@@ -243,7 +243,7 @@ service = "lexv2.amazonaws.com"
 
 fn app(config: &SdkConfig) -> App {
     let settings = Settings {
-        sink: SinkKind::Stdout,
+        sinks: vec![SinkKind::Stdout],
         ..Settings::from_env(&|_| None, None).unwrap()
     };
     App::new(

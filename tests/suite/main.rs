@@ -13,6 +13,7 @@
 
 mod aws;
 mod aws_org;
+mod aws_securityhub;
 mod aws_sweep;
 mod cli;
 mod common;

@@ -202,7 +202,7 @@ async fn the_lambda_writes_ocsf_to_its_log_group_with_findings_format_ocsf() {
     let config = crate::common::aws::config().await;
     let group = format!("/rolewarden/{}", crate::common::aws::unique("ocsf-lambda"));
     let settings = Settings {
-        sink: SinkKind::CloudWatch,
+        sinks: vec![SinkKind::CloudWatch],
         log_group: group.clone(),
         ..Settings::from_env(
             &|k| (k == "FINDINGS_FORMAT").then(|| "ocsf".to_owned()),

@@ -111,10 +111,12 @@ pub struct ReportArgs {
 /// Where findings are written besides standard output: shared by `evaluate` and `sweep`.
 #[derive(clap::Args)]
 pub struct SinkArgs {
-    /// Also write each reported finding to this sink: `cloudwatch` puts one log event per
-    /// finding into --log-group (created when missing), as the Lambda does.
-    #[arg(long, value_enum, value_name = "SINK")]
-    pub sink: Option<SinkArg>,
+    /// Also write each reported finding to these sinks (comma-separated, written in order):
+    /// `cloudwatch` puts one log event per finding into --log-group (created when missing), as
+    /// the Lambda does; `securityhub` imports each into AWS Security Hub (BatchImportFindings,
+    /// ASFF, the credentials' account and region; a re-import updates the finding).
+    #[arg(long, value_enum, value_name = "SINK,...", value_delimiter = ',')]
+    pub sink: Vec<SinkArg>,
     /// The log group for --sink cloudwatch.
     #[arg(long, value_name = "NAME", env = "FINDINGS_LOG_GROUP", default_value = rolewarden::aws::logs::DEFAULT_LOG_GROUP)]
     pub log_group: String,
@@ -193,6 +195,33 @@ pub struct EvaluateArgs {
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SinkArg {
     Cloudwatch,
+    Securityhub,
+}
+
+impl SinkArgs {
+    /// The sinks asked for, each once, in order.
+    pub fn kinds(&self) -> Vec<rolewarden::sink::SinkKind> {
+        let mut kinds = Vec::new();
+        for arg in &self.sink {
+            let kind = match arg {
+                SinkArg::Cloudwatch => rolewarden::sink::SinkKind::CloudWatch,
+                SinkArg::Securityhub => rolewarden::sink::SinkKind::SecurityHub,
+            };
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds
+    }
+
+    /// The buffered sink, or `None` when no sink was asked for.
+    pub fn open(
+        &self,
+        live: &rolewarden::aws::blocking::Blocking,
+    ) -> Option<rolewarden::aws::blocking::BufferedWriter> {
+        let kinds = self.kinds();
+        (!kinds.is_empty()).then(|| live.sink(&kinds, &self.log_group, self.sink_format.into()))
+    }
 }
 
 #[derive(clap::Args)]

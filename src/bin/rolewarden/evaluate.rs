@@ -12,7 +12,7 @@ use rolewarden::aws::blocking::Blocking;
 use rolewarden::pipeline::{evaluate_reader, Output, Pipeline};
 use rolewarden::{report, Engine, Finding, Severity};
 
-use crate::args::{EvaluateArgs, Format, SinkArg};
+use crate::args::{EvaluateArgs, Format};
 use crate::console::Console;
 use crate::output::{self, Unread};
 
@@ -40,7 +40,7 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
 
     // --assume-role is only about enrichment: it turns it on.
     let enrich = args.enrich || args.assume.assume_role.is_some();
-    let live = if enrich || args.sink.sink.is_some() {
+    let live = if enrich || !args.sink.sink.is_empty() {
         Some(Blocking::new().context("cannot start the AWS client runtime")?)
     } else {
         None
@@ -81,12 +81,7 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         (Some(live), Some(reader)) => live.block_on(reader.snapshot(needs, engine.baseline())),
         _ => Snapshot::default(),
     };
-    let mut sink = match (&live, args.sink.sink) {
-        (Some(live), Some(SinkArg::Cloudwatch)) => {
-            Some(live.cloudwatch(&args.sink.log_group, args.sink.sink_format.into()))
-        }
-        _ => None,
-    };
+    let mut sink = live.as_ref().and_then(|live| args.sink.open(live));
 
     let mut kept: Vec<Finding> = Vec::new();
     let mut worst: Option<Severity> = None;

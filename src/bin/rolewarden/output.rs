@@ -37,12 +37,10 @@ pub fn write_line(console: &mut Console, format: Format, finding: &Finding) {
 
 /// Writes what the sink still holds and says how it went; `false` when it failed.
 pub fn finish_sink(console: &mut Console, sink: BufferedWriter, live: &Blocking) -> bool {
-    let group = sink.group().to_owned();
+    let target = sink.describe();
     match sink.finish(live) {
         Ok(n) => {
-            console.err(&format!(
-                "rolewarden: {n} findings written to log group `{group}`"
-            ));
+            console.err(&format!("rolewarden: {n} findings written to {target}"));
             true
         }
         Err((n, e)) if n > 0 => {

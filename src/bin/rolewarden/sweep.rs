@@ -13,7 +13,7 @@ use rolewarden::aws::organization::{organization_accounts, organizations_client}
 use rolewarden::state::{AccountState, Scope};
 use rolewarden::{Engine, Finding};
 
-use crate::args::{SinkArg, SweepArgs};
+use crate::args::SweepArgs;
 use crate::console::Console;
 use crate::output;
 
@@ -130,8 +130,7 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
     let worst = reported.iter().map(|f| f.severity).max();
     output::write_report(console, args.report.format, &reported);
     let mut sink_failed = false;
-    if let Some(SinkArg::Cloudwatch) = args.sink.sink {
-        let mut sink = live.cloudwatch(&args.sink.log_group, args.sink.sink_format.into());
+    if let Some(mut sink) = args.sink.open(&live) {
         for finding in &reported {
             sink.push(&live, finding.clone());
         }

@@ -339,9 +339,10 @@ impl Drop for OwnServer {
 
 /// The SDK configuration pointed at `url` instead of the shared server. Set on the loader, so it
 /// wins over `AWS_ENDPOINT_URL` (which a service client prefers to an endpoint merely copied into
-/// an `SdkConfig`).
+/// an `SdkConfig`). The HTTP client is the product's own: no SDK crate here brings a default one.
 pub async fn config_for(url: &str) -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(rolewarden::aws::https::client())
         .endpoint_url(url)
         .load()
         .await
