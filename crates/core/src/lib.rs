@@ -5,7 +5,7 @@
 //! crate does not depend on them). It reads what it is handed (bytes, readers, files named by
 //! the caller) and asks the live account only through [`account::AccountView`]. The layers, each
 //! using only those before it: [`finding`], [`arn`], [`decode`] -> [`policy`] -> [`baseline`] ->
-//! [`account`] -> [`state`] -> [`rules`] -> [`engine`] -> [`pipeline`], [`check`], [`pattern`],
+//! [`account`] -> [`state`] -> [`rules`] -> [`engine`] -> [`lifecycle`] -> [`pipeline`], [`check`], [`pattern`],
 //! [`report`], [`log_events`], [`load`]; [`synth`] (synthetic log files for benchmarks and
 //! memory tests) stands apart.
 
@@ -16,6 +16,7 @@ pub mod check;
 pub mod decode;
 pub mod engine;
 pub mod finding;
+pub mod lifecycle;
 pub mod load;
 pub mod log_events;
 pub mod pattern;
