@@ -33,6 +33,10 @@ use crate::finding::{Finding, Severity};
 use crate::load::{BaselineSource, LoadError};
 use crate::pipeline::{Admitted, Enrichment, Pipeline, Summary};
 use crate::sink::{Sink, SinkError};
+// --- finding state (issue 16 lifecycle) ---
+use crate::aws::state_table::{StateError, StateTable};
+use crate::lifecycle::{prepare, Observed, Store, SweepRun};
+// ---
 use crate::state::AccountState;
 use crate::state::Scope;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -57,6 +61,8 @@ pub struct Settings {
     /// `SWEEP_ACCOUNTS`: the accounts the plan covers (comma-separated); empty: the
     /// organization's ACTIVE accounts (`organizations:ListAccounts`).
     pub sweep_accounts: Vec<String>,
+    /// `STATE_TABLE`: the DynamoDB table of finding state; unset: no state, no `status`.
+    pub state_table: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +146,7 @@ impl Settings {
             reader_role,
             sweep_queue_url: set("SWEEP_QUEUE_URL"),
             sweep_accounts,
+            state_table: set("STATE_TABLE").map(|t| t.trim().to_owned()),
         })
     }
 
@@ -157,12 +164,15 @@ pub enum HandlerError {
     /// The organization sweep was not planned: no account list, or the queue refused.
     #[error("the organization sweep was not planned: {0}")]
     Plan(#[from] PlanError),
+    /// Finding state could not be read (nothing was written) or stored (the findings were).
+    #[error("finding state: {0}")]
+    State(#[from] StateError),
 }
 
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
-            HandlerError::Sink(_) | HandlerError::Plan(_) => "Retryable",
+            HandlerError::Sink(_) | HandlerError::Plan(_) | HandlerError::State(_) => "Retryable",
         }
     }
 }
@@ -191,6 +201,9 @@ pub struct Response {
     pub unreadable: u64,
     /// Ids of the findings written, in order.
     pub findings: Vec<String>,
+    /// Ids of the `resolved` records written after them, when finding state is kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<String>,
     pub counts: BTreeMap<Severity, u64>,
     pub suppressed: u64,
     /// AWS API calls this invocation made, by `service:Operation`.
@@ -415,6 +428,8 @@ impl SweepPlan {
 struct Evaluated {
     summary: Summary,
     findings: Vec<Finding>,
+    /// What can resolve stored findings (empty without state).
+    observed: Observed,
     plan: SweepPlan,
     event_id: Option<String>,
 }
@@ -429,6 +444,15 @@ pub struct App<A = Accounts, S = Sink> {
     planner: Option<Planner>,
     /// `SWEEP_ACCOUNTS`.
     sweep_accounts: Vec<String>,
+    /// `STATE_TABLE`: finding state, when kept.
+    state: Option<StateTable>,
+}
+
+/// What an invocation wrote.
+struct Written {
+    sink: String,
+    findings: Vec<Finding>,
+    resolved: Vec<Finding>,
 }
 
 impl App {
@@ -457,9 +481,14 @@ impl App {
                 &instance_id(),
             )),
         };
+        let state = settings
+            .state_table
+            .as_deref()
+            .map(|table| StateTable::new(config, &calls, table));
         let mut app = App::with_parts(engine, accounts, sink, calls);
         app.planner = planner;
         app.sweep_accounts = settings.sweep_accounts.clone();
+        app.state = state;
         app
     }
 }
@@ -474,7 +503,14 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             calls,
             planner: None,
             sweep_accounts: Vec::new(),
+            state: None,
         }
+    }
+
+    /// Keeps finding state in `table`: findings carry `status`, resolved records are written.
+    pub fn with_state(mut self, table: StateTable) -> Self {
+        self.state = Some(table);
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -561,17 +597,23 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             concurrency: DEFAULT_CONCURRENCY,
             account: Some(request.account),
         };
-        let (evaluation, swept) = self.sweep(options).await;
-        let sink = self.write(&evaluation.findings).await?;
+        let (evaluation, swept, run) = self.sweep(options).await;
+        let observed = Observed {
+            sweeps: vec![run],
+            ..Observed::default()
+        };
         let mut counts = BTreeMap::new();
         for finding in &evaluation.findings {
             *counts.entry(finding.severity).or_default() += 1;
         }
+        let written = self.write_all(evaluation.findings, &observed).await?;
+        let sink = written.sink;
         Ok(Response {
             status: "swept",
             counts,
             suppressed: evaluation.suppressed as u64,
-            findings: evaluation.findings.into_iter().map(|f| f.id).collect(),
+            findings: written.findings.into_iter().map(|f| f.id).collect(),
+            resolved: written.resolved.into_iter().map(|f| f.id).collect(),
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
             sink,
             sweep: Some(swept),
@@ -587,12 +629,12 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             .unreadable(&origin, Position::default(), reason)
             .into_iter()
             .collect();
-        let sink = self.write(&findings).await?;
+        let written = self.write_all(findings, &Observed::default()).await?;
         Ok(Response {
             status: "evaluated",
             unreadable: 1,
-            findings: findings.into_iter().map(|f| f.id).collect(),
-            sink,
+            findings: written.findings.into_iter().map(|f| f.id).collect(),
+            sink: written.sink,
             ..Response::default()
         })
     }
@@ -637,6 +679,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         let Evaluated {
             mut summary,
             mut findings,
+            mut observed,
             plan,
             event_id,
         } = self.evaluate(payload, invocation).await;
@@ -652,7 +695,8 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 invocation.deadline,
             ) {
                 Some(options) => {
-                    let (evaluation, swept) = self.sweep(options).await;
+                    let (evaluation, swept, run) = self.sweep(options).await;
+                    observed.sweeps.push(run);
                     for finding in &evaluation.findings {
                         *summary.findings.entry(finding.severity).or_default() += 1;
                     }
@@ -663,7 +707,11 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 None => None,
             },
         };
-        let sink = self.write(&findings).await?;
+        let Written {
+            sink,
+            findings,
+            resolved,
+        } = self.write_all(findings, &observed).await?;
         Ok(Response {
             status: if sweep.is_some() {
                 "swept"
@@ -679,6 +727,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             ignored: summary.ignored,
             unreadable: summary.unreadable,
             findings: findings.into_iter().map(|f| f.id).collect(),
+            resolved: resolved.into_iter().map(|f| f.id).collect(),
             counts: summary.findings,
             suppressed: summary.suppressed,
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
@@ -708,6 +757,9 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             invocation.account.clone()
         };
         let mut pipeline = Pipeline::new(&self.engine).enriching(home);
+        if self.state.is_some() {
+            pipeline = pipeline.tracking();
+        }
         let mut findings = Vec::new();
         let mut plan = SweepPlan::default();
         let mut event_id = None;
@@ -756,6 +808,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             }
         }
         Evaluated {
+            observed: pipeline.take_observed(),
             summary: pipeline.summary,
             findings,
             plan,
@@ -764,9 +817,10 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
     }
 
     /// The sweep a payload asked for, judged by the sweep rules.
-    async fn sweep(&self, options: SweepOptions) -> (Evaluation, SweepSummary) {
+    async fn sweep(&self, options: SweepOptions) -> (Evaluation, SweepSummary, SweepRun) {
         let (state, stats) = self.accounts.sweep(self.engine.baseline(), &options).await;
         let evaluation = self.engine.sweep(&state, chrono::Utc::now());
+        let run = SweepRun::new(&state, &evaluation);
         let summary = SweepSummary {
             scope: match &options.scope {
                 Scope::Full => "full".to_owned(),
@@ -775,7 +829,34 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             regions: options.regions,
             stats,
         };
-        (evaluation, summary)
+        (evaluation, summary, run)
+    }
+
+    /// Writes every finding, or fails. With finding state: reads it, writes the findings with
+    /// their status and then the resolved records, and stores the state only once the sink
+    /// took everything, so a failed write (retried) does not turn a `new` into an `open`.
+    async fn write_all(
+        &self,
+        findings: Vec<Finding>,
+        observed: &Observed,
+    ) -> Result<Written, HandlerError> {
+        let Some(table) = &self.state else {
+            let sink = self.write(&findings).await?;
+            return Ok(Written {
+                sink,
+                findings,
+                resolved: Vec::new(),
+            });
+        };
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let plan = prepare(table, findings, observed, &now).await?;
+        let sink = self.write(&plan.written()).await?;
+        table.put(&plan.records).await?;
+        Ok(Written {
+            sink,
+            findings: plan.findings,
+            resolved: plan.resolved,
+        })
     }
 
     /// Writes every finding, or fails the invocation; says where they went.

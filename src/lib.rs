@@ -9,8 +9,8 @@
 //! dependency on this one).
 
 pub use rolewarden_core::{
-    account, arn, baseline, check, decode, engine, finding, load, log_events, pattern, pipeline,
-    policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
+    account, arn, baseline, check, decode, engine, finding, lifecycle, load, log_events, pattern,
+    pipeline, policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding, Severity,
 };
 
 pub mod aws;

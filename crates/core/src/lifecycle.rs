@@ -479,3 +479,40 @@ fn resolution(record: &Record, after: Option<usize>, observed: &Observed) -> Opt
         ),
     })
 }
+
+/// Where records are kept between runs (DynamoDB on the AWS side). Async without a runtime of
+/// its own: the caller's runtime drives it.
+#[allow(
+    async_fn_in_trait,
+    reason = "implemented by concrete types and awaited on the caller's runtime: no Send bound is wanted"
+)]
+pub trait Store {
+    type Error: std::error::Error;
+    /// The stored records of these `(account, finding id)` pairs (missing ones are absent).
+    async fn records(&self, ids: &BTreeSet<(String, String)>) -> Result<Vec<Record>, Self::Error>;
+    /// The records stored under this open key ([`Record::open_key`]).
+    async fn open(&self, key: &str) -> Result<Vec<Record>, Self::Error>;
+    /// Stores the records, replacing those of the same key.
+    async fn put(&self, records: &[Record]) -> Result<(), Self::Error>;
+}
+
+/// Reads what `findings` and `observed` need from `store` and decides ([`decide`]). The caller
+/// writes the plan to its sinks, then [`Store::put`]s its records.
+pub async fn prepare<S: Store>(
+    store: &S,
+    findings: Vec<Finding>,
+    observed: &Observed,
+    now: &str,
+) -> Result<Plan, S::Error> {
+    let lookup = observed.lookup(&findings);
+    let known = if lookup.ids.is_empty() {
+        Vec::new()
+    } else {
+        store.records(&lookup.ids).await?
+    };
+    let mut open = Vec::new();
+    for key in &lookup.open_keys {
+        open.extend(store.open(key).await?);
+    }
+    Ok(decide(findings, &known, &open, observed, now))
+}

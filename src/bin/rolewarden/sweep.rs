@@ -105,11 +105,15 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
     }
 
     let mut reported: Vec<Finding> = Vec::new();
+    let mut observed = rolewarden::lifecycle::Observed::default();
     let mut incomplete = 0;
     let mut suppressed = 0;
     let mut lines = Vec::new();
     for (state, stats) in &swept {
         let evaluation = engine.sweep(state, now);
+        observed
+            .sweeps
+            .push(rolewarden::lifecycle::SweepRun::new(state, &evaluation));
         let kept: Vec<Finding> = evaluation
             .findings
             .into_iter()
@@ -128,6 +132,15 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
         reported.extend(kept);
     }
     let worst = reported.iter().map(|f| f.severity).max();
+    let table = args.state.state.as_deref().map(|t| live.state_table(t));
+    let plan = match &table {
+        Some(table) => {
+            let plan = crate::state::plan(&live, table, reported, &observed)?;
+            reported = plan.written();
+            Some(plan)
+        }
+        None => None,
+    };
     output::write_report(console, args.report.format, &reported);
     let mut sink_failed = false;
     if let Some(SinkArg::Cloudwatch) = args.sink.sink {
@@ -136,6 +149,10 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
             sink.push(&live, finding.clone());
         }
         sink_failed = !output::finish_sink(console, sink, &live);
+    }
+    if let (Some(table), Some(plan)) = (&table, &plan) {
+        sink_failed =
+            !output::finish_state(console, &live, table, plan, sink_failed) || sink_failed;
     }
     for line in &lines {
         console.err(line);
