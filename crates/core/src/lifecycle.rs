@@ -213,13 +213,16 @@ pub struct SweepRun {
 }
 
 impl SweepRun {
-    /// What a sweep read (`state`) and reported (`evaluation`).
-    pub fn new(state: &AccountState, evaluation: &Evaluation) -> Self {
+    /// What a sweep read (`state`) and reported (`evaluation`). `home`: the account the
+    /// caller knows it read, when the state does not say (an account with no role left names
+    /// itself nowhere); without an account nothing is resolved.
+    pub fn new(state: &AccountState, evaluation: &Evaluation, home: Option<&str>) -> Self {
         let account = state
             .account
             .clone()
             .or_else(|| state.account_from_roles())
             .or_else(|| evaluation.findings.iter().find_map(|f| f.account.clone()))
+            .or_else(|| home.map(str::to_owned))
             .unwrap_or_else(|| NO_ACCOUNT.to_owned());
         SweepRun {
             complete: state.scope == Scope::Full && state.gaps.is_empty() && account != NO_ACCOUNT,

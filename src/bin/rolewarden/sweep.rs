@@ -81,6 +81,7 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
         );
         bar
     });
+    let own_account_only = matches!(&targets[..], [None]);
     // In the accounts' order, whichever finishes first.
     let swept: Vec<(AccountState, SweepStats)> = live.block_on(
         stream::iter(targets)
@@ -106,14 +107,22 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
 
     let mut reported: Vec<Finding> = Vec::new();
     let mut observed = rolewarden::lifecycle::Observed::default();
+    // A sweep of the credentials' own account that lists no role names no account; the
+    // lifecycle needs one to resolve what that sweep no longer reports.
+    let home = match &args.state.state {
+        Some(_) if own_account_only => live.home_account().ok(),
+        _ => None,
+    };
     let mut incomplete = 0;
     let mut suppressed = 0;
     let mut lines = Vec::new();
     for (state, stats) in &swept {
         let evaluation = engine.sweep(state, now);
-        observed
-            .sweeps
-            .push(rolewarden::lifecycle::SweepRun::new(state, &evaluation));
+        observed.sweeps.push(rolewarden::lifecycle::SweepRun::new(
+            state,
+            &evaluation,
+            home.as_deref(),
+        ));
         let kept: Vec<Finding> = evaluation
             .findings
             .into_iter()

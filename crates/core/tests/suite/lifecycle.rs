@@ -287,7 +287,7 @@ fn sweep(engine: &Engine, state: &AccountState) -> (Vec<Finding>, Observed) {
     let at: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
     let evaluation = engine.sweep(state, at);
     let observed = Observed {
-        sweeps: vec![SweepRun::new(state, &evaluation)],
+        sweeps: vec![SweepRun::new(state, &evaluation, None)],
         ..Observed::default()
     };
     (evaluation.findings, observed)
