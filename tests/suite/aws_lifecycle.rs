@@ -155,7 +155,7 @@ async fn sweeps_open_then_resolve_the_fixed_account_and_an_incomplete_one_resolv
         .handle(&schedule(), &Invocation::default())
         .await
         .unwrap();
-    assert_eq!(second.findings, [or001.clone()]);
+    assert_eq!(second.findings, std::slice::from_ref(&or001));
     let records = log(&config, &group).await;
     assert_eq!(statuses(&records, 1), [pair("OR001", "open")]);
     assert_eq!(records[1]["first_seen"], first_seen);
