@@ -1266,6 +1266,16 @@ mod tests {
         assert_eq!(s.reader_role, None);
     }
 
+    // --- finding state (issue 16 lifecycle) ---
+    #[test]
+    fn the_state_table_is_optional() {
+        let none = Settings::from_env(&env(&[("STATE_TABLE", " ")]), None).unwrap();
+        assert_eq!(none.state_table, None);
+        let some = Settings::from_env(&env(&[("STATE_TABLE", "rw-state ")]), None).unwrap();
+        assert_eq!(some.state_table.as_deref(), Some("rw-state"));
+    }
+    // ---
+
     #[test]
     fn sink_failures_are_retryable() {
         let e = HandlerError::Sink(SinkError::CloudWatch(WriteError::Put {
