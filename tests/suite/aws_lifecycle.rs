@@ -109,13 +109,9 @@ fn pair(rule: &str, status: &str) -> (String, String) {
     (rule.to_owned(), status.to_owned())
 }
 
-fn schedule() -> Vec<u8> {
-    std::fs::read(crate::common::root().join("events/sweep-scheduled-event.json")).unwrap()
-}
-
-#[tokio::test]
-#[ignore = "needs moto_server: run by scripts/test.sh"]
-async fn sweeps_open_then_resolve_the_fixed_account_and_an_incomplete_one_resolves_nothing() {
+/// A fresh account with one orphaned role (OR001: trusts Lex V2, created 400 days ago, never
+/// used), and an empty state table.
+async fn orphaned_account() -> (OwnServer, SdkConfig, aws_sdk_iam::Client, String) {
     let server = OwnServer::start();
     let config = aws::config_for(&server.url).await;
     let iam = aws_sdk_iam::Client::new(&config);
@@ -129,6 +125,17 @@ async fn sweeps_open_then_resolve_the_fixed_account_and_an_incomplete_one_resolv
     .await;
     server.set_clock_days(0);
     let table = create_table(&config).await;
+    (server, config, iam, table)
+}
+
+fn schedule() -> Vec<u8> {
+    std::fs::read(crate::common::root().join("events/sweep-scheduled-event.json")).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn sweeps_open_then_resolve_the_fixed_account_and_an_incomplete_one_resolves_nothing() {
+    let (_server, config, iam, table) = orphaned_account().await;
     let group = unique("/rolewarden/lifecycle");
     let app = app(&config, &group, &table);
 
@@ -416,19 +423,7 @@ fn rolewarden(server: &OwnServer, args: &[&str], stdin: Option<&[u8]>) -> (Vec<V
 #[tokio::test]
 #[ignore = "needs moto_server: run by scripts/test.sh"]
 async fn the_cli_keeps_state_for_sweep_and_evaluate() {
-    let server = OwnServer::start();
-    let config = aws::config_for(&server.url).await;
-    let iam = aws_sdk_iam::Client::new(&config);
-    server.set_clock_days(-400);
-    create_role(
-        &iam,
-        "lex-bot-role-unused",
-        "/service-role/",
-        "lexv2.amazonaws.com",
-    )
-    .await;
-    server.set_clock_days(0);
-    let table = create_table(&config).await;
+    let (server, _, iam, table) = orphaned_account().await;
     let state = format!("dynamodb:{table}");
     let sweep = [
         "sweep",
