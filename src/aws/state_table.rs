@@ -16,6 +16,7 @@ use super::error::AwsError;
 use super::CallCounter;
 use crate::finding::{Finding, Status};
 use crate::lifecycle::{Record, Store};
+use crate::log_events::{render, EncodeError, MAX_EVENT_BYTES};
 
 /// The index of open records (its partition key is `open_key`).
 pub const OPEN_INDEX: &str = "open";
@@ -91,8 +92,9 @@ fn key(account: &str, id: &str) -> Item {
     ])
 }
 
-/// The item of a record.
-pub fn to_item(record: &Record) -> Result<Item, serde_json::Error> {
+/// The item of a record. The finding is stored as the sinks write it, its evidence shrunk to a
+/// CloudWatch log event's 256 KB when larger, so an item stays under DynamoDB's 400 KB.
+pub fn to_item(record: &Record) -> Result<Item, EncodeError> {
     let mut item = key(&record.account, &record.id);
     item.insert("rule".into(), text(&record.rule));
     item.insert("status".into(), text(record.status.as_str()));
@@ -100,7 +102,7 @@ pub fn to_item(record: &Record) -> Result<Item, serde_json::Error> {
     item.insert("last_seen".into(), text(&record.last_seen));
     item.insert(
         "finding".into(),
-        AttributeValue::S(serde_json::to_string(&record.finding)?),
+        AttributeValue::S(render(&record.finding, MAX_EVENT_BYTES)?),
     );
     for (name, value) in [
         ("resource", &record.resource),
@@ -287,8 +289,21 @@ mod tests {
             Some("policy#111122223333#role:a:b")
         );
         assert!(!item.contains_key("last_sweep"));
-        assert_eq!(from_item(&item), Ok(record));
-        let mut broken = item;
+        assert_eq!(from_item(&item), Ok(record.clone()));
+        // Evidence too large for an item is stored shrunk, as the log group has it.
+        let mut huge = record.clone();
+        huge.finding.evidence.insert(
+            "document".into(),
+            serde_json::Value::from("x".repeat(600_000)),
+        );
+        let item = to_item(&huge).unwrap_or_else(|e| unreachable!("{e}"));
+        let stored = item
+            .get("finding")
+            .and_then(|v| v.as_s().ok())
+            .map_or(0, String::len);
+        assert!(stored <= MAX_EVENT_BYTES, "{stored}");
+        assert!(from_item(&item).is_ok_and(|r| r.finding.truncated));
+        let mut broken = to_item(&record).unwrap_or_else(|e| unreachable!("{e}"));
         broken.insert("status".into(), text("closed"));
         assert!(from_item(&broken).is_err_and(|e| e.contains("closed")));
     }
