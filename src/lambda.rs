@@ -35,6 +35,10 @@ use crate::log_events::{FindingsFormat, UnknownFormat};
 use crate::pipeline::{Admitted, Enrichment, Pipeline, Summary};
 pub use crate::sink::SinkKind;
 use crate::sink::{parse_kinds, Sink, SinkError};
+// --- finding state (issue 16 lifecycle) ---
+use crate::aws::state_table::{StateError, StateTable};
+use crate::lifecycle::{prepare, Observed, Store, SweepRun};
+// ---
 use crate::state::AccountState;
 use crate::state::Scope;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -63,6 +67,8 @@ pub struct Settings {
     /// `FINDINGS_FORMAT`: `json` (default, the README's finding) or `ocsf` (an OCSF Detection
     /// Finding), for every sink.
     pub format: FindingsFormat,
+    /// `STATE_TABLE`: the DynamoDB table of finding state; unset: no state, no `status`.
+    pub state_table: Option<String>,
 }
 
 /// A setting the function cannot start with.
@@ -147,6 +153,7 @@ impl Settings {
             reader_role,
             sweep_queue_url: set("SWEEP_QUEUE_URL"),
             sweep_accounts,
+            state_table: set("STATE_TABLE").map(|t| t.trim().to_owned()),
         })
     }
 
@@ -164,12 +171,15 @@ pub enum HandlerError {
     /// The organization sweep was not planned: no account list, or the queue refused.
     #[error("the organization sweep was not planned: {0}")]
     Plan(#[from] PlanError),
+    /// Finding state could not be read (nothing was written) or stored (the findings were).
+    #[error("finding state: {0}")]
+    State(#[from] StateError),
 }
 
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
-            HandlerError::Sink(_) | HandlerError::Plan(_) => "Retryable",
+            HandlerError::Sink(_) | HandlerError::Plan(_) | HandlerError::State(_) => "Retryable",
         }
     }
 }
@@ -198,6 +208,9 @@ pub struct Response {
     pub unreadable: u64,
     /// Ids of the findings written, in order.
     pub findings: Vec<String>,
+    /// Ids of the `resolved` records written after them, when finding state is kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<String>,
     pub counts: BTreeMap<Severity, u64>,
     pub suppressed: u64,
     /// AWS API calls this invocation made, by `service:Operation`.
@@ -422,6 +435,8 @@ impl SweepPlan {
 struct Evaluated {
     summary: Summary,
     findings: Vec<Finding>,
+    /// What can resolve stored findings (empty without state).
+    observed: Observed,
     plan: SweepPlan,
     event_id: Option<String>,
 }
@@ -436,6 +451,15 @@ pub struct App<A = Accounts, S = Sink> {
     planner: Option<Planner>,
     /// `SWEEP_ACCOUNTS`.
     sweep_accounts: Vec<String>,
+    /// `STATE_TABLE`: finding state, when kept.
+    state: Option<StateTable>,
+}
+
+/// What an invocation wrote.
+struct Written {
+    sink: String,
+    findings: Vec<Finding>,
+    resolved: Vec<Finding>,
 }
 
 impl App {
@@ -462,9 +486,14 @@ impl App {
             &settings.log_group,
             settings.format,
         );
+        let state = settings
+            .state_table
+            .as_deref()
+            .map(|table| StateTable::new(config, &calls, table));
         let mut app = App::with_parts(engine, accounts, sink, calls);
         app.planner = planner;
         app.sweep_accounts = settings.sweep_accounts.clone();
+        app.state = state;
         app
     }
 }
@@ -479,7 +508,14 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             calls,
             planner: None,
             sweep_accounts: Vec::new(),
+            state: None,
         }
+    }
+
+    /// Keeps finding state in `table`: findings carry `status`, resolved records are written.
+    pub fn with_state(mut self, table: StateTable) -> Self {
+        self.state = Some(table);
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -566,17 +602,23 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             concurrency: DEFAULT_CONCURRENCY,
             account: Some(request.account),
         };
-        let (evaluation, swept) = self.sweep(options).await;
-        let sink = self.write(&evaluation.findings).await?;
+        let (evaluation, swept, run) = self.sweep(options).await;
+        let observed = Observed {
+            sweeps: vec![run],
+            ..Observed::default()
+        };
         let mut counts = BTreeMap::new();
         for finding in &evaluation.findings {
             *counts.entry(finding.severity).or_default() += 1;
         }
+        let written = self.write_all(evaluation.findings, &observed).await?;
+        let sink = written.sink;
         Ok(Response {
             status: "swept",
             counts,
             suppressed: evaluation.suppressed as u64,
-            findings: evaluation.findings.into_iter().map(|f| f.id).collect(),
+            findings: written.findings.into_iter().map(|f| f.id).collect(),
+            resolved: written.resolved.into_iter().map(|f| f.id).collect(),
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
             sink,
             sweep: Some(swept),
@@ -592,12 +634,12 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             .unreadable(&origin, Position::default(), reason)
             .into_iter()
             .collect();
-        let sink = self.write(&findings).await?;
+        let written = self.write_all(findings, &Observed::default()).await?;
         Ok(Response {
             status: "evaluated",
             unreadable: 1,
-            findings: findings.into_iter().map(|f| f.id).collect(),
-            sink,
+            findings: written.findings.into_iter().map(|f| f.id).collect(),
+            sink: written.sink,
             ..Response::default()
         })
     }
@@ -642,6 +684,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         let Evaluated {
             mut summary,
             mut findings,
+            mut observed,
             plan,
             event_id,
         } = self.evaluate(payload, invocation).await;
@@ -657,7 +700,8 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 invocation.deadline,
             ) {
                 Some(options) => {
-                    let (evaluation, swept) = self.sweep(options).await;
+                    let (evaluation, swept, run) = self.sweep(options).await;
+                    observed.sweeps.push(run);
                     for finding in &evaluation.findings {
                         *summary.findings.entry(finding.severity).or_default() += 1;
                     }
@@ -668,7 +712,11 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 None => None,
             },
         };
-        let sink = self.write(&findings).await?;
+        let Written {
+            sink,
+            findings,
+            resolved,
+        } = self.write_all(findings, &observed).await?;
         Ok(Response {
             status: if sweep.is_some() {
                 "swept"
@@ -684,6 +732,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             ignored: summary.ignored,
             unreadable: summary.unreadable,
             findings: findings.into_iter().map(|f| f.id).collect(),
+            resolved: resolved.into_iter().map(|f| f.id).collect(),
             counts: summary.findings,
             suppressed: summary.suppressed,
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
@@ -713,6 +762,9 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             invocation.account.clone()
         };
         let mut pipeline = Pipeline::new(&self.engine).enriching(home);
+        if self.state.is_some() {
+            pipeline = pipeline.tracking();
+        }
         let mut findings = Vec::new();
         let mut plan = SweepPlan::default();
         let mut event_id = None;
@@ -761,6 +813,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             }
         }
         Evaluated {
+            observed: pipeline.take_observed(),
             summary: pipeline.summary,
             findings,
             plan,
@@ -769,9 +822,10 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
     }
 
     /// The sweep a payload asked for, judged by the sweep rules.
-    async fn sweep(&self, options: SweepOptions) -> (Evaluation, SweepSummary) {
+    async fn sweep(&self, options: SweepOptions) -> (Evaluation, SweepSummary, SweepRun) {
         let (state, stats) = self.accounts.sweep(self.engine.baseline(), &options).await;
         let evaluation = self.engine.sweep(&state, chrono::Utc::now());
+        let run = SweepRun::new(&state, &evaluation, options.account.as_deref());
         let summary = SweepSummary {
             scope: match &options.scope {
                 Scope::Full => "full".to_owned(),
@@ -780,7 +834,34 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             regions: options.regions,
             stats,
         };
-        (evaluation, summary)
+        (evaluation, summary, run)
+    }
+
+    /// Writes every finding, or fails. With finding state: reads it, writes the findings with
+    /// their status and then the resolved records, and stores the state only once the sink
+    /// took everything, so a failed write (retried) does not turn a `new` into an `open`.
+    async fn write_all(
+        &self,
+        findings: Vec<Finding>,
+        observed: &Observed,
+    ) -> Result<Written, HandlerError> {
+        let Some(table) = &self.state else {
+            let sink = self.write(&findings).await?;
+            return Ok(Written {
+                sink,
+                findings,
+                resolved: Vec::new(),
+            });
+        };
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let plan = prepare(table, findings, observed, &now).await?;
+        let sink = self.write(&plan.written()).await?;
+        table.put(&plan.records).await?;
+        Ok(Written {
+            sink,
+            findings: plan.findings,
+            resolved: plan.resolved,
+        })
     }
 
     /// Writes every finding, or fails the invocation; says where they went.
@@ -1189,6 +1270,16 @@ mod tests {
         let s = Settings::from_env(&env(&[("READER_ROLE_NAME", " ")]), None).unwrap();
         assert_eq!(s.reader_role, None);
     }
+
+    // --- finding state (issue 16 lifecycle) ---
+    #[test]
+    fn the_state_table_is_optional() {
+        let none = Settings::from_env(&env(&[("STATE_TABLE", " ")]), None).unwrap();
+        assert_eq!(none.state_table, None);
+        let some = Settings::from_env(&env(&[("STATE_TABLE", "rw-state ")]), None).unwrap();
+        assert_eq!(some.state_table.as_deref(), Some("rw-state"));
+    }
+    // ---
 
     #[test]
     fn sink_failures_are_retryable() {

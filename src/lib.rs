@@ -9,9 +9,9 @@
 //! dependency on this one).
 
 pub use rolewarden_core::{
-    account, arn, asff, baseline, check, decode, engine, finding, load, log_events, ocsf, pattern,
-    pipeline, policy, report, rules, state, synth, Baseline, Engine, Evaluation, Finding,
-    Resolution, Severity, Status,
+    account, arn, asff, baseline, check, decode, engine, finding, lifecycle, load, log_events,
+    ocsf, pattern, pipeline, policy, report, rules, state, synth, Baseline, Engine, Evaluation,
+    Finding, Resolution, Severity, Status,
 };
 
 pub mod aws;

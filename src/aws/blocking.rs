@@ -71,6 +71,11 @@ impl Blocking {
             .ok_or_else(|| AwsError::unusable(OPERATION, "the answer names no account"))
     }
 
+    /// Finding state in a DynamoDB table (`--state dynamodb:TABLE`).
+    pub fn state_table(&self, table: &str) -> super::state_table::StateTable {
+        super::state_table::StateTable::new(&self.config, &self.calls, table)
+    }
+
     /// The sink `kinds` name (the Lambda's own `FINDINGS_SINK` targets), buffered.
     pub fn sink(&self, kinds: &[SinkKind], group: &str, format: FindingsFormat) -> BufferedWriter {
         BufferedWriter {

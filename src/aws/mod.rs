@@ -1,6 +1,7 @@
 //! The AWS side of rolewarden: SDK configuration and call counting (here), reads of the live
 //! account for enrichment ([`reader`], [`iam`]) and for the sweep ([`gather`]: IAM, Lex,
-//! Connect), the CloudWatch Logs writer of the findings sink ([`logs`]), a blocking front for
+//! Connect), the CloudWatch Logs writer of the findings sink ([`logs`]), finding state in
+//! DynamoDB ([`state_table`]), a blocking front for
 //! the CLI ([`blocking`]) and the typed error every call returns ([`error`]). The core never
 //! calls into this module; callers fetch what [`crate::Engine::needs`] asks for and hand it
 //! over as an [`crate::account::Snapshot`], or a sweep's [`crate::state::AccountState`].
@@ -21,6 +22,7 @@ pub mod logs;
 pub mod organization;
 pub mod reader;
 pub mod securityhub;
+pub mod state_table;
 
 pub use error::{error_code, About, AwsError, ErrorKind};
 

@@ -150,7 +150,7 @@ class Stack:
             return self.resolve(resource["Properties"]["LogGroupName"])
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{self._generated_name(name)}"
-        if kind in ("AWS::Events::Rule", "AWS::IAM::Role", "AWS::Serverless::Function"):
+        if kind in ("AWS::Events::Rule", "AWS::IAM::Role", "AWS::Serverless::Function", "AWS::DynamoDB::Table"):
             return self._generated_name(name)
         raise KeyError(f"Ref to {kind} {name} is not modelled")
 
@@ -164,6 +164,7 @@ class Stack:
             ("AWS::Events::Rule", "Arn"): f"arn:aws:events:{self.region}:{self.account}:rule/{generated}",
             ("AWS::IAM::Role", "Arn"): f"arn:aws:iam::{self.account}:role/{generated}",
             ("AWS::Serverless::Function", "Arn"): f"arn:aws:lambda:{self.region}:{self.account}:function:{generated}",
+            ("AWS::DynamoDB::Table", "Arn"): f"arn:aws:dynamodb:{self.region}:{self.account}:table/{generated}",
         }
         try:
             return arns[(kind, attribute)]

@@ -59,6 +59,11 @@ FUNCTION_CALLS = READ_CALLS | {
     "sts:AssumeRole",
     "organizations:ListAccounts",
     "organizations:DescribeOrganization",
+} | {
+    # Finding state (issue 16, src/aws/state_table.rs), when FindingState is enabled (the default).
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
 }
 
 # What the SQS event source mapping does with the function's role (Lambda Developer Guide,
@@ -185,6 +190,7 @@ def test_documents_found(templates):
         "FunctionRole.sweep-queue",
         "FunctionRole.read-member-accounts",
         "FunctionRole.read-organization",
+        "FunctionRole.finding-state",
     }
     forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
     assert forwarder == {
@@ -264,6 +270,11 @@ def test_function_grants_exactly_the_calls_the_code_makes(templates):
         assert granted[action] == [f"arn:aws:iam::{account}:role/*"], action
     for action in ("iam:GetPolicy", "iam:GetPolicyVersion"):
         assert set(granted[action]) == {f"arn:aws:iam::{account}:policy/*", "arn:aws:iam::aws:policy/*"}, action
+    table = stack.get_att("FindingStateTable", "Arn")
+    for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"):
+        assert granted[action] == [table], action
+    # Query only on the index of open records: never the whole table.
+    assert granted["dynamodb:Query"] == [f"{table}/index/open"]
 
 
 def test_dependent_actions_are_granted_with_their_action(templates):
@@ -621,3 +632,20 @@ def test_organization_permissions_follow_the_parameters(templates, organization,
     assert ("organizations:ListAccounts" in granted) == bool(organization and not accounts)
     for action in EVENT_SOURCE_MAPPING_ACTIONS:
         assert [r for s in granted[action] for r in as_list(s["Resource"])] == [queue], action
+
+
+@pytest.mark.parametrize("state", ["enabled", "disabled"])
+def test_finding_state_permissions_follow_the_parameter(templates, state):
+    """The DynamoDB actions exist only with the state table, and only on it."""
+    stack = Stack(templates["template.yaml"], parameters={"FindingState": state})
+    granted = permissions(stack, "FunctionRole")
+    dynamodb = {a for a in granted if a.startswith("dynamodb:")}
+    if state == "disabled":
+        assert dynamodb == set()
+        assert "FindingStateTable" not in stack.resources()
+        return
+    assert dynamodb == {"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"}
+    table = stack.get_att("FindingStateTable", "Arn")
+    for action in dynamodb:
+        (statement,) = granted[action]
+        assert as_list(statement["Resource"])[0].startswith(table), action

@@ -35,6 +35,10 @@ def test_function_as_sam_builds_it(template):
     assert "ROLEWARDEN_BASELINE" not in env, "no baseline path unless BaselinePath is set"
     for name in ("READER_ROLE_NAME", "READER_EXTERNAL_ID", "SWEEP_QUEUE_URL", "SWEEP_ACCOUNTS"):
         assert name not in env, f"{name}: no organization, no sweep accounts"
+    assert env["STATE_TABLE"] == stack.ref("FindingStateTable")
+    assert "STATE_TABLE" not in Stack(template, parameters={"FindingState": "disabled"}).resolve(
+        properties["Environment"]["Variables"]
+    )
     assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     assert env["ROLEWARDEN_CACHE_TTL_SECONDS"] == "300"
     with_baseline = Stack(template, parameters={"BaselinePath": "/opt/rolewarden/baseline.toml"})
@@ -337,3 +341,37 @@ def test_organization_parameters_are_validated(templates, name, parameter, valid
         assert re.fullmatch(pattern, value), (parameter, value)
     for value in invalid:
         assert not re.fullmatch(pattern, value), (parameter, value)
+
+
+# --- finding state (issue 16 lifecycle) ---
+def test_finding_state_table(template):
+    """On-demand, point-in-time recovery, encrypted; keyed as src/aws/state_table.rs reads it."""
+    stack = Stack(template)
+    assert "FindingStateTable" in stack.resources()
+    table = stack.resolve(template["Resources"]["FindingStateTable"]["Properties"])
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["KeySchema"] == [
+        {"AttributeName": "account", "KeyType": "HASH"},
+        {"AttributeName": "id", "KeyType": "RANGE"},
+    ]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "open"
+    assert index["KeySchema"][0] == {"AttributeName": "open_key", "KeyType": "HASH"}
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert "FindingStateTable" not in Stack(template, parameters={"FindingState": "disabled"}).resources()
+
+
+@pytest.mark.parametrize("state", ["enabled", "disabled"])
+def test_high_findings_alarm_counts_new_findings_only_with_state(template, state):
+    """With state, open findings (a daily sweep's repeats) and resolved records page nobody: the
+    filter asks for `status` new, which the Lambda writes exactly then. Without state there is
+    no status, so the filter must not ask for one (it would match nothing)."""
+    stack = Stack(template, parameters={"FindingState": state})
+    pattern = stack.resolve(template["Resources"]["HighSeverityFindingsMetricFilter"]["Properties"])[
+        "FilterPattern"
+    ]
+    statuses = set(re.findall(r'\$\.status\s*=\s*"([a-z]+)"', pattern))
+    assert statuses == ({"new"} if state == "enabled" else set()), pattern
+    assert set(re.findall(r'\$\.severity\s*=\s*"([a-z]+)"', pattern)) == {"critical", "high"}

@@ -12,6 +12,7 @@
 )]
 
 mod aws;
+mod aws_lifecycle;
 mod aws_org;
 mod aws_securityhub;
 mod aws_sweep;

@@ -5,8 +5,8 @@
 //! crate does not depend on them). It reads what it is handed (bytes, readers, files named by
 //! the caller) and asks the live account only through [`account::AccountView`]. The layers, each
 //! using only those before it: [`finding`], [`arn`], [`decode`] -> [`policy`] -> [`baseline`] ->
-//! [`account`] -> [`state`] -> [`rules`] -> [`engine`] -> [`pipeline`], [`check`], [`pattern`],
-//! [`report`], [`log_events`], [`asff`], [`load`]; [`synth`] (synthetic log files for benchmarks and
+//! [`account`] -> [`state`] -> [`rules`] -> [`engine`] -> [`lifecycle`] -> [`pipeline`], [`check`],
+//! [`pattern`], [`report`], [`log_events`], [`asff`], [`ocsf`], [`load`]; [`synth`] (synthetic log files for benchmarks and
 //! memory tests) stands apart.
 
 pub mod account;
@@ -17,6 +17,7 @@ pub mod check;
 pub mod decode;
 pub mod engine;
 pub mod finding;
+pub mod lifecycle;
 pub mod load;
 pub mod log_events;
 pub mod ocsf;

@@ -16,6 +16,7 @@ use crate::account::{AccountView, Needs, Snapshot};
 use crate::decode::{read_items_with, Envelope, Event, Item, Options, Position};
 use crate::engine::{Engine, Evaluation};
 use crate::finding::{Finding, Severity};
+use crate::lifecycle::{policy_write, resolves_unwatched, Observed};
 
 /// Counts for a run's summary line or an invocation's answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,6 +91,8 @@ pub struct Pipeline<'e> {
     last_unreadable: Option<(String, u64)>,
     /// Decoding limits for [`evaluate_reader`] (record size, depth).
     decoding: Options,
+    /// Policy writes seen, when finding state is kept ([`Pipeline::tracking`]).
+    observed: Option<Observed>,
     pub summary: Summary,
 }
 
@@ -102,6 +105,7 @@ impl<'e> Pipeline<'e> {
             enrich: false,
             last_unreadable: None,
             decoding: Options::default(),
+            observed: None,
             summary: Summary::default(),
         }
     }
@@ -118,6 +122,21 @@ impl<'e> Pipeline<'e> {
     pub fn decoding(mut self, options: Options) -> Self {
         self.decoding = options;
         self
+    }
+
+    /// Keeps what can resolve stored findings (policy writes and deletes, deletes included
+    /// though no rule watches them), for finding state ([`crate::lifecycle`]).
+    pub fn tracking(mut self) -> Self {
+        self.observed = Some(Observed::default());
+        self
+    }
+
+    /// What was observed for the lifecycle; empty unless [`Pipeline::tracking`].
+    pub fn take_observed(&mut self) -> Observed {
+        self.observed
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub fn engine(&self) -> &'e Engine {
@@ -139,6 +158,14 @@ impl<'e> Pipeline<'e> {
                         .event_id
                         .clone()
                         .or_else(|| envelope.as_ref().and_then(|e| e.id.clone()));
+                    if let Some(observed) = self
+                        .observed
+                        .as_mut()
+                        .filter(|_| resolves_unwatched(source, name))
+                    {
+                        let event = Event::new(*record, envelope);
+                        observed.writes.extend(policy_write(&event, &[]));
+                    }
                     return Admitted::Unwatched { id };
                 }
                 let event = Event::new(*record, envelope);
@@ -211,6 +238,11 @@ impl<'e> Pipeline<'e> {
     /// Evaluates a watched event against what was read of the account, and counts it.
     pub fn evaluate(&mut self, event: &Event, view: &dyn AccountView) -> Evaluation {
         let evaluation = self.engine.evaluate(event, view);
+        if let Some(observed) = self.observed.as_mut() {
+            observed
+                .writes
+                .extend(policy_write(event, &evaluation.findings));
+        }
         self.summary.suppressed += evaluation.suppressed as u64;
         self.summary.count(&evaluation.findings);
         evaluation

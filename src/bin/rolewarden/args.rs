@@ -186,6 +186,8 @@ pub struct EvaluateArgs {
     pub assume: AssumeArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
     /// A record (or JSON Lines line) larger than this many bytes is reported unreadable
     /// (RW000) without being held in memory; peak memory follows this limit.
     #[arg(long, value_name = "BYTES", default_value_t = rolewarden::decode::stream::DEFAULT_MAX_RECORD_BYTES)]
@@ -251,6 +253,8 @@ pub struct SweepArgs {
     pub assume: AssumeArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 #[derive(clap::Args)]
@@ -295,4 +299,27 @@ fn parse_account(s: &str) -> Result<String, String> {
 
 fn parse_severity(s: &str) -> Result<Severity, UnknownSeverity> {
     s.parse()
+}
+
+// --- finding state (issue 16 lifecycle) ---
+
+/// Finding state: shared by `evaluate` and `sweep`.
+#[derive(clap::Args)]
+pub struct StateArgs {
+    /// Keep finding state in this DynamoDB table (`dynamodb:TABLE`, the template's state
+    /// table): each finding gets `status` (`new`, then `open`) and `first_seen`, and findings
+    /// whose cause is gone are written again as `resolved`. Without it nothing is remembered
+    /// (offline replays stay stateless). Needs dynamodb:BatchGetItem, dynamodb:Query and
+    /// dynamodb:BatchWriteItem on the table.
+    #[arg(long, value_name = "dynamodb:TABLE", value_parser = parse_state)]
+    pub state: Option<String>,
+}
+
+/// The table of `dynamodb:TABLE`.
+fn parse_state(text: &str) -> Result<String, String> {
+    text.strip_prefix("dynamodb:")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("expected `dynamodb:TABLE`, not `{text}`"))
 }

@@ -40,7 +40,7 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
 
     // --assume-role is only about enrichment: it turns it on.
     let enrich = args.enrich || args.assume.assume_role.is_some();
-    let live = if enrich || !args.sink.sink.is_empty() {
+    let live = if enrich || !args.sink.sink.is_empty() || args.state.state.is_some() {
         Some(Blocking::new().context("cannot start the AWS client runtime")?)
     } else {
         None
@@ -57,6 +57,15 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         max_record_bytes: args.max_record_bytes,
         ..Default::default()
     });
+    // With state, findings are held until the end: their status needs the table first.
+    let table = match (&live, &args.state.state) {
+        (Some(live), Some(table)) => {
+            pipeline = pipeline.tracking();
+            Some(live.state_table(table))
+        }
+        _ => None,
+    };
+    let mut held: Vec<Finding> = Vec::new();
     if let (Some(live), Some(accounts)) = (&live, &reader) {
         // Enrichment reads the credentials' own account; an event from another account (an
         // organization trail) is judged from the event alone rather than against look-alike
@@ -135,6 +144,10 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
                 {
                     return;
                 }
+                if table.is_some() {
+                    held.push(*finding);
+                    return;
+                }
                 if let (Some(sink), Some(live)) = (&mut sink, &live) {
                     sink.push(live, (*finding).clone());
                 }
@@ -154,13 +167,35 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    let plan = match (&live, &table) {
+        (Some(live), Some(table)) => {
+            let plan = crate::state::plan(live, table, held, &pipeline.take_observed())?;
+            for finding in plan.written() {
+                if let Some(sink) = &mut sink {
+                    sink.push(live, finding.clone());
+                }
+                match args.report.format {
+                    Format::Json | Format::Ocsf => {
+                        output::write_line(console, args.report.format, &finding)
+                    }
+                    Format::Text => kept.push(finding),
+                }
+            }
+            Some(plan)
+        }
+        _ => None,
+    };
     if let Format::Text = args.report.format {
         console.out(&report::render_text(&kept));
     }
-    let sink_failed = match (sink, &live) {
+    let mut sink_failed = match (sink, &live) {
         (Some(sink), Some(live)) => !output::finish_sink(console, sink, live),
         _ => false,
     };
+    if let (Some(live), Some(table), Some(plan)) = (&live, &table, &plan) {
+        let stored = output::finish_state(console, live, table, plan, sink_failed);
+        sink_failed = sink_failed || !stored;
+    }
     if let Some(live) = &live {
         console.err(&format!(
             "rolewarden: AWS API calls: {}",

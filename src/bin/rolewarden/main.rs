@@ -7,6 +7,7 @@ mod console;
 mod evaluate;
 mod inputs;
 mod output;
+mod state;
 mod sweep;
 mod walk;
 

@@ -56,6 +56,43 @@ pub fn finish_sink(console: &mut Console, sink: BufferedWriter, live: &Blocking)
     }
 }
 
+/// Stores the state of what was written, unless the sink failed (the next run then sees the
+/// same findings as `new` again); `false` when storing failed.
+pub fn finish_state(
+    console: &mut Console,
+    live: &Blocking,
+    table: &rolewarden::aws::state_table::StateTable,
+    plan: &rolewarden::lifecycle::Plan,
+    sink_failed: bool,
+) -> bool {
+    if sink_failed {
+        console.err("rolewarden: finding state not stored, as the findings were not all written");
+        return true;
+    }
+    match crate::state::commit(live, table, plan) {
+        Ok(()) => {
+            console.err(&format!(
+                "rolewarden: finding state: {} new, {} open, {} resolved (table `{}`)",
+                plan.findings
+                    .iter()
+                    .filter(|f| f.status == Some(rolewarden::finding::Status::New))
+                    .count(),
+                plan.findings
+                    .iter()
+                    .filter(|f| f.status == Some(rolewarden::finding::Status::Open))
+                    .count(),
+                plan.resolved.len(),
+                table.table()
+            ));
+            true
+        }
+        Err(e) => {
+            console.err(&format!("rolewarden: error: {e}"));
+            false
+        }
+    }
+}
+
 /// `IAM:GetRole 3, CloudWatch Logs:PutLogEvents 1`, or `none`.
 pub fn api_calls(live: &Blocking) -> String {
     let calls: Vec<String> = live

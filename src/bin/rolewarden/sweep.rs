@@ -81,6 +81,7 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
         );
         bar
     });
+    let own_account_only = matches!(&targets[..], [None]);
     // In the accounts' order, whichever finishes first.
     let swept: Vec<(AccountState, SweepStats)> = live.block_on(
         stream::iter(targets)
@@ -105,11 +106,23 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
     }
 
     let mut reported: Vec<Finding> = Vec::new();
+    let mut observed = rolewarden::lifecycle::Observed::default();
+    // A sweep of the credentials' own account that lists no role names no account; the
+    // lifecycle needs one to resolve what that sweep no longer reports.
+    let home = match &args.state.state {
+        Some(_) if own_account_only => live.home_account().ok(),
+        _ => None,
+    };
     let mut incomplete = 0;
     let mut suppressed = 0;
     let mut lines = Vec::new();
     for (state, stats) in &swept {
         let evaluation = engine.sweep(state, now);
+        observed.sweeps.push(rolewarden::lifecycle::SweepRun::new(
+            state,
+            &evaluation,
+            home.as_deref(),
+        ));
         let kept: Vec<Finding> = evaluation
             .findings
             .into_iter()
@@ -128,6 +141,15 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
         reported.extend(kept);
     }
     let worst = reported.iter().map(|f| f.severity).max();
+    let table = args.state.state.as_deref().map(|t| live.state_table(t));
+    let plan = match &table {
+        Some(table) => {
+            let plan = crate::state::plan(&live, table, reported, &observed)?;
+            reported = plan.written();
+            Some(plan)
+        }
+        None => None,
+    };
     output::write_report(console, args.report.format, &reported);
     let mut sink_failed = false;
     if let Some(mut sink) = args.sink.open(&live) {
@@ -135,6 +157,10 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
             sink.push(&live, finding.clone());
         }
         sink_failed = !output::finish_sink(console, sink, &live);
+    }
+    if let (Some(table), Some(plan)) = (&table, &plan) {
+        sink_failed =
+            !output::finish_state(console, &live, table, plan, sink_failed) || sink_failed;
     }
     for line in &lines {
         console.err(line);

@@ -15,6 +15,7 @@ mod corpus_external;
 mod decoder_fuzz;
 mod grants_reference;
 mod input_formats;
+mod lifecycle;
 mod ocsf;
 mod partitions;
 mod policy_cost;
