@@ -27,6 +27,8 @@ pub enum About {
     RolePolicy { role: String, policy: String },
     Policy(String),
     PolicyVersion { policy: String, version: String },
+    /// An S3 object or prefix, as `s3://bucket/key`.
+    Object(String),
 }
 
 /// What went wrong with a call.
@@ -118,6 +120,7 @@ impl About {
             About::PolicyVersion { policy, version } => {
                 format!("managed policy `{policy}` {version}")
             }
+            About::Object(url) => format!("object `{url}`"),
         }
     }
 }
@@ -129,6 +132,7 @@ impl fmt::Display for About {
             About::RolePolicy { role, policy } => write!(f, "`{role}`/`{policy}`"),
             About::Policy(arn) => write!(f, "`{arn}`"),
             About::PolicyVersion { policy, version } => write!(f, "`{policy}` {version}"),
+            About::Object(url) => write!(f, "`{url}`"),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod iam;
 pub mod logs;
 pub mod organization;
 pub mod reader;
+pub mod s3;
 
 pub use error::{error_code, About, AwsError, ErrorKind};
 

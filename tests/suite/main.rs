@@ -14,6 +14,7 @@
 mod aws;
 mod aws_org;
 mod aws_sweep;
+mod aws_trail;
 mod cli;
 mod common;
 mod decoder_regressions;

@@ -35,6 +35,18 @@ impl Summary {
         self.findings.values().sum()
     }
 
+    /// Adds another worker's counts.
+    pub fn add(&mut self, other: &Summary) {
+        self.inputs += other.inputs;
+        self.events += other.events;
+        self.ignored += other.ignored;
+        self.unreadable += other.unreadable;
+        self.suppressed += other.suppressed;
+        for (severity, n) in &other.findings {
+            *self.findings.entry(*severity).or_default() += n;
+        }
+    }
+
     fn count(&mut self, findings: &[Finding]) {
         for finding in findings {
             *self.findings.entry(finding.severity).or_default() += 1;
@@ -76,7 +88,10 @@ pub enum Enrichment {
     Unavailable(String),
 }
 
-/// One run's pipeline state: the engine, the account enrichment reads, the counts.
+/// One run's pipeline state: the engine, the account enrichment reads, the counts. A clone is
+/// one more worker of the same run (the CLI reads S3 objects side by side); its counts are
+/// [`Summary::add`]ed back.
+#[derive(Clone)]
 pub struct Pipeline<'e> {
     engine: &'e Engine,
     /// The account enrichment reads (the function's own, the credentials' own); `None`: any.

@@ -8,6 +8,7 @@ mod evaluate;
 mod inputs;
 mod output;
 mod sweep;
+mod trail;
 mod walk;
 
 use std::path::Path;
