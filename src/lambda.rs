@@ -789,14 +789,17 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 let snapshot = match &enrichment {
                     Enrichment::NotNeeded => Snapshot::default(),
                     Enrichment::Unavailable(reason) => Snapshot::unavailable(reason.clone()),
-                    Enrichment::Fetch => self.accounts.snapshot(&needs, self.engine.baseline()).await,
+                    Enrichment::Fetch => {
+                        self.accounts.snapshot(&needs, self.engine.baseline()).await
+                    }
                 };
                 findings.extend(pipeline.evaluate(&event, &snapshot).findings);
                 // Re-checks read the function's own account only, like enrichment.
                 if !event.failed() && pipeline.foreign(event.account()).is_none() {
                     let profiles = self.engine.rechecks(&event);
                     if !profiles.is_empty() {
-                        plan.profiles.extend(profiles.iter().map(|p| p.name.clone()));
+                        plan.profiles
+                            .extend(profiles.iter().map(|p| p.name.clone()));
                         plan.regions.extend(event.region().map(str::to_owned));
                         plan.account = plan.account.take().or(event.account().map(str::to_owned));
                     }

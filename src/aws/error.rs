@@ -24,9 +24,15 @@ pub struct AwsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum About {
     Role(String),
-    RolePolicy { role: String, policy: String },
+    RolePolicy {
+        role: String,
+        policy: String,
+    },
     Policy(String),
-    PolicyVersion { policy: String, version: String },
+    PolicyVersion {
+        policy: String,
+        version: String,
+    },
     /// An S3 object or prefix, as `s3://bucket/key`.
     Object(String),
 }

@@ -69,8 +69,12 @@ impl Selection {
         let Some(parts) = layout_parts(key) else {
             return true;
         };
-        parts.account.is_none_or(|a| self.accounts.is_empty() || self.accounts.contains(a))
-            && parts.region.is_none_or(|r| self.regions.is_empty() || self.regions.contains(r))
+        parts
+            .account
+            .is_none_or(|a| self.accounts.is_empty() || self.accounts.contains(a))
+            && parts
+                .region
+                .is_none_or(|r| self.regions.is_empty() || self.regions.contains(r))
             && parts.day.is_none_or(|d| self.day_wanted(d))
     }
 }
@@ -284,12 +288,18 @@ impl TrailReader {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk(OPERATION, &e).about(About::Object(format!("s3://{bucket}/{prefix}"))))?;
+            let page = page.map_err(|e| {
+                AwsError::from_sdk(OPERATION, &e)
+                    .about(About::Object(format!("s3://{bucket}/{prefix}")))
+            })?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
                     objects.push(Object {
                         key: key.to_owned(),
-                        size: object.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                        size: object
+                            .size()
+                            .and_then(|s| u64::try_from(s).ok())
+                            .unwrap_or(0),
                     });
                 }
             }
@@ -312,7 +322,10 @@ impl TrailReader {
             .send()
             .await
             .map(|o| o.body)
-            .map_err(|e| AwsError::from_sdk(OPERATION, &e).about(About::Object(format!("s3://{bucket}/{key}"))))
+            .map_err(|e| {
+                AwsError::from_sdk(OPERATION, &e)
+                    .about(About::Object(format!("s3://{bucket}/{key}")))
+            })
     }
 }
 
@@ -412,7 +425,9 @@ mod tests {
         let l = Location::parse("s3://trail/AWSLogs/").unwrap();
         assert_eq!((l.bucket.as_str(), l.key.as_str()), ("trail", "AWSLogs/"));
         assert!(!l.is_object());
-        assert!(Location::parse("s3://trail/a/b.json.gz").unwrap().is_object());
+        assert!(Location::parse("s3://trail/a/b.json.gz")
+            .unwrap()
+            .is_object());
         assert_eq!(Location::parse("s3://trail").unwrap().key, "");
         assert!(Location::parse("s3:///x").is_none());
         assert!(Location::parse("/tmp/x").is_none());

@@ -195,6 +195,7 @@ def test_documents_found(templates):
         "FunctionRole.sweep-queue",
         "FunctionRole.read-member-accounts",
         "FunctionRole.read-organization",
+        "FunctionRole.read-trail",
     }
     forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
     assert forwarder == {

@@ -200,7 +200,14 @@ fn a_trail_bucket_gives_what_its_files_give_from_disk() {
     // Everything, one object at a time and eight at a time: the same output, in key order.
     let one = rolewarden(
         &server,
-        &["evaluate", "--format", "json", "s3://trail/", "--concurrency", "1"],
+        &[
+            "evaluate",
+            "--format",
+            "json",
+            "s3://trail/",
+            "--concurrency",
+            "1",
+        ],
     );
     let eight = rolewarden(&server, &["evaluate", "--format", "json", "s3://trail"]);
     assert_eq!(one.status.code(), Some(2));
@@ -228,7 +235,12 @@ fn a_trail_bucket_gives_what_its_files_give_from_disk() {
     // One object by its key.
     let single = rolewarden(
         &server,
-        &["evaluate", "--format", "json", &format!("s3://trail/{}", keys[0])],
+        &[
+            "evaluate",
+            "--format",
+            "json",
+            &format!("s3://trail/{}", keys[0]),
+        ],
     );
     assert_eq!(single.status.code(), Some(0));
     assert_eq!(findings(&single).len(), from_disk.len() / 2);
@@ -322,12 +334,7 @@ fn codes(answer: &Answer) -> Vec<(String, String)> {
     };
     r.results
         .iter()
-        .map(|t| {
-            (
-                t.task_id.clone().unwrap(),
-                t.result_code.clone().unwrap(),
-            )
-        })
+        .map(|t| (t.task_id.clone().unwrap(), t.result_code.clone().unwrap()))
         .collect()
 }
 
@@ -360,7 +367,10 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     let invocation = Invocation::default();
 
     // A new log file: its findings land in the log group.
-    let Answer::Summary(r) = app.invoke(&created("trail", good), &invocation).await.unwrap()
+    let Answer::Summary(r) = app
+        .invoke(&created("trail", good), &invocation)
+        .await
+        .unwrap()
     else {
         panic!("not a summary")
     };
@@ -370,7 +380,10 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let written = aws::read_log_group(&logs, group).await;
     for id in &r.findings {
-        assert!(written.iter().any(|line| line.contains(id.as_str())), "{id}");
+        assert!(
+            written.iter().any(|line| line.contains(id.as_str())),
+            "{id}"
+        );
     }
     // A file that is not a log file is left alone.
     let Answer::Summary(r) = app
@@ -454,6 +467,70 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     assert_eq!(err.error_type(), "Retryable");
 }
 
+/// The same invocations through the Lambda Runtime API (`cargo lambda watch`), the `bootstrap`
+/// binary reading moto's S3: the answers Lambda and Batch Operations would get.
+#[test]
+#[ignore = "needs moto_server and cargo-lambda: run by scripts/test.sh"]
+fn trail_invocations_through_the_runtime_api() {
+    use crate::lambda_runtime::{bootstrap, invoke, start_runtime_api, Running};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = OwnServer::start();
+    let config = rt.block_on(aws::config_for(&server.url));
+    let disk = tempfile::tempdir().unwrap();
+    let keys = rt.block_on(seed(&s3_client(&config), "trail", disk.path()));
+    let port = aws::free_port();
+    let (_watch, lambda_env) = start_runtime_api(port);
+    let function = lambda_env
+        .iter()
+        .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
+        .map_or("_".to_owned(), |(_, v)| v.clone());
+    let group = format!("/rolewarden/{}", aws::unique("trail"));
+    let _function = Running(
+        Command::new(bootstrap())
+            .envs(lambda_env.iter().cloned())
+            .env("AWS_ENDPOINT_URL", &server.url)
+            .env("FINDINGS_LOG_GROUP", &group)
+            .env("AWS_MAX_ATTEMPTS", "2")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let call = |payload: Vec<u8>| -> Value {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), payload).unwrap();
+        let out = invoke(port, &function, file.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let created = call(created("trail", &keys[0]));
+    assert_eq!(created["status"], "evaluated", "{created}");
+    let ids = created["findings"].as_array().unwrap().clone();
+    assert!(!ids.is_empty());
+    let missing = keys[0].replace("a1.json.gz", "missing.json.gz");
+    for version in ["1.0", "2.0"] {
+        let answer = call(tasks(version, "trail", &[keys[0].as_str(), missing.as_str()]));
+        assert_eq!(answer["invocationSchemaVersion"], version, "{answer}");
+        assert_eq!(answer["results"][0]["resultCode"], "Succeeded", "{answer}");
+        assert_eq!(answer["results"][1]["resultCode"], "PermanentFailure", "{answer}");
+        assert!(answer["results"][1]["resultString"]
+            .as_str()
+            .unwrap()
+            .contains(&missing));
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let written = rt.block_on(aws::read_log_group(&logs, &group));
+    for id in &ids {
+        assert!(
+            written.iter().any(|l| l.contains(id.as_str().unwrap())),
+            "{id}"
+        );
+    }
+}
+
 /// MB/s of gzipped trail read from the local server by the CLI at concurrency 1 and 8, next to
 /// `gzip -dc` of the same bytes (the floor any reader pays). Printed, never asserted.
 #[test]
@@ -518,7 +595,11 @@ fn trail_read_speed() {
                     concurrency,
                 ],
             );
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         });
         println!(
             "trail speed: concurrency {concurrency}: {mb:.1} MB of gzip in {secs:.2} s = {:.1} MB/s",

@@ -140,7 +140,9 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
     if !trails.is_empty() {
         let live = match &live {
             Some(live) => live,
-            None => trail_live.insert(Blocking::new().context("cannot start the AWS client runtime")?),
+            None => {
+                trail_live.insert(Blocking::new().context("cannot start the AWS client runtime")?)
+            }
         };
         let urls: Vec<String> = trails
             .iter()

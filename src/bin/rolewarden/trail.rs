@@ -53,27 +53,35 @@ impl Trail<'_> {
         let reader = TrailReader::new(self.live.config(), self.live.calls());
         for url in urls {
             let Some(location) = Location::parse(url) else {
-                console.err(&format!("rolewarden: {url}: not an s3://BUCKET/PREFIX location"));
+                console.err(&format!(
+                    "rolewarden: {url}: not an s3://BUCKET/PREFIX location"
+                ));
                 unread.failures += 1;
                 continue;
             };
             let started = Instant::now();
-            let objects = match self.live.block_on(reader.objects(
-                &location,
-                &self.selection,
-                self.today,
-            )) {
-                Ok(objects) => objects,
-                Err(e) => {
-                    console.err(&format!("rolewarden: {url}: cannot list: {e}"));
-                    unread.failures += 1;
-                    continue;
-                }
-            };
+            let objects =
+                match self
+                    .live
+                    .block_on(reader.objects(&location, &self.selection, self.today))
+                {
+                    Ok(objects) => objects,
+                    Err(e) => {
+                        console.err(&format!("rolewarden: {url}: cannot list: {e}"));
+                        unread.failures += 1;
+                        continue;
+                    }
+                };
             let bytes = AtomicU64::new(0);
-            self.objects(&reader, &location, &objects, pipeline, fetch, &bytes, &mut |o| {
-                emit(o, console)
-            });
+            self.objects(
+                &reader,
+                &location,
+                &objects,
+                pipeline,
+                fetch,
+                &bytes,
+                &mut |o| emit(o, console),
+            );
             let bytes = bytes.into_inner();
             let secs = started.elapsed().as_secs_f64();
             console.err(&format!(
