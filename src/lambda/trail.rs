@@ -55,7 +55,7 @@ pub(super) fn s3_input(payload: &[u8]) -> Option<S3Input> {
 /// How reading one object ended.
 pub(super) enum Outcome {
     /// Read, evaluated, findings written.
-    Done(Response),
+    Done(Box<Response>),
     /// Worth trying again: throttled, unreachable, or the findings were not written.
     Temporary(String),
     /// Trying again cannot help: not a log file, missing, denied, corrupt (an RW000 naming the
@@ -143,7 +143,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         let bucket = event.detail.bucket.name;
         let key = event.detail.object.key;
         match self.read_object(&bucket, &key, invocation).await {
-            Outcome::Done(response) => Ok(response),
+            Outcome::Done(response) => Ok(*response),
             Outcome::Temporary(why) => Err(HandlerError::Object(why)),
             Outcome::Permanent(why) => {
                 tracing::warn!(%bucket, %key, "{why}");
@@ -195,7 +195,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             return Outcome::Permanent(reason);
         }
         let summary = evaluated.summary;
-        Outcome::Done(Response {
+        Outcome::Done(Box::new(Response {
             status: if summary.events > summary.ignored || summary.unreadable > 0 {
                 "evaluated"
             } else {
@@ -211,7 +211,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
             sink,
             ..Response::default()
-        })
+        }))
     }
 
     /// The body through the decoder on a thread of its own (it reads synchronously), its items

@@ -503,7 +503,11 @@ fn trail_invocations_through_the_runtime_api() {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), payload).unwrap();
         let out = invoke(port, &function, file.path());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let created = call(created("trail", &keys[0]));
@@ -512,10 +516,17 @@ fn trail_invocations_through_the_runtime_api() {
     assert!(!ids.is_empty());
     let missing = keys[0].replace("a1.json.gz", "missing.json.gz");
     for version in ["1.0", "2.0"] {
-        let answer = call(tasks(version, "trail", &[keys[0].as_str(), missing.as_str()]));
+        let answer = call(tasks(
+            version,
+            "trail",
+            &[keys[0].as_str(), missing.as_str()],
+        ));
         assert_eq!(answer["invocationSchemaVersion"], version, "{answer}");
         assert_eq!(answer["results"][0]["resultCode"], "Succeeded", "{answer}");
-        assert_eq!(answer["results"][1]["resultCode"], "PermanentFailure", "{answer}");
+        assert_eq!(
+            answer["results"][1]["resultCode"], "PermanentFailure",
+            "{answer}"
+        );
         assert!(answer["results"][1]["resultString"]
             .as_str()
             .unwrap()
