@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use rolewarden::account::Snapshot;
 use rolewarden::aws::s3::TrailReader;
 use rolewarden::aws::CallCounter;
-use rolewarden::lambda::{Answer, App, FindingSink, Invocation, Settings, SinkKind};
+use rolewarden::lambda::{Answer, App, FindingSink, Invocation};
 use rolewarden::pipeline::{evaluate_reader, Output as Out, Pipeline};
 use rolewarden::sink::SinkError;
 use rolewarden::{Baseline, Engine, Finding};
@@ -96,6 +96,39 @@ async fn seed(s3: &aws_sdk_s3::Client, bucket: &str, disk: &Path) -> Vec<String>
     files.into_iter().map(|(k, _)| k).collect()
 }
 
+/// A server of its own with the trail of [`seed`] in bucket `trail` (and on disk).
+struct Seeded {
+    rt: tokio::runtime::Runtime,
+    server: OwnServer,
+    config: SdkConfig,
+    disk: tempfile::TempDir,
+    keys: Vec<String>,
+}
+
+/// A runtime for the test's own calls, a server of its own, its configuration.
+fn own_server() -> (tokio::runtime::Runtime, OwnServer, SdkConfig) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = OwnServer::start();
+    let config = rt.block_on(aws::config_for(&server.url));
+    (rt, server, config)
+}
+
+fn seeded() -> Seeded {
+    let (rt, server, config) = own_server();
+    let disk = tempfile::tempdir().unwrap();
+    let keys = rt.block_on(seed(&s3_client(&config), "trail", disk.path()));
+    Seeded {
+        rt,
+        server,
+        config,
+        disk,
+        keys,
+    }
+}
+
 fn rolewarden(server: &OwnServer, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rolewarden"))
         .args(args)
@@ -130,14 +163,9 @@ fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 #[test]
 #[ignore = "needs moto_server: run by scripts/test.sh"]
 fn a_trail_bucket_gives_what_its_files_give_from_disk() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = OwnServer::start();
-    let config = rt.block_on(aws::config_for(&server.url));
-    let disk = tempfile::tempdir().unwrap();
-    let keys = rt.block_on(seed(&s3_client(&config), "trail", disk.path()));
+    let Seeded {
+        server, disk, keys, ..
+    } = seeded();
     let corrupt = keys.last().unwrap().clone();
 
     // Account A, us-east-1, the last two days: two good files and the corrupt one.
@@ -278,19 +306,6 @@ fn eventbridge_and_the_trail_give_the_same_finding_id() {
     assert_eq!(from_eventbridge, ids(&gzip(trail_file.as_bytes())));
 }
 
-fn app(config: &SdkConfig, group: &str) -> App {
-    let settings = Settings {
-        sink: SinkKind::CloudWatch,
-        log_group: group.to_owned(),
-        ..Settings::from_env(&|_| None, None).unwrap()
-    };
-    App::new(
-        Engine::new(Baseline::embedded().unwrap()),
-        config,
-        &settings,
-    )
-}
-
 fn created(bucket: &str, key: &str) -> Vec<u8> {
     json!({
         "version": "0", "id": "7d3a5e0c-0000-4000-8000-000000000001",
@@ -363,7 +378,7 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     let good = keys[0].as_str();
     let corrupt = keys.last().unwrap().as_str();
     let group = "/rolewarden/trail";
-    let app = app(&config, group);
+    let app = crate::aws::app(&config, group);
     let invocation = Invocation::default();
 
     // A new log file: its findings land in the log group.
@@ -472,21 +487,17 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
 #[test]
 #[ignore = "needs moto_server and cargo-lambda: run by scripts/test.sh"]
 fn trail_invocations_through_the_runtime_api() {
-    use crate::lambda_runtime::{bootstrap, invoke, start_runtime_api, Running};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = OwnServer::start();
-    let config = rt.block_on(aws::config_for(&server.url));
-    let disk = tempfile::tempdir().unwrap();
-    let keys = rt.block_on(seed(&s3_client(&config), "trail", disk.path()));
+    use crate::lambda_runtime::{bootstrap, function_name, invoke, start_runtime_api, Running};
+    let Seeded {
+        rt,
+        server,
+        config,
+        keys,
+        ..
+    } = seeded();
     let port = aws::free_port();
     let (_watch, lambda_env) = start_runtime_api(port);
-    let function = lambda_env
-        .iter()
-        .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
-        .map_or("_".to_owned(), |(_, v)| v.clone());
+    let function = function_name(&lambda_env);
     let group = format!("/rolewarden/{}", aws::unique("trail"));
     let _function = Running(
         Command::new(bootstrap())
@@ -547,12 +558,7 @@ fn trail_invocations_through_the_runtime_api() {
 #[test]
 #[ignore = "needs moto_server: run by scripts/test.sh; a measurement"]
 fn trail_read_speed() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = OwnServer::start();
-    let config = rt.block_on(aws::config_for(&server.url));
+    let (rt, server, config) = own_server();
     let s3 = s3_client(&config);
     let disk = tempfile::tempdir().unwrap();
     // Files of the sample events' records (nearly all watched: the rules' worst case per MB),
