@@ -225,6 +225,35 @@ fn a_trail_bucket_gives_what_its_files_give_from_disk() {
         "{stderr}"
     );
 
+    // One account's folder, one region, up to a day: the region is listed once (no start
+    // date, so no day prefixes), the keys after that day are left out.
+    let out = rolewarden(
+        &server,
+        &[
+            "evaluate",
+            "--format",
+            "json",
+            &format!("s3://trail/AWSLogs/o-abc123def4/{B}/"),
+            "--until",
+            "2026-11-01",
+            "--regions",
+            "eu-west-1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("S3:ListObjectsV2 1") && stderr.contains("S3:GetObject 1"),
+        "{stderr}"
+    );
+    let one_file = Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+        .args(["evaluate", "--format", "json"])
+        .arg(disk.path().join(key(B, "eu-west-1", DAYS[0], "a1")))
+        .output()
+        .unwrap();
+    assert!(!findings(&one_file).is_empty());
+    assert_eq!(ids(&findings(&out)), ids(&findings(&one_file)));
+
     // Everything, one object at a time and eight at a time: the same output, in key order.
     let one = rolewarden(
         &server,

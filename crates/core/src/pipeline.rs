@@ -1,5 +1,5 @@
-//! The one evaluation pipeline every entry point drives (the CLI over files, the Lambda over a
-//! payload, and the queue and S3 paths that come next): count the item, skip what no rule
+//! The one evaluation pipeline every entry point drives (the CLI over files and S3 objects, the
+//! Lambda over a payload, a queue message or an S3 object): count the item, skip what no rule
 //! watches, ask what the event needs from the account, evaluate, apply exceptions, turn
 //! unreadable input into RW000.
 //!
