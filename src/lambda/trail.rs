@@ -58,9 +58,9 @@ pub(super) enum Outcome {
     Done(Box<Response>),
     /// Worth trying again: throttled, unreachable, or the findings were not written.
     Temporary(String),
-    /// Trying again cannot help: not a log file, missing, denied, corrupt (an RW000 naming the
-    /// key is written for the last three).
-    Permanent(String),
+    /// Trying again cannot help: not a log file, missing, denied, corrupt; for the last three
+    /// an RW000 naming the key was written, and this is what was.
+    Permanent(String, Option<Box<Response>>),
 }
 
 /// What the decoding thread hands over.
@@ -115,7 +115,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                     ),
                 ),
                 Outcome::Temporary(why) => ("TemporaryFailure", why),
-                Outcome::Permanent(why) => ("PermanentFailure", why),
+                Outcome::Permanent(why, _) => ("PermanentFailure", why),
             };
             tracing::info!(task = ?task.task_id, %bucket, key = %key, code, "task done");
             let mut result = S3BatchJobResult::default();
@@ -145,13 +145,18 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         match self.read_object(&bucket, &key, invocation).await {
             Outcome::Done(response) => Ok(*response),
             Outcome::Temporary(why) => Err(HandlerError::Object(why)),
-            Outcome::Permanent(why) => {
+            // The RW000 naming the key was written (the answer says so), or, for a key that is
+            // not a log file, there was nothing to read.
+            Outcome::Permanent(why, written) => {
                 tracing::warn!(%bucket, %key, "{why}");
-                Ok(Response {
-                    status: "ignored",
-                    event_id: event.id,
-                    ..Response::default()
-                })
+                Ok(written.map_or_else(
+                    || Response {
+                        status: "ignored",
+                        event_id: event.id,
+                        ..Response::default()
+                    },
+                    |r| *r,
+                ))
             }
         }
     }
@@ -165,10 +170,10 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
     ) -> Outcome {
         let origin = format!("s3://{bucket}/{key}");
         if !is_log_key(key) {
-            return Outcome::Permanent(format!("not a CloudTrail log file: {origin}"));
+            return Outcome::Permanent(format!("not a CloudTrail log file: {origin}"), None);
         }
         let Some(trail) = &self.trail else {
-            return Outcome::Permanent("this function reads no S3".to_owned());
+            return Outcome::Permanent("this function reads no S3".to_owned(), None);
         };
         self.learn_home(invocation);
         let before = self.calls.snapshot();
@@ -191,11 +196,8 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             Ok(sink) => sink,
             Err(e) => return Outcome::Temporary(e.to_string()),
         };
-        if let Some(reason) = failed {
-            return Outcome::Permanent(reason);
-        }
         let summary = evaluated.summary;
-        Outcome::Done(Box::new(Response {
+        let response = Box::new(Response {
             status: if summary.events > summary.ignored || summary.unreadable > 0 {
                 "evaluated"
             } else {
@@ -211,7 +213,11 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
             sink,
             ..Response::default()
-        }))
+        });
+        match failed {
+            Some(reason) => Outcome::Permanent(reason, Some(response)),
+            None => Outcome::Done(response),
+        }
     }
 
     /// The body through the decoder on a thread of its own (it reads synchronously), its items

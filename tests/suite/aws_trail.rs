@@ -469,6 +469,18 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
         panic!("not a summary")
     };
     assert_eq!(r.status, "ignored");
+    // A corrupt one is an RW000 naming its key, and the answer says it was written.
+    let Answer::Summary(r) = app
+        .invoke(&created("trail", corrupt), &invocation)
+        .await
+        .unwrap()
+    else {
+        panic!("not a summary")
+    };
+    assert_eq!(
+        (r.status, r.unreadable, r.findings.len()),
+        ("evaluated", 1, 1)
+    );
 
     // Batch Operations, both schemas: a good key, a missing key, a corrupt file, not a log file.
     let missing = good.replace("a1.json.gz", "missing.json.gz");
