@@ -676,9 +676,17 @@ fn trail_read_speed() {
         // as wall time: the README's cost per MB comes from it.
         let mut cpu = String::new();
         let secs = time(&mut || {
-            let out = Command::new("/usr/bin/time")
-                .args(["-f", "cpu %U %S"])
-                .arg(env!("CARGO_BIN_EXE_rolewarden"))
+            // Without GNU time, wall time only.
+            let gnu_time = Path::new("/usr/bin/time").exists();
+            let mut command = if gnu_time {
+                let mut c = Command::new("/usr/bin/time");
+                c.args(["-f", "cpu %U %S"])
+                    .arg(env!("CARGO_BIN_EXE_rolewarden"));
+                c
+            } else {
+                Command::new(env!("CARGO_BIN_EXE_rolewarden"))
+            };
+            let out = command
                 .args([
                     "evaluate",
                     "--format",
