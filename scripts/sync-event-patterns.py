@@ -117,7 +117,9 @@ def condition_lines(source: str) -> list[str]:
     return []
 
 
-def rule_arn_list(sources: list[str], rule_suffix: str, prefix: str, extra: list[str]) -> list[str]:
+def rule_arn_list(
+    sources: list[str], rule_suffix: str, prefix: str, extra: list[str], conditional: tuple[tuple[str, str], ...] = ()
+) -> list[str]:
     lines = []
     for source in sources:
         rule = f"{prefix}{logical_name(source)}{rule_suffix}"
@@ -126,6 +128,9 @@ def rule_arn_list(sources: list[str], rule_suffix: str, prefix: str, extra: list
         else:
             lines.append(f"                  - !GetAtt {rule}.Arn")
     lines.extend(f"                  - !GetAtt {rule}.Arn" for rule in extra)
+    lines.extend(
+        f"                  - !If [{condition}, !GetAtt {rule}.Arn, !Ref AWS::NoValue]" for condition, rule in conditional
+    )
     return lines
 
 
@@ -223,7 +228,8 @@ def template_block(patterns: dict[str, dict]) -> list[str]:
         "EventsDeadLetterQueuePolicy",
         "EventsDeadLetterQueue",
         "EventBridgeRulesOfThisStack",
-        rule_arn_list(sources, "EventsRule", "", ["SweepScheduleRule"]),
+        # The trail bucket's "Object Created" rule (issue 17), when TrailBucketName is set.
+        rule_arn_list(sources, "EventsRule", "", ["SweepScheduleRule"], (("HasTrailBucket", "TrailObjectsRule"),)),
     )
     return lines
 

@@ -43,6 +43,8 @@ use crate::state::AccountState;
 use crate::state::Scope;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
+mod trail;
+
 /// Where the function's settings come from: its environment, read once at init.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -174,12 +176,18 @@ pub enum HandlerError {
     /// Finding state could not be read (nothing was written) or stored (the findings were).
     #[error("finding state: {0}")]
     State(#[from] StateError),
+    /// A new trail log file could not be read for now (throttled, unreachable): read it again.
+    #[error("{0}")]
+    Object(String),
 }
 
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
         match self {
-            HandlerError::Sink(_) | HandlerError::Plan(_) | HandlerError::State(_) => "Retryable",
+            HandlerError::Sink(_)
+            | HandlerError::Plan(_)
+            | HandlerError::State(_)
+            | HandlerError::Object(_) => "Retryable",
         }
     }
 }
@@ -232,6 +240,8 @@ pub struct Response {
 pub enum Answer {
     Summary(Box<Response>),
     Batch(SqsBatchResponse),
+    /// S3 Batch Operations: a result code per task.
+    Tasks(aws_lambda_events::s3::batch_job::S3BatchJobResponse),
 }
 
 impl Answer {
@@ -240,6 +250,7 @@ impl Answer {
         match self {
             Answer::Summary(r) => r.status,
             Answer::Batch(_) => "batch",
+            Answer::Tasks(_) => "tasks",
         }
     }
 
@@ -247,14 +258,14 @@ impl Answer {
     pub fn event_id(&self) -> Option<&str> {
         match self {
             Answer::Summary(r) => r.event_id.as_deref(),
-            Answer::Batch(_) => None,
+            Answer::Batch(_) | Answer::Tasks(_) => None,
         }
     }
 
     pub fn findings(&self) -> usize {
         match self {
             Answer::Summary(r) => r.findings.len(),
-            Answer::Batch(_) => 0,
+            Answer::Batch(_) | Answer::Tasks(_) => 0,
         }
     }
 }
@@ -441,6 +452,28 @@ struct Evaluated {
     event_id: Option<String>,
 }
 
+/// The state of one run of items through the pipeline ([`App::step`]).
+struct Steps<'e> {
+    pipeline: Pipeline<'e>,
+    /// Names the input in RW000 findings.
+    origin: String,
+    findings: Vec<Finding>,
+    plan: SweepPlan,
+    event_id: Option<String>,
+}
+
+impl Steps<'_> {
+    fn finish(mut self) -> Evaluated {
+        Evaluated {
+            observed: self.pipeline.take_observed(),
+            summary: self.pipeline.summary,
+            findings: self.findings,
+            plan: self.plan,
+            event_id: self.event_id,
+        }
+    }
+}
+
 /// Everything built once per container.
 pub struct App<A = Accounts, S = Sink> {
     engine: Engine,
@@ -451,6 +484,8 @@ pub struct App<A = Accounts, S = Sink> {
     planner: Option<Planner>,
     /// `SWEEP_ACCOUNTS`.
     sweep_accounts: Vec<String>,
+    /// Reads CloudTrail log files from S3 (trail notifications, Batch Operations).
+    trail: Option<crate::aws::s3::TrailReader>,
     /// `STATE_TABLE`: finding state, when kept.
     state: Option<StateTable>,
 }
@@ -494,6 +529,7 @@ impl App {
         app.planner = planner;
         app.sweep_accounts = settings.sweep_accounts.clone();
         app.state = state;
+        app.trail = Some(crate::aws::s3::TrailReader::new(config, &app.calls));
         app
     }
 }
@@ -509,6 +545,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             planner: None,
             sweep_accounts: Vec::new(),
             state: None,
+            trail: None,
         }
     }
 
@@ -533,6 +570,19 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         payload: &[u8],
         invocation: &Invocation,
     ) -> Result<Answer, HandlerError> {
+        // CloudTrail from S3 (issue 17): Batch Operations tasks and "Object Created" events.
+        match trail::s3_input(payload) {
+            Some(trail::S3Input::Tasks(job)) => {
+                return Ok(Answer::Tasks(self.handle_tasks(job, invocation).await));
+            }
+            Some(trail::S3Input::Created(object)) => {
+                return self
+                    .handle_created(object, invocation)
+                    .await
+                    .map(|r| Answer::Summary(Box::new(r)));
+            }
+            None => {}
+        }
         match sqs_event(payload) {
             Some(batch) => Ok(Answer::Batch(self.handle_batch(batch, invocation).await)),
             None => self
@@ -754,6 +804,15 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 position: Position::default(),
             });
         }
+        let mut steps = self.start(invocation, "lambda payload".to_owned());
+        for item in items {
+            self.step(&mut steps, item).await;
+        }
+        steps.finish()
+    }
+
+    /// A run of items through the pipeline (a payload's, an S3 object's).
+    fn start(&self, invocation: &Invocation, origin: String) -> Steps<'_> {
         // With a reader role every account is read from its own credentials; without one only
         // the function's own account is, and an event from another is judged from itself.
         let home = if self.accounts.reads_other_accounts() {
@@ -765,59 +824,73 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         if self.state.is_some() {
             pipeline = pipeline.tracking();
         }
-        let mut findings = Vec::new();
-        let mut plan = SweepPlan::default();
-        let mut event_id = None;
-        for item in items {
-            match pipeline.admit(item, "lambda payload") {
-                Admitted::Watched { event, needs } => {
-                    event_id = event_id.or_else(|| event.id().map(str::to_owned));
-                    let enrichment = pipeline.enrichment(&needs);
-                    let snapshot = match &enrichment {
-                        Enrichment::NotNeeded => Snapshot::default(),
-                        Enrichment::Unavailable(reason) => Snapshot::unavailable(reason.clone()),
-                        Enrichment::Fetch => {
-                            self.accounts.snapshot(&needs, self.engine.baseline()).await
-                        }
-                    };
-                    findings.extend(pipeline.evaluate(&event, &snapshot).findings);
-                    // Re-checks read the function's own account only, like enrichment.
-                    if !event.failed() && pipeline.foreign(event.account()).is_none() {
-                        let profiles = self.engine.rechecks(&event);
-                        if !profiles.is_empty() {
-                            plan.profiles
-                                .extend(profiles.iter().map(|p| p.name.clone()));
-                            plan.regions.extend(event.region().map(str::to_owned));
-                            plan.account = plan.account.or(event.account().map(str::to_owned));
-                        }
-                    }
-                }
-                Admitted::Unwatched { id } => event_id = event_id.or(id),
-                Admitted::Repeated => {}
-                Admitted::Other { envelope } => {
-                    event_id = event_id.or_else(|| envelope.id.clone());
-                    if is_schedule(&envelope) {
-                        plan.full = Some(envelope.account.clone());
-                    } else {
-                        pipeline.ignore();
-                    }
-                }
-                Admitted::Unreadable {
-                    position,
-                    reason,
-                    finding,
-                } => {
-                    tracing::warn!(%position, %reason, "unreadable input");
-                    findings.extend(finding.map(|f| *f));
-                }
-            }
+        Steps {
+            pipeline,
+            origin,
+            findings: Vec::new(),
+            plan: SweepPlan::default(),
+            event_id: None,
         }
-        Evaluated {
-            observed: pipeline.take_observed(),
-            summary: pipeline.summary,
+    }
+
+    /// One item through the pipeline: enriched, evaluated, its findings kept.
+    async fn step(&self, steps: &mut Steps<'_>, item: Item) {
+        let Steps {
+            pipeline,
+            origin,
             findings,
             plan,
             event_id,
+        } = steps;
+        match pipeline.admit(item, origin) {
+            Admitted::Watched { event, needs } => {
+                if event_id.is_none() {
+                    *event_id = event.id().map(str::to_owned);
+                }
+                let enrichment = pipeline.enrichment(&needs);
+                let snapshot = match &enrichment {
+                    Enrichment::NotNeeded => Snapshot::default(),
+                    Enrichment::Unavailable(reason) => Snapshot::unavailable(reason.clone()),
+                    Enrichment::Fetch => {
+                        self.accounts.snapshot(&needs, self.engine.baseline()).await
+                    }
+                };
+                findings.extend(pipeline.evaluate(&event, &snapshot).findings);
+                // Re-checks read the function's own account only, like enrichment.
+                if !event.failed() && pipeline.foreign(event.account()).is_none() {
+                    let profiles = self.engine.rechecks(&event);
+                    if !profiles.is_empty() {
+                        plan.profiles
+                            .extend(profiles.iter().map(|p| p.name.clone()));
+                        plan.regions.extend(event.region().map(str::to_owned));
+                        plan.account = plan.account.take().or(event.account().map(str::to_owned));
+                    }
+                }
+            }
+            Admitted::Unwatched { id } => {
+                if event_id.is_none() {
+                    *event_id = id;
+                }
+            }
+            Admitted::Repeated => {}
+            Admitted::Other { envelope } => {
+                if event_id.is_none() {
+                    *event_id = envelope.id.clone();
+                }
+                if is_schedule(&envelope) {
+                    plan.full = Some(envelope.account.clone());
+                } else {
+                    pipeline.ignore();
+                }
+            }
+            Admitted::Unreadable {
+                position,
+                reason,
+                finding,
+            } => {
+                tracing::warn!(%origin, %position, %reason, "unreadable input");
+                findings.extend(finding.map(|f| *f));
+            }
         }
     }
 

@@ -24,9 +24,17 @@ pub struct AwsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum About {
     Role(String),
-    RolePolicy { role: String, policy: String },
+    RolePolicy {
+        role: String,
+        policy: String,
+    },
     Policy(String),
-    PolicyVersion { policy: String, version: String },
+    PolicyVersion {
+        policy: String,
+        version: String,
+    },
+    /// An S3 object or prefix, as `s3://bucket/key`.
+    Object(String),
 }
 
 /// What went wrong with a call.
@@ -118,6 +126,7 @@ impl About {
             About::PolicyVersion { policy, version } => {
                 format!("managed policy `{policy}` {version}")
             }
+            About::Object(url) => format!("object `{url}`"),
         }
     }
 }
@@ -129,6 +138,7 @@ impl fmt::Display for About {
             About::RolePolicy { role, policy } => write!(f, "`{role}`/`{policy}`"),
             About::Policy(arn) => write!(f, "`{arn}`"),
             About::PolicyVersion { policy, version } => write!(f, "`{policy}` {version}"),
+            About::Object(url) => write!(f, "`{url}`"),
         }
     }
 }

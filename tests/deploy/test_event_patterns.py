@@ -109,12 +109,15 @@ def test_iam_rule_condition_is_the_region(templates, name):
             assert "Condition" not in resource, logical_id
 
 
-def test_central_rules_invoke_the_function_with_retries_and_dead_letters(templates):
-    stack = deployment(templates, "template.yaml")
+@pytest.mark.parametrize("trail", ["", "org-trail-111122223333"])
+def test_central_rules_invoke_the_function_with_retries_and_dead_letters(templates, trail):
+    # With TrailBucketName (issue 17) the trail's "Object Created" rule is one more of them.
+    stack = Stack(templates["template.yaml"], account="111122223333", parameters={"TrailBucketName": trail})
     function_arn = stack.get_att("RolewardenFunction", "Arn")
     dlq_arn = stack.get_att("EventsDeadLetterQueue", "Arn")
     rules = stack.resources("AWS::Events::Rule")
     assert "SweepScheduleRule" in rules
+    assert ("TrailObjectsRule" in rules) == bool(trail)
     permissions = {
         stack.resolve(p["Properties"]["SourceArn"]): stack.resolve(p["Properties"])
         for p in stack.resources("AWS::Lambda::Permission").values()
@@ -215,3 +218,22 @@ def test_generator_admits_a_new_source_on_the_bus(event_patterns, templates):
     dead_letter = stack.resolve(resources["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"])
     (statement,) = dead_letter["Statement"]
     assert stack.get_att("KendraEventsRule", "Arn") in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+def test_trail_rule_matches_the_trail_log_files_only(templates):
+    """CloudTrail from S3 (issue 17): the rule takes S3's "Object Created" events of the named
+    bucket for keys under the trail's CloudTrail folders, the key pattern of the read policy."""
+    stack = Stack(
+        templates["template.yaml"],
+        account="111122223333",
+        parameters={"TrailBucketName": "org-trail-111122223333", "TrailKeyPrefix": "central/"},
+    )
+    pattern = stack.resolve(stack.template["Resources"]["TrailObjectsRule"]["Properties"]["EventPattern"])
+    assert pattern == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": ["org-trail-111122223333"]},
+            "object": {"key": [{"wildcard": "central/AWSLogs/*/CloudTrail/*.json.gz"}]},
+        },
+    }

@@ -64,6 +64,10 @@ FUNCTION_CALLS = READ_CALLS | {
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",
+    # CloudTrail from S3 (issue 17): new log files of the trail bucket (src/aws/s3.rs), and
+    # their KMS key when the trail is encrypted (S3 calls kms:Decrypt as the function).
+    "s3:GetObject",
+    "kms:Decrypt",
 }
 
 # What the SQS event source mapping does with the function's role (Lambda Developer Guide,
@@ -99,6 +103,9 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = {
     "organizations:DescribeOrganization",
 }
 ORGANIZATION = "o-abcdefghij"
+TRAIL_BUCKET = "org-trail-111122223333"
+TRAIL_PREFIX = "central/"
+TRAIL_KEY = "arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 
 # Resource policies, not identity or trust policies: checked by test_resource_policies.
 RESOURCE_POLICY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::Events::EventBusPolicy"}
@@ -128,6 +135,9 @@ def deployment(templates: dict, name: str) -> Stack:
             "LogsKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
             "BaselinePath": "/opt/rolewarden/baseline.toml",
             "BaselineLayerArn": "arn:aws:lambda:us-east-1:111122223333:layer:rolewarden-baseline:3",
+            "TrailBucketName": TRAIL_BUCKET,
+            "TrailKeyPrefix": TRAIL_PREFIX,
+            "TrailKmsKeyArn": TRAIL_KEY,
         },
     )
 
@@ -191,6 +201,7 @@ def test_documents_found(templates):
         "FunctionRole.read-member-accounts",
         "FunctionRole.read-organization",
         "FunctionRole.finding-state",
+        "FunctionRole.read-trail",
     }
     forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
     assert forwarder == {
@@ -275,6 +286,8 @@ def test_function_grants_exactly_the_calls_the_code_makes(templates):
         assert granted[action] == [table], action
     # Query only on the index of open records: never the whole table.
     assert granted["dynamodb:Query"] == [f"{table}/index/open"]
+    assert granted["s3:GetObject"] == [f"arn:aws:s3:::{TRAIL_BUCKET}/{TRAIL_PREFIX}AWSLogs/*/CloudTrail/*"]
+    assert granted["kms:Decrypt"] == [TRAIL_KEY]
 
 
 def test_dependent_actions_are_granted_with_their_action(templates):
@@ -649,3 +662,25 @@ def test_finding_state_permissions_follow_the_parameter(templates, state):
     for action in dynamodb:
         (statement,) = granted[action]
         assert as_list(statement["Resource"])[0].startswith(table), action
+@pytest.mark.parametrize("bucket,key", [("", ""), (TRAIL_BUCKET, ""), (TRAIL_BUCKET, TRAIL_KEY), ("", TRAIL_KEY)])
+def test_trail_permissions_follow_the_parameters(templates, bucket, key):
+    """The trail's log files are readable only with TrailBucketName, and only its CloudTrail
+    prefix (not the digests, not other keys of the bucket); its KMS key only with
+    TrailKmsKeyArn, only through S3 in this region."""
+    stack = Stack(templates["template.yaml"], parameters={"TrailBucketName": bucket, "TrailKmsKeyArn": key})
+    granted = permissions(stack, "FunctionRole")
+    assert ("s3:GetObject" in granted) == bool(bucket)
+    assert ("kms:Decrypt" in granted) == bool(bucket and key)
+    if bucket:
+        (read,) = granted["s3:GetObject"]
+        resource = read["Resource"]
+        assert resource == f"arn:aws:s3:::{bucket}/AWSLogs/*/CloudTrail/*"
+        as_pattern = "^" + re.escape(resource).replace(r"\*", ".*") + "$"
+        assert re.match(as_pattern, f"arn:aws:s3:::{bucket}/AWSLogs/o-abcdefghij/444455556666/CloudTrail/us-east-1/2026/11/02/x.json.gz")
+        assert re.match(as_pattern, f"arn:aws:s3:::{bucket}/AWSLogs/444455556666/CloudTrail/eu-west-1/2026/11/02/x.json.gz")
+        assert not re.match(as_pattern, f"arn:aws:s3:::{bucket}/AWSLogs/444455556666/CloudTrail-Digest/us-east-1/2026/11/02/x.json.gz")
+        assert not re.match(as_pattern, f"arn:aws:s3:::{bucket}/reports/x.csv")
+    if bucket and key:
+        (decrypt,) = granted["kms:Decrypt"]
+        assert decrypt["Resource"] == key
+        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}}

@@ -351,7 +351,7 @@ async fn a_deleted_log_group_is_recreated() {
     assert_eq!(calls.snapshot()["CloudWatch Logs:CreateLogGroup"], 2);
 }
 
-fn app(config: &aws_config::SdkConfig, group: &str) -> App {
+pub(crate) fn app(config: &aws_config::SdkConfig, group: &str) -> App {
     let settings = Settings {
         sinks: vec![SinkKind::CloudWatch],
         log_group: group.to_owned(),

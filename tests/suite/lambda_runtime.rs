@@ -96,6 +96,14 @@ pub(crate) fn start_runtime_api(port: u16) -> (Running, Vec<(String, String)>) {
     (running, env)
 }
 
+/// The function name `cargo lambda watch` serves (`_` when it names none).
+pub(crate) fn function_name(lambda_env: &[(String, String)]) -> String {
+    lambda_env
+        .iter()
+        .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
+        .map_or("_".to_owned(), |(_, v)| v.clone())
+}
+
 pub(crate) fn invoke(port: u16, function: &str, file: &Path) -> Output {
     Command::new(required("ROLEWARDEN_CARGO_LAMBDA"))
         .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
@@ -152,10 +160,7 @@ fn every_sample_through_the_lambda_runtime_api() {
 
     let port = aws::free_port();
     let (_watch, lambda_env) = start_runtime_api(port);
-    let function = lambda_env
-        .iter()
-        .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
-        .map_or("_".to_owned(), |(_, v)| v.clone());
+    let function = function_name(&lambda_env);
     let group = format!("/rolewarden/{}", unique("lambda"));
     let log = tempfile::NamedTempFile::new().unwrap();
     let function_process = Running(

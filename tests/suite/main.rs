@@ -16,6 +16,7 @@ mod aws_lifecycle;
 mod aws_org;
 mod aws_securityhub;
 mod aws_sweep;
+mod aws_trail;
 mod cli;
 mod common;
 mod decoder_regressions;

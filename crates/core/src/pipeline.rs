@@ -1,5 +1,5 @@
-//! The one evaluation pipeline every entry point drives (the CLI over files, the Lambda over a
-//! payload, and the queue and S3 paths that come next): count the item, skip what no rule
+//! The one evaluation pipeline every entry point drives (the CLI over files and S3 objects, the
+//! Lambda over a payload, a queue message or an S3 object): count the item, skip what no rule
 //! watches, ask what the event needs from the account, evaluate, apply exceptions, turn
 //! unreadable input into RW000.
 //!
@@ -34,6 +34,18 @@ pub struct Summary {
 impl Summary {
     pub fn total_findings(&self) -> u64 {
         self.findings.values().sum()
+    }
+
+    /// Adds another worker's counts.
+    pub fn add(&mut self, other: &Summary) {
+        self.inputs += other.inputs;
+        self.events += other.events;
+        self.ignored += other.ignored;
+        self.unreadable += other.unreadable;
+        self.suppressed += other.suppressed;
+        for (severity, n) in &other.findings {
+            *self.findings.entry(*severity).or_default() += n;
+        }
     }
 
     fn count(&mut self, findings: &[Finding]) {
@@ -77,7 +89,10 @@ pub enum Enrichment {
     Unavailable(String),
 }
 
-/// One run's pipeline state: the engine, the account enrichment reads, the counts.
+/// One run's pipeline state: the engine, the account enrichment reads, the counts. A clone is
+/// one more worker of the same run (the CLI reads S3 objects side by side); its counts are
+/// [`Summary::add`]ed back.
+#[derive(Clone)]
 pub struct Pipeline<'e> {
     engine: &'e Engine,
     /// The account enrichment reads (the function's own, the credentials' own); `None`: any.

@@ -168,9 +168,12 @@ impl AssumeArgs {
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
     /// Files, folders or `-` for standard input. Folders are read recursively for .json,
-    /// .jsonl, .ndjson and .gz files.
+    /// .jsonl, .ndjson and .gz files. `s3://BUCKET/PREFIX/` reads a CloudTrail bucket (or one
+    /// object, `s3://BUCKET/KEY`).
     #[arg(default_value = "-")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub trail: TrailArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     /// Read passed roles and attached policies from the live account (PR004 for customer
@@ -193,6 +196,32 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "BYTES", default_value_t = rolewarden::decode::stream::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: u64,
 }
+
+// --- CloudTrail from S3 (issue 17) ---
+
+/// Which log files of a trail bucket `evaluate s3://...` reads, chosen by the layout CloudTrail
+/// delivers to (`AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`): days, accounts
+/// and regions outside these are never listed.
+#[derive(clap::Args)]
+pub struct TrailArgs {
+    /// With s3://: the first day read (YYYY-MM-DD, the UTC day in the key).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<chrono::NaiveDate>,
+    /// With s3://: the last day read, included (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<chrono::NaiveDate>,
+    /// With s3://: only these accounts (comma-separated ids).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account)]
+    pub accounts: Vec<String>,
+    /// With s3://: only these regions (comma-separated).
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// With s3://: objects read and evaluated at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_concurrency)]
+    pub concurrency: usize,
+}
+
+// --- end of CloudTrail from S3 ---
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SinkArg {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use rolewarden::account::{Needs, Snapshot};
-use rolewarden::aws::blocking::Blocking;
+use rolewarden::aws::blocking::{Blocking, BufferedWriter};
 use rolewarden::pipeline::{evaluate_reader, Output, Pipeline};
 use rolewarden::{report, Engine, Finding, Severity};
 
@@ -65,7 +65,6 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         }
         _ => None,
     };
-    let mut held: Vec<Finding> = Vec::new();
     if let (Some(live), Some(accounts)) = (&live, &reader) {
         // Enrichment reads the credentials' own account; an event from another account (an
         // organization trail) is judged from the event alone rather than against look-alike
@@ -90,15 +89,30 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         (Some(live), Some(reader)) => live.block_on(reader.snapshot(needs, engine.baseline())),
         _ => Snapshot::default(),
     };
+    // `evaluate s3://...` needs the AWS side even without --enrich or --sink.
+    let mut trail_live: Option<Blocking> = None;
     let mut sink = live.as_ref().and_then(|live| args.sink.open(live));
 
-    let mut kept: Vec<Finding> = Vec::new();
-    let mut worst: Option<Severity> = None;
+    let mut out = Report {
+        format: args.report.format,
+        min_severity: args.report.min_severity,
+        worst: None,
+        kept: Vec::new(),
+        held: table.as_ref().map(|_| Vec::new()),
+        sink: sink.as_mut(),
+        live: live.as_ref(),
+    };
     let mut unread = Unread {
         skipped,
         noted: notes.len(),
         ..Unread::default()
     };
+    let (trails, inputs): (Vec<_>, Vec<_>) = inputs.into_iter().partition(|input| {
+        input
+            .as_deref()
+            .and_then(|p| p.to_str())
+            .is_some_and(|p| p.starts_with("s3://"))
+    });
     for input in &inputs {
         if console.is_broken() {
             break;
@@ -123,71 +137,60 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         if let Some(bar) = &progress {
             bar.set_message(origin.clone());
         }
-        let mut emit = |output: Output| match output {
-            Output::Unreadable {
-                origin,
-                position,
-                reason,
-            } => {
-                let line = format!("rolewarden: {origin}: {position}: unreadable: {reason}");
-                match &progress {
-                    Some(bar) => bar.println(line),
-                    None => console.err(&line),
-                }
-            }
-            Output::Finding(finding) => {
-                worst = worst.max(Some(finding.severity));
-                if args
-                    .report
-                    .min_severity
-                    .is_some_and(|min| finding.severity < min)
-                {
-                    return;
-                }
-                if table.is_some() {
-                    held.push(*finding);
-                    return;
-                }
-                if let (Some(sink), Some(live)) = (&mut sink, &live) {
-                    sink.push(live, (*finding).clone());
-                }
-                match args.report.format {
-                    Format::Json | Format::Ocsf => {
-                        output::write_line(console, args.report.format, &finding)
-                    }
-                    Format::Text => kept.push(*finding),
-                }
-            }
-        };
+        let mut emit = |output: Output| out.output(output, console, progress.as_ref());
         if let Err(e) = evaluate_reader(&mut pipeline, reader, &origin, &mut fetch, &mut emit) {
             console.err(&format!("rolewarden: {origin}: read error: {e}"));
             unread.failures += 1;
         }
     }
+    if !trails.is_empty() {
+        let live = match &live {
+            Some(live) => live,
+            None => {
+                trail_live.insert(Blocking::new().context("cannot start the AWS client runtime")?)
+            }
+        };
+        let urls: Vec<String> = trails
+            .iter()
+            .filter_map(|p| p.as_deref().map(|p| p.display().to_string()))
+            .collect();
+        let fetch = |needs: &Needs| match &reader {
+            Some(reader) => live.block_on(reader.snapshot(needs, engine.baseline())),
+            None => Snapshot::default(),
+        };
+        let trail = crate::trail::Trail {
+            live,
+            selection: crate::trail::selection(&args.trail),
+            concurrency: args.trail.concurrency,
+            today: chrono::Utc::now().date_naive(),
+        };
+        trail.evaluate(
+            &urls,
+            &mut pipeline,
+            &fetch,
+            &mut |output, console| out.output(output, console, None),
+            console,
+            &mut unread,
+        );
+    }
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let plan = match (&live, &table) {
-        (Some(live), Some(table)) => {
+    let plan = match (&live, &table, out.held.take()) {
+        (Some(live), Some(table), Some(held)) => {
             let plan = crate::state::plan(live, table, held, &pipeline.take_observed())?;
             for finding in plan.written() {
-                if let Some(sink) = &mut sink {
-                    sink.push(live, finding.clone());
-                }
-                match args.report.format {
-                    Format::Json | Format::Ocsf => {
-                        output::write_line(console, args.report.format, &finding)
-                    }
-                    Format::Text => kept.push(finding),
-                }
+                out.write(finding, console);
             }
             Some(plan)
         }
         _ => None,
     };
+    let Report { worst, kept, .. } = out;
     if let Format::Text = args.report.format {
         console.out(&report::render_text(&kept));
     }
+    let live = live.or(trail_live);
     let mut sink_failed = match (sink, &live) {
         (Some(sink), Some(live)) => !output::finish_sink(console, sink, live),
         _ => false,
@@ -213,6 +216,62 @@ pub fn run(args: EvaluateArgs, console: &mut Console) -> anyhow::Result<ExitCode
         worst,
         args.report.fail_on,
     ))
+}
+
+/// Where findings go: the report or JSON Lines on standard output, and the sink.
+struct Report<'a> {
+    format: Format,
+    min_severity: Option<Severity>,
+    worst: Option<Severity>,
+    kept: Vec<Finding>,
+    /// With finding state: what is reported, held until the table gives each its status.
+    held: Option<Vec<Finding>>,
+    sink: Option<&'a mut BufferedWriter>,
+    live: Option<&'a Blocking>,
+}
+
+impl Report<'_> {
+    fn output(
+        &mut self,
+        output: Output,
+        console: &mut Console,
+        progress: Option<&indicatif::ProgressBar>,
+    ) {
+        match output {
+            Output::Unreadable {
+                origin,
+                position,
+                reason,
+            } => {
+                let line = format!("rolewarden: {origin}: {position}: unreadable: {reason}");
+                match progress {
+                    Some(bar) => bar.println(line),
+                    None => console.err(&line),
+                }
+            }
+            Output::Finding(finding) => {
+                self.worst = self.worst.max(Some(finding.severity));
+                if self.min_severity.is_some_and(|min| finding.severity < min) {
+                    return;
+                }
+                match &mut self.held {
+                    Some(held) => held.push(*finding),
+                    None => self.write(*finding, console),
+                }
+            }
+        }
+    }
+
+    /// A reported finding to the sink and standard output.
+    fn write(&mut self, finding: Finding, console: &mut Console) {
+        if let (Some(sink), Some(live)) = (&mut self.sink, self.live) {
+            sink.push(live, finding.clone());
+        }
+        match self.format {
+            Format::Json | Format::Ocsf => output::write_line(console, self.format, &finding),
+            Format::Text => self.kept.push(finding),
+        }
+    }
 }
 
 /// A progress bar of bytes read, on a terminal, for large inputs.

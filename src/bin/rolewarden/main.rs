@@ -9,6 +9,7 @@ mod inputs;
 mod output;
 mod state;
 mod sweep;
+mod trail;
 mod walk;
 
 use std::path::Path;
