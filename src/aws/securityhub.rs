@@ -5,8 +5,9 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, Compliance, ComplianceStatus, Partition, Recommendation, RecordState,
-    Remediation, Resource, Severity, SeverityLabel, Workflow, WorkflowStatus,
+    AwsSecurityFinding, Compliance, ComplianceStatus, FindingProviderFields,
+    FindingProviderSeverity, Partition, Recommendation, RecordState, Remediation, Resource,
+    Severity, SeverityLabel, Workflow, WorkflowStatus,
 };
 use aws_sdk_securityhub::Client;
 use thiserror::Error;
@@ -202,6 +203,19 @@ pub fn to_sdk(a: &AsffFinding) -> AwsSecurityFinding {
                 .original(&a.severity.original)
                 .build(),
         )
+        .finding_provider_fields(
+            FindingProviderFields::builder()
+                .severity(
+                    FindingProviderSeverity::builder()
+                        .label(SeverityLabel::from(
+                            a.finding_provider_fields.severity.label.as_str(),
+                        ))
+                        .original(&a.finding_provider_fields.severity.original)
+                        .build(),
+                )
+                .set_types(Some(a.finding_provider_fields.types.clone()))
+                .build(),
+        )
         .title(&a.title)
         .description(&a.description)
         .remediation(
@@ -250,6 +264,25 @@ pub fn from_sdk(f: &AwsSecurityFinding) -> AsffFinding {
         severity: crate::asff::AsffSeverity {
             label: text(f.severity().and_then(|s| s.label()).map(|l| l.as_str())),
             original: text(f.severity().and_then(|s| s.original())),
+        },
+        finding_provider_fields: crate::asff::FindingProviderFields {
+            severity: crate::asff::AsffSeverity {
+                label: text(
+                    f.finding_provider_fields()
+                        .and_then(|p| p.severity())
+                        .and_then(|s| s.label())
+                        .map(|l| l.as_str()),
+                ),
+                original: text(
+                    f.finding_provider_fields()
+                        .and_then(|p| p.severity())
+                        .and_then(|s| s.original()),
+                ),
+            },
+            types: f
+                .finding_provider_fields()
+                .map(|p| p.types().to_vec())
+                .unwrap_or_default(),
         },
         title: text(f.title()),
         description: text(f.description()),

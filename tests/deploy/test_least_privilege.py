@@ -68,6 +68,8 @@ FUNCTION_CALLS = READ_CALLS | {
     # their KMS key when the trail is encrypted (S3 calls kms:Decrypt as the function).
     "s3:GetObject",
     "kms:Decrypt",
+    # The Security Hub sink (issue 16, src/aws/securityhub.rs), when SecurityHubFindings is enabled.
+    "securityhub:BatchImportFindings",
 }
 
 # What the SQS event source mapping does with the function's role (Lambda Developer Guide,
@@ -138,6 +140,7 @@ def deployment(templates: dict, name: str) -> Stack:
             "TrailBucketName": TRAIL_BUCKET,
             "TrailKeyPrefix": TRAIL_PREFIX,
             "TrailKmsKeyArn": TRAIL_KEY,
+            "SecurityHubFindings": "enabled",
         },
     )
 
@@ -202,6 +205,7 @@ def test_documents_found(templates):
         "FunctionRole.read-organization",
         "FunctionRole.finding-state",
         "FunctionRole.read-trail",
+        "FunctionRole.import-findings",
     }
     forwarder = {label for label, _, _ in policy_documents(deployment(templates, "forwarder.yaml"))}
     assert forwarder == {
@@ -288,6 +292,20 @@ def test_function_grants_exactly_the_calls_the_code_makes(templates):
     assert granted["dynamodb:Query"] == [f"{table}/index/open"]
     assert granted["s3:GetObject"] == [f"arn:aws:s3:::{TRAIL_BUCKET}/{TRAIL_PREFIX}AWSLogs/*/CloudTrail/*"]
     assert granted["kms:Decrypt"] == [TRAIL_KEY]
+    assert granted["securityhub:BatchImportFindings"] == [
+        f"arn:aws:securityhub:{region}:{account}:product/{account}/default"
+    ]
+
+
+@pytest.mark.parametrize("hub", ["enabled", "disabled"])
+def test_security_hub_permission_and_sink_follow_the_parameter(templates, hub):
+    """The function may import findings, and is told to, only with SecurityHubFindings."""
+    stack = Stack(templates["template.yaml"], parameters={"SecurityHubFindings": hub})
+    granted = permissions(stack, "FunctionRole")
+    assert ("securityhub:BatchImportFindings" in granted) == (hub == "enabled")
+    variables = stack.resources()["RolewardenFunction"]["Properties"]["Environment"]["Variables"]
+    sink = stack.resolve(variables["FINDINGS_SINK"])
+    assert sink == ("cloudwatch,securityhub" if hub == "enabled" else "cloudwatch")
 
 
 def test_dependent_actions_are_granted_with_their_action(templates):

@@ -70,6 +70,9 @@ pub struct AsffFinding {
     pub first_observed_at: String,
     pub last_observed_at: String,
     pub severity: AsffSeverity,
+    /// Severity and types again, where a provider is to keep them: Security Hub lets a
+    /// provider's re-import change these, and leaves the top-level ones to the team's triage.
+    pub finding_provider_fields: FindingProviderFields,
     pub title: String,
     pub description: String,
     pub remediation: Remediation,
@@ -91,6 +94,13 @@ pub struct AsffSeverity {
     pub label: String,
     /// Ours: info, low, medium, high or critical.
     pub original: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FindingProviderFields {
+    pub severity: AsffSeverity,
+    pub types: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +152,14 @@ pub fn to_asff(finding: &Finding, importer: &Importer, now: DateTime<Utc>) -> As
         .clone()
         .unwrap_or_else(|| observed.clone());
     let resolved = finding.status == Some(Status::Resolved);
+    let severity = AsffSeverity {
+        label: label(finding.severity).into(),
+        original: finding.severity.as_str().into(),
+    };
+    let types = vec![format!(
+        "Software and Configuration Checks/AWS Security Best Practices/{} {}",
+        finding.rule_id, finding.rule_name
+    )];
     let (product_fields, cut) = product_fields(finding);
     let mut product_fields = product_fields;
     if cut || finding.truncated {
@@ -156,18 +174,16 @@ pub fn to_asff(finding: &Finding, importer: &Importer, now: DateTime<Utc>) -> As
         generator_id: finding.rule_id.clone(),
         aws_account_id: importer.account.clone(),
         region: region.clone(),
-        types: vec![format!(
-            "Software and Configuration Checks/AWS Security Best Practices/{} {}",
-            finding.rule_id, finding.rule_name
-        )],
+        types: types.clone(),
         created_at: first_observed.clone(),
         updated_at: now,
         first_observed_at: first_observed,
         last_observed_at: observed,
-        severity: AsffSeverity {
-            label: label(finding.severity).into(),
-            original: finding.severity.as_str().into(),
+        finding_provider_fields: FindingProviderFields {
+            severity: severity.clone(),
+            types,
         },
+        severity,
         title: cut_to(
             &format!("{} {}", finding.rule_id, finding.rule_name),
             MAX_TITLE,

@@ -9,6 +9,7 @@
     reason = "tests"
 )]
 
+mod asff;
 mod common;
 mod corpus;
 mod corpus_external;
