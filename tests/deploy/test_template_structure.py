@@ -153,18 +153,25 @@ def test_findings_format_reaches_the_function(template):
 
 
 def test_high_findings_metric_filter_matches_ocsf_findings(template):
-    """With FindingsFormat ocsf the filter reads `$.severity_id`: the OCSF findings of the sample
-    events it selects are exactly the ones whose native form is high or critical."""
+    """With FindingsFormat ocsf the filter reads `$.severity_id` and `$.status_id`: the OCSF
+    findings of the sample events it selects are exactly the ones whose native form is high or
+    critical (without state every finding is New, 1), and an open or resolved one (status_id 2 or
+    4, with finding state) is not counted again."""
     stack = Stack(template, parameters={"FindingsFormat": "ocsf"})
     pattern = stack.resolve(template["Resources"]["HighSeverityFindingsMetricFilter"]["Properties"])["FilterPattern"]
-    (threshold,) = (int(t) for t in re.findall(r"^\{ \$\.severity_id >= (\d) \}$", pattern))
+    ((threshold, status),) = (
+        (int(t), int(s))
+        for t, s in re.findall(r"^\{ \(\$\.severity_id >= (\d)\) && \(\$\.status_id = (\d)\) \}$", pattern)
+    )
+    assert status == 1, pattern
     native = run_rolewarden("evaluate", "--format", "json", "events/", check=False).stdout.splitlines()
     ocsf = run_rolewarden("evaluate", "--format", "ocsf", "events/", check=False).stdout.splitlines()
     assert len(native) == len(ocsf) > 0
-    pairs = [(json.loads(n)["severity"], json.loads(o)["severity_id"]) for n, o in zip(native, ocsf)]
+    pairs = [(json.loads(n)["severity"], json.loads(o)) for n, o in zip(native, ocsf)]
     assert {"critical", "high"} <= {s for s, _ in pairs}
-    for severity, severity_id in pairs:
-        assert (severity_id >= threshold) == (severity in {"critical", "high"}), (severity, severity_id)
+    for severity, finding in pairs:
+        counted = finding["severity_id"] >= threshold and finding["status_id"] == status
+        assert counted == (severity in {"critical", "high"}), (severity, finding["severity_id"])
 
 
 def test_high_findings_metric_filter_matches_the_finding_schema(template):
