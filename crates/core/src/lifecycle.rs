@@ -185,14 +185,20 @@ pub fn policy_write(event: &Event, findings: &[Finding]) -> Option<PolicyWrite> 
     })
 }
 
+/// The events no rule watches that may still resolve findings (policy deletes), by CloudTrail
+/// `eventSource`: a pipeline that keeps state looks at them, and the EventBridge patterns route
+/// them, so a deletion reaches the Lambda as a rewrite does.
+pub const RESOLVING_UNWATCHED: [(&str, &str); 4] = [
+    ("iam.amazonaws.com", "DeleteRolePolicy"),
+    ("iam.amazonaws.com", "DeleteUserPolicy"),
+    ("iam.amazonaws.com", "DeleteGroupPolicy"),
+    ("iam.amazonaws.com", "DeletePolicy"),
+];
+
 /// Whether an event no rule watches may still resolve findings (a policy delete), so a
 /// pipeline that keeps state looks at it.
 pub fn resolves_unwatched(source: &str, name: &str) -> bool {
-    source == "iam.amazonaws.com"
-        && matches!(
-            name,
-            "DeleteRolePolicy" | "DeleteUserPolicy" | "DeleteGroupPolicy" | "DeletePolicy"
-        )
+    RESOLVING_UNWATCHED.contains(&(source, name))
 }
 
 /// `/path/name` of a managed policy ARN (`arn:aws:iam::111122223333:policy/path/name`).

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::engine::Engine;
+use crate::lifecycle::RESOLVING_UNWATCHED;
 
 /// The `detail-type` EventBridge gives CloudTrail management events.
 pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -24,7 +25,14 @@ pub fn eventbridge_source(event_source: &str) -> String {
 /// because a refused attempt is evidence.
 pub fn event_patterns(engine: &Engine) -> BTreeMap<String, Value> {
     let mut by_source: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-    for (event_source, name) in engine.watched_events() {
+    // Policy deletes resolve policy findings when finding state is kept (the lifecycle): they
+    // reach the function too, and without state it counts them ignored.
+    let resolving = RESOLVING_UNWATCHED
+        .iter()
+        .map(|(source, name)| ((*source).to_owned(), (*name).to_owned()));
+    let mut events = engine.watched_events();
+    events.extend(resolving);
+    for (event_source, name) in events {
         by_source
             .entry(eventbridge_source(&event_source))
             .or_insert_with(|| (event_source.clone(), Vec::new()))
@@ -72,6 +80,10 @@ mod tests {
         let names = iam["detail"]["eventName"].as_array().unwrap();
         assert!(names.iter().any(|n| n == "PutRolePolicy"));
         assert!(names.iter().any(|n| n == "DeleteServiceLinkedRole"));
+        // No rule watches them; they resolve policy findings (the lifecycle).
+        for deletion in ["DeleteUserPolicy", "DeleteGroupPolicy", "DeletePolicy"] {
+            assert!(names.iter().any(|n| n == deletion), "{deletion}");
+        }
         let lex = &patterns["aws.lex"]["detail"]["eventName"];
         assert_eq!(
             lex,
@@ -95,6 +107,7 @@ mod tests {
             .values()
             .map(|p| p["detail"]["eventName"].as_array().unwrap().len())
             .sum();
-        assert_eq!(total, engine.watched_events().len());
+        // Every watched event, and the three deletes no rule watches (DeleteRolePolicy is).
+        assert_eq!(total, engine.watched_events().len() + 3);
     }
 }
