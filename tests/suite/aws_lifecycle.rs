@@ -23,7 +23,7 @@ use rolewarden::{Baseline, Engine, Finding};
 use serde_json::Value;
 
 /// The table as template.yaml declares it.
-async fn create_table(config: &SdkConfig) -> String {
+pub(crate) async fn create_table(config: &SdkConfig) -> String {
     let name = unique("rolewarden-state");
     let attribute = |n: &str| {
         AttributeDefinition::builder()
@@ -111,7 +111,7 @@ fn pair(rule: &str, status: &str) -> (String, String) {
 
 /// A fresh account with one orphaned role (OR001: trusts Lex V2, created 400 days ago, never
 /// used), and an empty state table.
-async fn orphaned_account() -> (OwnServer, SdkConfig, aws_sdk_iam::Client, String) {
+pub(crate) async fn orphaned_account() -> (OwnServer, SdkConfig, aws_sdk_iam::Client, String) {
     let server = OwnServer::start();
     let config = aws::config_for(&server.url).await;
     let iam = aws_sdk_iam::Client::new(&config);
@@ -128,7 +128,7 @@ async fn orphaned_account() -> (OwnServer, SdkConfig, aws_sdk_iam::Client, Strin
     (server, config, iam, table)
 }
 
-fn schedule() -> Vec<u8> {
+pub(crate) fn schedule() -> Vec<u8> {
     std::fs::read(crate::common::root().join("events/sweep-scheduled-event.json")).unwrap()
 }
 

@@ -271,3 +271,55 @@ async fn the_cli_imports_into_security_hub() {
     ids.dedup();
     assert_eq!(held.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ids);
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server: run by scripts/test.sh"]
+async fn a_sweep_finding_is_new_then_open_then_archived_once_fixed() {
+    // One orphaned role in the account, finding state in DynamoDB, both sinks.
+    let (_server, config, iam, table) = crate::aws_lifecycle::orphaned_account().await;
+    enable(&config).await;
+    let settings = Settings {
+        sinks: vec![SinkKind::CloudWatch, SinkKind::SecurityHub],
+        log_group: aws::unique("/rolewarden/hub-lifecycle"),
+        state_table: Some(table),
+        ..Settings::from_env(&|_| None, None).unwrap()
+    };
+    let app = App::new(
+        Engine::new(Baseline::embedded().unwrap()),
+        &config,
+        &settings,
+    );
+    let sweep = || async {
+        app.handle(&crate::aws_lifecycle::schedule(), &Invocation::default())
+            .await
+            .unwrap()
+    };
+    let first = sweep().await;
+    assert_eq!(first.findings.len(), 1, "{first:?}");
+    let held = stored(&config).await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, first.findings[0]);
+    assert_eq!(held[0].generator_id, "OR001");
+    assert_eq!(held[0].product_fields["rolewarden/Status"], "new");
+    assert_eq!(held[0].record_state, "ACTIVE");
+
+    sweep().await;
+    let held = stored(&config).await;
+    assert_eq!(held.len(), 1, "the second sweep updates the same finding");
+    assert_eq!(held[0].product_fields["rolewarden/Status"], "open");
+
+    iam.delete_role()
+        .role_name("lex-bot-role-unused")
+        .send()
+        .await
+        .unwrap();
+    let fixed = sweep().await;
+    assert_eq!(fixed.resolved, first.findings, "{fixed:?}");
+    let held = stored(&config).await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].record_state, "ARCHIVED");
+    assert_eq!(held[0].compliance.status, "PASSED");
+    assert_eq!(held[0].workflow.as_ref().unwrap().status, "RESOLVED");
+    assert_eq!(held[0].product_fields["rolewarden/Status"], "resolved");
+    assert!(held[0].product_fields["rolewarden/Resolution"].contains("complete sweep"));
+}
