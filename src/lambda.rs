@@ -898,7 +898,12 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
     async fn sweep(&self, options: SweepOptions) -> (Evaluation, SweepSummary, SweepRun) {
         let (state, stats) = self.accounts.sweep(self.engine.baseline(), &options).await;
         let evaluation = self.engine.sweep(&state, chrono::Utc::now());
-        let run = SweepRun::new(&state, &evaluation, options.account.as_deref());
+        let run = SweepRun::new(
+            &state,
+            &evaluation,
+            options.account.as_deref(),
+            self.engine.baseline(),
+        );
         let summary = SweepSummary {
             scope: match &options.scope {
                 Scope::Full => "full".to_owned(),

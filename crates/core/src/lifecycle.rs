@@ -5,9 +5,9 @@
 //! records, so a failed sink write (retried) does not turn a `new` into an `open`.
 //!
 //! Two things resolve a finding:
-//! - a complete sweep of its account ([`SweepRun`]: full scope, no gap, so no RW002) that no
-//!   longer reports a finding an earlier sweep made. A sweep with a gap resolves nothing: a
-//!   listing that failed looks exactly like an empty one.
+//! - a full sweep of its account ([`SweepRun`]) that no longer reports a finding an earlier
+//!   sweep made, and read everything that finding depends on: a listing that failed looks
+//!   exactly like an empty one, so a gap (RW002) keeps open what it could hide ([`Unread`]).
 //! - a later policy write ([`PolicyWrite`]) that replaces or deletes the policy a policy-write
 //!   finding (PR001-PR003, LX001) was about, and no longer fires its rule.
 
@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::baseline::Baseline;
 use crate::decode::Event;
 use crate::engine::Evaluation;
 use crate::finding::{Finding, Resolution, Status};
@@ -212,17 +213,85 @@ fn managed_path_name(arn: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepRun {
     pub account: String,
-    /// Full scope and no gap: an absence in it is a real absence.
+    /// Full scope and a known account: an absence in it is a real absence, for what it read.
     pub complete: bool,
+    /// What it could not read: the findings that may depend on it stay open.
+    pub unread: Unread,
     /// The ids of the findings the sweep reported.
     pub reported: BTreeSet<String>,
 }
 
+/// What a sweep could not read (its gaps, reported as RW002), as resolution needs it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unread {
+    /// A gap no one profile owns (the role listing, a role's details or trust policy): any
+    /// sweep finding may depend on it, so none is resolved.
+    pub everything: bool,
+    /// The titles (`Amazon Lex V2`) and service principals (`lexv2.amazonaws.com`) of the
+    /// profiles whose dependents could not be listed somewhere.
+    pub titles: BTreeSet<String>,
+    pub principals: BTreeSet<String>,
+}
+
+impl Unread {
+    fn new(state: &AccountState, baseline: &Baseline) -> Self {
+        let mut unread = Unread::default();
+        for gap in &state.gaps {
+            let profile = gap
+                .profile
+                .as_deref()
+                .and_then(|name| baseline.profiles.iter().find(|p| p.name == name));
+            match profile {
+                Some(profile) => {
+                    unread.titles.insert(profile.title.clone());
+                    unread.principals.extend(profile.principals.iter().cloned());
+                }
+                None => unread.everything = true,
+            }
+        }
+        unread
+    }
+
+    /// Whether `finding` may depend on what was not read. A finding names the service it is
+    /// about (`service`: OR002, SL008) or the principals its role trusts (`service_principals`:
+    /// OR001); one that names neither depends, for all we know, on every listing. RW002, the
+    /// report of an earlier gap, depends on nothing: read this time, that gap is gone.
+    pub fn blocks(&self, finding: &Finding) -> bool {
+        if self.everything {
+            return true;
+        }
+        if self.titles.is_empty() && self.principals.is_empty() {
+            return false;
+        }
+        if finding.rule_id == "RW002" {
+            return false;
+        }
+        match (
+            finding.evidence.get("service"),
+            finding.evidence.get("service_principals"),
+        ) {
+            (Some(Value::String(title)), _) => self.titles.contains(title),
+            (_, Some(Value::Array(principals))) => principals.iter().any(|p| {
+                p.get("value")
+                    .or(Some(p))
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| self.principals.contains(p))
+            }),
+            _ => true,
+        }
+    }
+}
+
 impl SweepRun {
-    /// What a sweep read (`state`) and reported (`evaluation`). `home`: the account the
-    /// caller knows it read, when the state does not say (an account with no role left names
-    /// itself nowhere); without an account nothing is resolved.
-    pub fn new(state: &AccountState, evaluation: &Evaluation, home: Option<&str>) -> Self {
+    /// What a sweep read (`state`) and reported (`evaluation`), judged with the `baseline`'s
+    /// profiles. `home`: the account the caller knows it read, when the state does not say (an
+    /// account with no role left names itself nowhere); without an account nothing is resolved.
+    pub fn new(
+        state: &AccountState,
+        evaluation: &Evaluation,
+        home: Option<&str>,
+        baseline: &Baseline,
+    ) -> Self {
         let account = state
             .account
             .clone()
@@ -230,8 +299,10 @@ impl SweepRun {
             .or_else(|| evaluation.findings.iter().find_map(|f| f.account.clone()))
             .or_else(|| home.map(str::to_owned))
             .unwrap_or_else(|| NO_ACCOUNT.to_owned());
+        let unread = Unread::new(state, baseline);
         SweepRun {
-            complete: state.scope == Scope::Full && state.gaps.is_empty() && account != NO_ACCOUNT,
+            complete: state.scope == Scope::Full && !unread.everything && account != NO_ACCOUNT,
+            unread,
             account,
             reported: evaluation.findings.iter().map(|f| f.id.clone()).collect(),
         }
@@ -441,12 +512,13 @@ fn resolution(record: &Record, after: Option<usize>, observed: &Observed) -> Opt
             .sweeps
             .iter()
             .find(|s| s.complete && s.account == record.account)?;
-        return (!sweep.reported.contains(&record.id)).then(|| {
-            format!(
-                "a complete sweep of account {} no longer reports it",
-                record.account
-            )
-        });
+        return (!sweep.reported.contains(&record.id) && !sweep.unread.blocks(&record.finding))
+            .then(|| {
+                format!(
+                    "a complete sweep of account {} no longer reports it",
+                    record.account
+                )
+            });
     }
     let policy = record.policy_key.as_deref()?;
     if !POLICY_RULES.contains(&record.rule.as_str()) {

@@ -122,6 +122,7 @@ pub fn run(args: SweepArgs, console: &mut Console) -> anyhow::Result<ExitCode> {
             state,
             &evaluation,
             home.as_deref(),
+            engine.baseline(),
         ));
         let kept: Vec<Finding> = evaluation
             .findings

@@ -287,14 +287,14 @@ fn sweep(engine: &Engine, state: &AccountState) -> (Vec<Finding>, Observed) {
     let at: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
     let evaluation = engine.sweep(state, at);
     let observed = Observed {
-        sweeps: vec![SweepRun::new(state, &evaluation, None)],
+        sweeps: vec![SweepRun::new(state, &evaluation, None, engine.baseline())],
         ..Observed::default()
     };
     (evaluation.findings, observed)
 }
 
 #[test]
-fn sweeps_open_then_resolve_only_when_complete() {
+fn sweeps_open_then_resolve_what_they_read_in_full() {
     let engine = test_engine();
     let mut store = Vec::new();
     let orphaned = state("or001-fires-never-used-old.json");
@@ -308,33 +308,53 @@ fn sweeps_open_then_resolve_only_when_complete() {
     assert_eq!(statuses(&second.findings), [("OR001", Status::Open)]);
     assert!(second.resolved.is_empty());
 
-    // The orphan is deleted, but the sweep could not list Lex bots: it resolves nothing.
+    // The orphan (a role trusting Amazon Connect) is deleted, but the sweep could not list
+    // Connect instances: what that listing could hide stays open.
     let mut fixed = orphaned.clone();
     fixed
         .roles
         .retain(|r| r.name != "connect-contact-lens-export");
-    let mut incomplete = fixed.clone();
-    incomplete.gaps.push(Gap {
-        what: "lex-v2-bots in us-east-1".into(),
+    let gap = |what: &str, profile: Option<&str>| Gap {
+        what: what.into(),
         reason: "AccessDenied".into(),
-        profile: Some("lexv2".into()),
-    });
-    let (findings, observed) = sweep(&engine, &incomplete);
+        profile: profile.map(str::to_owned),
+    };
+    let mut connect_unread = fixed.clone();
+    connect_unread
+        .gaps
+        .push(gap("connect-instances in us-east-1", Some("connect")));
+    let (findings, observed) = sweep(&engine, &connect_unread);
     let partial = step(&mut store, findings, &observed, T2);
     assert_eq!(statuses(&partial.findings), [("RW002", Status::New)]);
     assert!(partial.resolved.is_empty(), "{:?}", partial.resolved);
 
-    // A complete sweep: the orphan and the gap are both gone.
-    let (findings, observed) = sweep(&engine, &fixed);
-    let clean = step(&mut store, findings, &observed, T3);
-    assert!(clean.findings.is_empty());
-    let mut resolved = statuses(&clean.resolved);
+    // A gap no one profile owns (the role listing) keeps everything open too.
+    let mut roles_unread = fixed.clone();
+    roles_unread.gaps.push(gap("iam:ListRoles", None));
+    let (findings, observed) = sweep(&engine, &roles_unread);
+    let unlisted = step(&mut store, findings, &observed, T2);
+    assert!(unlisted.resolved.is_empty(), "{:?}", unlisted.resolved);
+
+    // Lex bots unread, Connect read: the Connect orphan is resolved, and so is the earlier
+    // gap, read this time; the Lex gap is the one left.
+    let mut lex_unread = fixed.clone();
+    lex_unread
+        .gaps
+        .push(gap("lex-v2-bots in us-east-1", Some("lex-v2")));
+    let (findings, observed) = sweep(&engine, &lex_unread);
+    let lex_only = step(&mut store, findings, &observed, T2);
+    assert_eq!(statuses(&lex_only.findings), [("RW002", Status::New)]);
+    let mut resolved = statuses(&lex_only.resolved);
     resolved.sort_by_key(|(rule, _)| *rule);
     assert_eq!(
         resolved,
-        [("OR001", Status::Resolved), ("RW002", Status::Resolved)]
+        [
+            ("OR001", Status::Resolved),
+            ("RW002", Status::Resolved),
+            ("RW002", Status::Resolved)
+        ]
     );
-    let or001 = clean
+    let or001 = lex_only
         .resolved
         .iter()
         .find(|f| f.rule_id == "OR001")
@@ -346,6 +366,12 @@ fn sweeps_open_then_resolve_only_when_complete() {
         .unwrap()
         .reason
         .contains("complete sweep of account 111122223333"));
+
+    // A complete sweep: the last gap is gone too.
+    let (findings, observed) = sweep(&engine, &fixed);
+    let clean = step(&mut store, findings, &observed, T3);
+    assert!(clean.findings.is_empty());
+    assert_eq!(statuses(&clean.resolved), [("RW002", Status::Resolved)]);
     assert!(store.iter().all(|r| r.status == Status::Resolved));
 
     // The orphan comes back: a problem to look at again.
