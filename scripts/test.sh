@@ -82,7 +82,7 @@ export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
 cargo test --workspace --test suite -- --ignored --nocapture --test-threads 1
 stop_servers
 
-step "Lambda package: cargo lambda build --release --arm64 (started in the background above), bootstrap under 12 MB"
+step "Lambda package: cargo lambda build --release --arm64 (started in the background above), bootstrap under 16 MB"
 if ! wait "$ARM64_PID"; then
   cat target/arm64-build.log >&2
   exit 1
@@ -90,8 +90,11 @@ fi
 tail -n 3 target/arm64-build.log
 size=$(stat -c %s "$ARM64_TARGET/lambda/bootstrap/bootstrap")
 echo "bootstrap (arm64): $size bytes"
-if [ "$size" -ge $((12 * 1024 * 1024)) ]; then
-  echo "the arm64 bootstrap is over 12 MB" >&2
+# Our own budget, far under Lambda's (50 MB zipped, 250 MB unzipped): a dependency that grows
+# the package by megabytes should be a decision, not an accident. 12 MB until issues 16-17 added
+# the S3, Security Hub and DynamoDB clients (13.0 MiB with them; see the README's Performance).
+if [ "$size" -ge $((16 * 1024 * 1024)) ]; then
+  echo "the arm64 bootstrap is over 16 MB" >&2
   exit 1
 fi
 
