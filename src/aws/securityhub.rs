@@ -30,10 +30,12 @@ pub enum ImportError {
     Account(#[source] Box<AwsError>),
     #[error("cannot import findings into Security Hub: no region is configured (AWS_REGION)")]
     NoRegion,
-    #[error("cannot import {unwritten} findings into Security Hub ({written} imported before): {reason}")]
+    #[error("cannot import {unwritten} findings into Security Hub ({written} imported before, {refused_before} refused before): {reason}")]
     Call {
         unwritten: usize,
         written: usize,
+        /// Findings earlier calls of the same write had refused (counted in `unwritten`).
+        refused_before: usize,
         #[source]
         reason: Box<AwsError>,
     },
@@ -147,16 +149,18 @@ impl SecurityHubWriter {
                 .send()
                 .await
                 .map_err(|e| ImportError::Call {
-                    unwritten: findings.len() - written,
+                    unwritten: findings.len().saturating_sub(written),
                     written,
+                    refused_before: refused.len(),
                     reason: Box::new(AwsError::from_sdk(IMPORT, &e)),
                 })?;
-            refused.extend(answer.failed_findings().iter().map(|f| Refused {
+            let failed = answer.failed_findings();
+            refused.extend(failed.iter().map(|f| Refused {
                 id: f.id().unwrap_or_default().to_owned(),
                 code: f.error_code().unwrap_or_default().to_owned(),
                 message: f.error_message().unwrap_or_default().to_owned(),
             }));
-            written += chunk.len();
+            written += chunk.len().saturating_sub(failed.len());
         }
         if refused.is_empty() {
             Ok(())

@@ -147,10 +147,13 @@ pub fn to_asff(finding: &Finding, importer: &Importer, now: DateTime<Utc>) -> As
         .clone()
         .unwrap_or_else(|| importer.region.clone());
     let observed = finding.event.time.clone().unwrap_or_else(|| now.clone());
-    let first_observed = finding
-        .first_seen
-        .clone()
-        .unwrap_or_else(|| observed.clone());
+    // First seen by the state is when it was first written, which for a replayed log file is
+    // after the event: the earlier of the two is when it was first observed. (RFC 3339 in UTC
+    // compares as text.)
+    let first_observed = match &finding.first_seen {
+        Some(first) if first.as_str() < observed.as_str() => first.clone(),
+        _ => observed.clone(),
+    };
     let resolved = finding.status == Some(Status::Resolved);
     let severity = AsffSeverity {
         label: label(finding.severity).into(),
@@ -173,7 +176,9 @@ pub fn to_asff(finding: &Finding, importer: &Importer, now: DateTime<Utc>) -> As
         company_name: "rolewarden".into(),
         generator_id: finding.rule_id.clone(),
         aws_account_id: importer.account.clone(),
-        region: region.clone(),
+        // Security Hub sets the finding's region to the one it was imported in; the region the
+        // finding is about is its resource's.
+        region: importer.region.clone(),
         types: types.clone(),
         created_at: first_observed.clone(),
         updated_at: now,
@@ -230,8 +235,15 @@ fn product_fields(finding: &Finding) -> (BTreeMap<String, String>, bool) {
             return;
         }
         let fitted = cut_to(value, MAX_PRODUCT_FIELD_VALUE);
-        cut |= fitted.len() < value.len() || key.chars().count() > MAX_PRODUCT_FIELD_KEY;
-        fields.insert(cut_to(&key, MAX_PRODUCT_FIELD_KEY), fitted);
+        let fitted_key = cut_to(&key, MAX_PRODUCT_FIELD_KEY);
+        cut |= fitted != value || fitted_key != key;
+        // Two long keys cut to the same prefix: the second is left out (and said), never
+        // written over the first.
+        if fields.contains_key(&fitted_key) {
+            cut = true;
+            return;
+        }
+        fields.insert(fitted_key, fitted);
     };
     let plain = [
         ("RuleId", Some(finding.rule_id.as_str())),
@@ -379,6 +391,8 @@ mod tests {
             "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default"
         );
         assert_eq!(a.aws_account_id, "111122223333");
+        // The import region at the top, the finding's own on its resource.
+        assert_eq!(a.region, "us-east-1");
         assert_eq!(a.product_fields["rolewarden/Account"], "222233334444");
         assert_eq!(a.generator_id, "PR001");
         assert_eq!(a.severity.label, "HIGH");
@@ -413,6 +427,11 @@ mod tests {
         assert_eq!(a.compliance.status, "PASSED");
         assert_eq!(a.workflow.unwrap().status, "RESOLVED");
         assert_eq!(a.created_at, "2026-10-01T00:00:00Z");
+        // A replayed event first written after it happened: first observed is the event's time.
+        f.first_seen = Some("2026-11-27T00:00:00Z".into());
+        let replayed = to_asff(&f, &importer(), now());
+        assert_eq!(replayed.first_observed_at, "2026-11-01T10:00:00Z");
+        assert!(replayed.first_observed_at <= replayed.last_observed_at);
         assert_eq!(a.product_fields["rolewarden/Resolution"], "policy replaced");
     }
 
@@ -442,6 +461,12 @@ mod tests {
             f.evidence.insert(format!("k{i:02}"), Value::from(i));
         }
         let a = to_asff(&f, &importer(), now());
+        // A value one character over the limit is cut by two (the ellipsis): still said.
+        let mut near = finding();
+        near.evidence
+            .insert("near".into(), Value::String("y".repeat(2049)));
+        let n = to_asff(&near, &importer(), now());
+        assert_eq!(n.product_fields["rolewarden/Truncated"], "true");
         assert_eq!(a.description.chars().count(), MAX_DESCRIPTION);
         assert!(a.description.ends_with('…'));
         assert_eq!(a.product_fields.len(), MAX_PRODUCT_FIELDS);

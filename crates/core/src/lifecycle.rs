@@ -511,6 +511,8 @@ fn resolution(record: &Record, after: Option<usize>, observed: &Observed) -> Opt
         let sweep = observed
             .sweeps
             .iter()
+            // The last complete sweep of the account decides: it read the account last.
+            .rev()
             .find(|s| s.complete && s.account == record.account)?;
         return (!sweep.reported.contains(&record.id) && !sweep.unread.blocks(&record.finding))
             .then(|| {
