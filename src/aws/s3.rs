@@ -39,12 +39,10 @@ impl Location {
     }
 }
 
-/// A key CloudTrail writes a log file under (digests and Insights live under other folders).
+/// A key CloudTrail writes a log file under (digests and Insights live under other folders):
+/// named as the event files the CLI reads from a folder.
 pub fn is_log_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [".json.gz", ".json", ".jsonl", ".gz"]
-        .iter()
-        .any(|ext| key.ends_with(ext))
+    crate::decode::is_event_file(key)
 }
 
 /// Which objects of the layout to read. Empty lists: all.

@@ -64,22 +64,17 @@ fn rolewarden(url: &str, args: &[&str]) -> Output {
 
 /// The findings of the sample events, as the engine reports them (the CLI, offline).
 fn sample_findings() -> Vec<Finding> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolewarden"))
-        .args([
-            "evaluate",
-            "--format",
-            "json",
-            "--baseline",
-            "tests/fixtures/test-baseline.toml",
-            "--as-of",
-            "2026-06-01",
-            "events/",
-        ])
-        .current_dir(crate::common::root())
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let out = crate::common::rolewarden(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--baseline",
+        "tests/fixtures/test-baseline.toml",
+        "--as-of",
+        "2026-06-01",
+        "events/",
+    ]);
+    crate::common::text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::arn::partition;
+use crate::arn::{self, partition};
 use crate::finding::{Finding, Severity, Status};
 
 /// ASFF's schema version, the only one Security Hub takes.
@@ -295,29 +295,17 @@ fn resource(finding: &Finding, region: &str, importer: &Importer) -> Resource {
             region: region.into(),
         };
     };
-    let mut parts = id.splitn(6, ':');
-    let (scheme, arn_partition, service, _, _, rest) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next().unwrap_or_default(),
-    );
-    let kind = match (scheme, service, rest.split('/').next()) {
-        (Some("arn"), Some("iam"), Some("role")) => "AwsIamRole",
-        (Some("arn"), Some("iam"), Some("policy")) => "AwsIamPolicy",
-        (Some("arn"), Some("iam"), Some("user")) => "AwsIamUser",
-        (Some("arn"), Some("iam"), Some("group")) => "AwsIamGroup",
+    let kind = match arn::service_and_kind(id) {
+        Some(("iam", "role")) => "AwsIamRole",
+        Some(("iam", "policy")) => "AwsIamPolicy",
+        Some(("iam", "user")) => "AwsIamUser",
+        Some(("iam", "group")) => "AwsIamGroup",
         _ => "Other",
     };
     Resource {
         kind: kind.into(),
         id: cut_to(id, MAX_PRODUCT_FIELD_VALUE),
-        partition: match (scheme, arn_partition) {
-            (Some("arn"), Some(p)) if !p.is_empty() => p.into(),
-            _ => partition(region).into(),
-        },
+        partition: arn::field(id, 1).unwrap_or(partition(region)).into(),
         region: region.into(),
     }
 }

@@ -204,8 +204,7 @@ pub fn resolves_unwatched(source: &str, name: &str) -> bool {
 
 /// `/path/name` of a managed policy ARN (`arn:aws:iam::111122223333:policy/path/name`).
 fn managed_path_name(arn: &str) -> Option<String> {
-    let resource = arn.splitn(6, ':').nth(5)?;
-    let rest = resource.strip_prefix("policy")?;
+    let rest = crate::arn::field(arn, 5)?.strip_prefix("policy")?;
     rest.starts_with('/').then(|| rest.to_owned())
 }
 

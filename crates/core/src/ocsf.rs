@@ -9,6 +9,7 @@ use chrono::DateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::arn;
 use crate::finding::{Finding, Resolution, Severity, Status};
 
 /// The OCSF schema version the findings follow.
@@ -347,34 +348,23 @@ fn actor(arn: &str) -> Actor<'_> {
     }
 }
 
-/// Field `index` of `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (1 is the partition); none
-/// when the text is not an ARN or the field is empty.
-fn arn_field(arn: &str, index: usize) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    (parts.next() == Some("arn")).then_some(())?;
-    parts.nth(index.checked_sub(1)?).filter(|p| !p.is_empty())
-}
-
 fn arn_partition(arn: &str) -> Option<&str> {
-    arn_field(arn, 1)
+    arn::field(arn, 1)
 }
 
 /// None for global resources (IAM).
 fn arn_region(arn: &str) -> Option<&str> {
-    arn_field(arn, 3)
+    arn::field(arn, 3)
 }
 
 fn arn_resource(arn: &str) -> Option<&str> {
-    arn_field(arn, 5)
+    arn::field(arn, 5)
 }
 
 /// The CloudFormation-style type of an ARN rolewarden reports on; none for anything else (the
 /// file of an unreadable input).
 fn resource_type(arn: &str) -> Option<&'static str> {
-    let service = arn_field(arn, 2)?;
-    let resource = arn_resource(arn)?;
-    let kind = resource.split(['/', ':']).next()?;
-    Some(match (service, kind) {
+    Some(match arn::service_and_kind(arn)? {
         ("iam", "role") => "AWS::IAM::Role",
         ("iam", "policy") => "AWS::IAM::Policy",
         ("iam", "user") => "AWS::IAM::User",

@@ -10,15 +10,12 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The extensions read from folders.
-pub const EXTENSIONS: [&str; 4] = [".json", ".jsonl", ".ndjson", ".gz"];
-
 /// What a walk found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Walk {
     /// The files to read, in walk order.
     pub files: Vec<PathBuf>,
-    /// Files without one of [`EXTENSIONS`].
+    /// Files without one of [`rolewarden::decode::EVENT_FILE_EXTENSIONS`].
     pub other_files: usize,
     /// Entries left out for another reason, one line each (a FIFO, a folder seen before).
     pub notes: Vec<String>,
@@ -137,8 +134,7 @@ fn list(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 fn has_input_extension(path: &Path) -> bool {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    EXTENSIONS.iter().any(|ext| name.ends_with(ext))
+    rolewarden::decode::is_event_file(&path.to_string_lossy())
 }
 
 #[cfg(unix)]

@@ -144,3 +144,33 @@ pub fn url_decoded(text: &str) -> String {
         text.to_owned()
     }
 }
+
+/// The names of event files: what the CLI reads from a folder and from an S3 prefix, and what
+/// the function takes as a trail log file.
+pub const EVENT_FILE_EXTENSIONS: [&str; 4] = [".json", ".jsonl", ".ndjson", ".gz"];
+
+/// Whether `name` (a path or an S3 key) ends in one of [`EVENT_FILE_EXTENSIONS`], in any case.
+pub fn is_event_file(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    EVENT_FILE_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_files_are_named_alike_on_disk_and_in_s3() {
+        for name in [
+            "a.json",
+            "a.JSON",
+            "x/y.json.gz",
+            "l.jsonl",
+            "l.ndjson",
+            "t.GZ",
+        ] {
+            assert!(super::is_event_file(name), "{name}");
+        }
+        for name in ["a.csv", "digest.json.gz.sig", "README", "a.json.bak"] {
+            assert!(!super::is_event_file(name), "{name}");
+        }
+    }
+}
