@@ -18,7 +18,9 @@ ensure_venv() {
   fi
   rm -rf "$dir"
   python3 -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  # --no-compile: Python compiles a module when it first imports it; compiling every file of
+  # checkov, SAM and moto up front is CPU the compiler running beside the installs needs.
+  "$dir/bin/pip" install --quiet --disable-pip-version-check --no-compile -r "$req"
   echo "$sum" >"$dir/.requirements.sha256"
 }
 

@@ -38,40 +38,54 @@ wait_venv() {
   fi
 }
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-step "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-
-# One build in the dev profile (Cargo.toml: the SDK unoptimised, the engine optimised) serves
-# every test below, the Lambda binary run through the Runtime API and the CLI the deploy
-# checks call. Each package's integration tests are one binary, so the SDK is linked once.
-step "cargo test --workspace (core: samples and snapshots, corpus, inputs, properties, sweep rules; CLI; units)"
-# CI=true makes insta fail on a missing or changed snapshot instead of writing it. Benchmarks
-# are left out here (a plain `cargo test` would run them in full); they run once below.
-CI="${CI:-true}" cargo test --workspace --lib --bins --tests
-
-step "benchmarks compile and run once (cargo test -p rolewarden-core --bench engine -- --test, dev profile)"
-# The README's numbers come from `cargo bench` (release profile); here each benchmark only has to
-# build and run once on a small input, which the test build's artifacts do without a second,
-# release build of the engine and its dependencies.
-cargo test -p rolewarden-core --bench engine -- --test
-
-wait_venv "$VENV_TEST_PID" target/venv-test.log
-
-# The arm64 release Lambda (the SDK at opt-level "s", thin LTO: minutes of CPU) builds in the
-# background from here on, in its own target directory so the cargo commands below never wait on
-# its lock: the AWS and Runtime API tests run one at a time and leave a core idle most of the way.
-# sam build (deploy checks) finds it there through CARGO_TARGET_DIR and builds nothing again.
+# The arm64 release Lambda (the SDK at opt-level "s", thin LTO: about 15 minutes of CPU, the
+# largest part of this script) builds in the background from the start, as soon as .venv holds
+# cargo-lambda and zig, in its own target directory so the cargo commands below never wait on
+# its lock. This machine has 2 cores and the script is bound by their total CPU time, so the
+# build fills every moment the steps below leave a core idle (linking, tests run one at a time)
+# instead of running alone at the end. sam build (deploy checks) finds it through
+# CARGO_TARGET_DIR and builds nothing again.
 ARM64_TARGET="$ROOT/target/arm64"
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 # zig comes from the ziglang wheel in .venv and is found as `python3 -m ziglang`.
 # setsid: its own process group, so cleanup stops cargo and the compilers with it.
-PATH="$ROOT/.venv/bin:$PATH" CARGO_TARGET_DIR="$ARM64_TARGET" setsid \
-  cargo lambda build --release --arm64 --bin bootstrap >target/arm64-build.log 2>&1 &
+PATH="$ROOT/.venv/bin:$PATH" CARGO_TARGET_DIR="$ARM64_TARGET" setsid bash -c '
+  while kill -0 "$1" 2>/dev/null; do sleep 1; done
+  [ -x .venv/bin/cargo-lambda ] || { echo "no .venv/bin/cargo-lambda: see target/venv-test.log"; exit 1; }
+  exec cargo lambda build --release --arm64 --bin bootstrap' arm64 "$VENV_TEST_PID" \
+  >target/arm64-build.log 2>&1 &
 ARM64_PID=$!
 BACKGROUND_GROUPS+=("$ARM64_PID")
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+# Clippy lints while the tests build: `cargo clippy` is `cargo check` with clippy-driver as the
+# compiler of the workspace's own crates; here the same driver compiles them for the test build,
+# so the lints cost no second pass over the dependencies (a `cargo check` of the whole SDK took
+# 200-280 s of this script). The same targets as `cargo clippy --workspace --all-targets`: the
+# libraries, binaries and tests below and the benchmark after them; `-D warnings` as there.
+# Only these dev-profile builds go through it, never the release package.
+CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || echo "$(rustc --print sysroot)/bin/clippy-driver")"
+linted() {
+  RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"
+}
+
+# One build in the dev profile (Cargo.toml: the SDK unoptimised, the engine optimised) serves
+# every test below, the Lambda binary run through the Runtime API and the CLI the deploy
+# checks call. Each package's integration tests are one binary, so the SDK is linked once.
+step "clippy -D warnings and cargo test --workspace (core: samples and snapshots, corpus, inputs, properties, sweep rules; CLI; units)"
+# CI=true makes insta fail on a missing or changed snapshot instead of writing it. Benchmarks
+# are left out here (a plain `cargo test` would run them in full); they run once below.
+CI="${CI:-true}" linted cargo test --workspace --lib --bins --tests
+
+step "benchmarks compile (clippy) and run once (cargo test -p rolewarden-core --bench engine -- --test, dev profile)"
+# The README's numbers come from `cargo bench` (release profile); here each benchmark only has to
+# build and run once on a small input, which the test build's artifacts do without a second,
+# release build of the engine and its dependencies.
+linted cargo test -p rolewarden-core --bench engine -- --test
+
+wait_venv "$VENV_TEST_PID" target/venv-test.log
 
 step "AWS tests against moto_server, the bootstrap through cargo lambda's Runtime API, scripts/invoke-local.sh, memory bounds"
 # The account of the sample events in events/.
@@ -79,10 +93,10 @@ start_moto .venv 111122223333
 export ROLEWARDEN_TEST_PYTHON="$ROOT/.venv/bin/python"
 export ROLEWARDEN_BOOTSTRAP="$ROOT/target/debug/bootstrap"
 export ROLEWARDEN_CARGO_LAMBDA="$ROOT/.venv/bin/cargo-lambda"
-cargo test --workspace --test suite -- --ignored --nocapture --test-threads 1
+linted cargo test --workspace --test suite -- --ignored --nocapture --test-threads 1
 stop_servers
 
-step "Lambda package: cargo lambda build --release --arm64 (started in the background above), bootstrap under 16 MB"
+step "Lambda package: cargo lambda build --release --arm64 (started in the background at the start), bootstrap under 16 MB"
 if ! wait "$ARM64_PID"; then
   cat target/arm64-build.log >&2
   exit 1

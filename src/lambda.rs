@@ -27,7 +27,7 @@ use crate::aws::logs::DEFAULT_LOG_GROUP;
 use crate::aws::organization::{parse_accounts, PlanError, Planner, SweepRequest};
 use crate::aws::CallCounter;
 use crate::baseline::Baseline;
-use crate::decode::{read_slice, Item, Position};
+use crate::decode::{read_slice_selecting, Item, Options, Position};
 use crate::engine::{Engine, Evaluation};
 use crate::finding::{Finding, Severity};
 use crate::load::{BaselineSource, LoadError};
@@ -796,15 +796,20 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
     /// account only. Collects what the payload asks to sweep.
     async fn evaluate(&self, payload: &[u8], invocation: &Invocation) -> Evaluated {
         let mut items = Vec::new();
+        let mut steps = self.start(invocation, "lambda payload".to_owned());
+        let selector = steps.pipeline.selector();
+        let select = |source: &str, name: &str| selector.reads_whole(source, name);
         // Malformed JSON arrives as Item::Unreadable; an error here means bytes that cannot be
         // read at all (a corrupt gzip stream): kept as an RW000 finding too, never dropped.
-        if let Err(e) = read_slice(payload, &mut |item| items.push(item)) {
+        let read = read_slice_selecting(payload, &Options::default(), Some(&select), &mut |item| {
+            items.push(item)
+        });
+        if let Err(e) = read {
             items.push(Item::Unreadable {
                 reason: format!("cannot read the payload: {e}"),
                 position: Position::default(),
             });
         }
-        let mut steps = self.start(invocation, "lambda payload".to_owned());
         for item in items {
             self.step(&mut steps, item).await;
         }

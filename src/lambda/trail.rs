@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::{AccountSource, App, FindingSink, HandlerError, Invocation, Response};
 use crate::aws::error::{AwsError, ErrorKind};
 use crate::aws::s3::{is_log_key, next_chunk, ChunkReader};
-use crate::decode::{read_items_with, Item, Options, Position};
+use crate::decode::{read_items_selecting, Item, Options, Position};
 
 /// An S3 invocation.
 pub(super) enum S3Input {
@@ -234,11 +234,14 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
     ) -> Result<(), String> {
         let (chunks, chunk_rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
         let (items, mut item_rx) = mpsc::channel(ITEMS_IN_FLIGHT);
+        let selector = steps.pipeline.selector();
         std::thread::Builder::new()
             .name("rolewarden-decode".to_owned())
             .spawn(move || {
                 let options = Options::default();
-                let read = read_items_with(ChunkReader::new(chunk_rx), &options, &mut |item| {
+                let select = |source: &str, name: &str| selector.reads_whole(source, name);
+                let reader = ChunkReader::new(chunk_rx);
+                let read = read_items_selecting(reader, &options, Some(&select), &mut |item| {
                     let _ = items.blocking_send(Decoded::Item(item));
                 });
                 if let Err(e) = read {

@@ -2,6 +2,7 @@
 //! findings with severity overrides and baseline exceptions applied.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -25,13 +26,29 @@ pub struct Evaluation {
     pub suppressed: usize,
 }
 
+/// eventSource (lowercase) to the event names some enabled rule consumes. Shared, so that a
+/// decoder on a thread of its own can tell which records to read whole.
+#[derive(Debug, Clone, Default)]
+pub struct Watched(Arc<HashMap<String, HashSet<String>>>);
+
+impl Watched {
+    /// Whether any enabled rule consumes this event (`eventSource` in any case).
+    pub fn contains(&self, source: &str, name: &str) -> bool {
+        let names = if source.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.0.get(&source.to_ascii_lowercase())
+        } else {
+            self.0.get(source)
+        };
+        names.is_some_and(|names| names.contains(name))
+    }
+}
+
 pub struct Engine {
     baseline: Baseline,
     /// The enabled rules, by the input they judge.
     event_rules: Vec<&'static dyn EventRule>,
     sweep_rules: Vec<&'static dyn SweepRule>,
-    /// eventSource (lowercase) to the event names some enabled rule consumes.
-    watched: HashMap<String, HashSet<String>>,
+    watched: Watched,
     /// Each rule's `## Fix` section, rendered once.
     remediations: HashMap<&'static str, String>,
     pass_events: HashSet<(String, String)>,
@@ -102,7 +119,7 @@ impl Engine {
             baseline,
             event_rules,
             sweep_rules,
-            watched,
+            watched: Watched(Arc::new(watched)),
             remediations,
             pass_events,
             today: None,
@@ -126,18 +143,18 @@ impl Engine {
 
     /// Whether any enabled rule consumes this event.
     pub fn is_watched(&self, source: &str, name: &str) -> bool {
-        let names = if source.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.watched.get(&source.to_ascii_lowercase())
-        } else {
-            self.watched.get(source)
-        };
-        names.is_some_and(|names| names.contains(name))
+        self.watched.contains(source, name)
+    }
+
+    pub fn watched(&self) -> &Watched {
+        &self.watched
     }
 
     /// Every `(eventSource, eventName)` the enabled rules consume, sorted: the EventBridge
     /// pattern is generated from this.
     pub fn watched_events(&self) -> BTreeSet<(String, String)> {
         self.watched
+            .0
             .iter()
             .flat_map(|(s, names)| names.iter().map(|n| (s.clone(), n.clone())))
             .collect()

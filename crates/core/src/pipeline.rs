@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use crate::account::{AccountView, Needs, Snapshot};
-use crate::decode::{read_items_with, Envelope, Event, Item, Options, Position};
-use crate::engine::{Engine, Evaluation};
+use crate::decode::{read_items_selecting, Envelope, Event, Item, Options, Position};
+use crate::engine::{Engine, Evaluation, Watched};
 use crate::finding::{Finding, Severity};
 use crate::lifecycle::{policy_write, resolves_unwatched, Observed};
 
@@ -158,6 +158,14 @@ impl<'e> Pipeline<'e> {
         self.engine
     }
 
+    /// Which records [`Pipeline::admit`] needs whole; the decoder skims the others.
+    pub fn selector(&self) -> Selector {
+        Selector {
+            watched: self.engine.watched().clone(),
+            observing: self.observed.is_some(),
+        }
+    }
+
     /// Counts an item and says what it is. `origin` names the input in RW000 findings.
     pub fn admit(&mut self, item: Item, origin: &str) -> Admitted {
         match item {
@@ -270,6 +278,22 @@ impl<'e> Pipeline<'e> {
     }
 }
 
+/// Which records [`Pipeline::admit`] reads more of than their `eventID`: the watched ones, and
+/// with finding state the unwatched policy writes that resolve findings. Handed to
+/// [`crate::decode::read_items_selecting`], which skims the others. Owned, for a decoder that
+/// runs on a thread of its own.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    watched: Watched,
+    observing: bool,
+}
+
+impl Selector {
+    pub fn reads_whole(&self, source: &str, name: &str) -> bool {
+        self.watched.contains(source, name) || (self.observing && resolves_unwatched(source, name))
+    }
+}
+
 /// What [`evaluate_reader`] hands its caller, in input order.
 #[derive(Debug)]
 pub enum Output {
@@ -294,9 +318,11 @@ pub fn evaluate_reader<R: Read>(
 ) -> io::Result<()> {
     pipeline.summary.inputs += 1;
     let options = pipeline.decoding;
-    read_items_with(
+    let selector = pipeline.selector();
+    read_items_selecting(
         reader,
         &options,
+        Some(&|source, name| selector.reads_whole(source, name)),
         &mut |item| match pipeline.admit(item, origin) {
             Admitted::Watched { event, needs } => {
                 let snapshot = match pipeline.enrichment(&needs) {

@@ -3,19 +3,24 @@
 //! A frame is parsed on its own, from a slice, so whatever is wrong with it is reported at its
 //! own line and column and costs nothing else.
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::frame::{Frame, Limits, Role};
 use super::lenient;
 use super::position::Place;
-use super::record::{Envelope, Record};
+use super::record::{Envelope, Record, RecordVisitor, Select};
 use super::stream::{frame_slice, Item, Position};
 
 pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 /// Hands the items of one frame, whose bytes are `bytes`, to `on_item`.
-pub(crate) fn classify(frame: &Frame, bytes: &[u8], limits: Limits, on_item: &mut dyn FnMut(Item)) {
+pub(crate) fn classify(
+    frame: &Frame,
+    bytes: &[u8],
+    limits: Limits<'_>,
+    on_item: &mut dyn FnMut(Item),
+) {
     let at = Located {
         bytes,
         place: frame.place,
@@ -27,19 +32,19 @@ pub(crate) fn classify(frame: &Frame, bytes: &[u8], limits: Limits, on_item: &mu
     }
     match frame.role {
         Role::Line => line(&at, limits, on_item),
-        Role::Record => on_item(record(&at, frame.top_line)),
+        Role::Record => on_item(record(&at, frame.top_line, limits.select)),
         Role::Extra => {
             if let Err(e) = serde_json::from_slice::<IgnoredAny>(bytes) {
                 on_item(at.error(&e, "not valid JSON"));
             }
         }
-        Role::Value => value(&at, frame.top_line, on_item),
+        Role::Value => value(&at, frame.top_line, limits, on_item),
     }
 }
 
 /// A JSON Lines line: what the same bytes give as a whole input, unless they hold more than one
 /// value, which makes the line one error (`{...} x` is not a record followed by an error).
-fn line(at: &Located<'_>, limits: Limits, on_item: &mut dyn FnMut(Item)) {
+fn line(at: &Located<'_>, limits: Limits<'_>, on_item: &mut dyn FnMut(Item)) {
     let mut items = Vec::new();
     let values = frame_slice(
         at.bytes,
@@ -65,18 +70,17 @@ fn line(at: &Located<'_>, limits: Limits, on_item: &mut dyn FnMut(Item)) {
 
 /// A `Records` element at the start of `bytes`, read in place when it is a valid record: the
 /// record and how many bytes it took. Anything else is left to framing, which delimits it.
-pub(crate) fn leading_record(bytes: &[u8]) -> Option<(Record, usize)> {
-    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<RecordOrNot>();
-    match values.next() {
-        Some(Ok(RecordOrNot(Some(record)))) => Some((record, values.byte_offset())),
-        _ => None,
-    }
+pub(crate) fn leading_record(bytes: &[u8], select: Option<Select<'_>>) -> Option<(Record, usize)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let record = RecordOrNot { select }.deserialize(&mut de).ok()??;
+    // A stream starts where the record ended.
+    Some((record, de.into_iter::<IgnoredAny>().byte_offset()))
 }
 
 /// An element of `Records`.
-fn record(at: &Located<'_>, top_line: u64) -> Item {
-    match serde_json::from_slice::<RecordOrNot>(at.bytes) {
-        Ok(RecordOrNot(Some(record))) => Item::Record {
+fn record(at: &Located<'_>, top_line: u64, select: Option<Select<'_>>) -> Item {
+    match parse_record(at.bytes, select) {
+        Ok(Some(record)) => Item::Record {
             record: Box::new(record),
             envelope: None,
             position: Position {
@@ -84,7 +88,7 @@ fn record(at: &Located<'_>, top_line: u64) -> Item {
                 index: at.index,
             },
         },
-        Ok(RecordOrNot(None)) => at.unreadable("`Records` element is not an object".into()),
+        Ok(None) => at.unreadable("`Records` element is not an object".into()),
         Err(e) => at.error(&e, "not a CloudTrail record"),
     }
 }
@@ -115,7 +119,7 @@ struct Skim<'a> {
 }
 
 /// A top-level value, or an element of a top-level array.
-fn value(at: &Located<'_>, top_line: u64, on_item: &mut dyn FnMut(Item)) {
+fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn FnMut(Item)) {
     let position = Position {
         line: top_line,
         index: at.index,
@@ -149,7 +153,7 @@ fn value(at: &Located<'_>, top_line: u64, on_item: &mut dyn FnMut(Item)) {
                         index: Some(i as u64),
                         ..records_at.inner(element.get())
                     };
-                    on_item(record(&element_at, top_line));
+                    on_item(record(&element_at, top_line, limits.select));
                 }
             }
             Err(_) if !records.get().starts_with('[') => {
@@ -197,13 +201,13 @@ fn envelope_item(envelope: Envelope, detail: &Located<'_>, position: Position) -
     if !is_cloudtrail {
         return Item::OtherEvent { envelope, position };
     }
-    match serde_json::from_slice::<RecordOrNot>(detail.bytes) {
-        Ok(RecordOrNot(Some(record))) => Item::Record {
+    match parse_record(detail.bytes, None) {
+        Ok(Some(record)) => Item::Record {
             record: Box::new(record),
             envelope: Some(envelope),
             position,
         },
-        Ok(RecordOrNot(None)) => detail.unreadable("`detail` is not an object".into()),
+        Ok(None) => detail.unreadable("`detail` is not an object".into()),
         Err(e) => detail.error(&e, "`detail` is not a CloudTrail record"),
     }
 }
@@ -333,25 +337,40 @@ pub(crate) fn json_error(message: &str, line: u64, column: u64, index: Option<u6
     )
 }
 
-/// A record, or `None` when the JSON is not an object.
-struct RecordOrNot(Option<Record>);
+/// A record, or `None` when the JSON is not an object; a record `select` turns down is skimmed.
+#[derive(Clone, Copy)]
+struct RecordOrNot<'s> {
+    select: Option<Select<'s>>,
+}
 
-impl<'de> Deserialize<'de> for RecordOrNot {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RecordVisitor).map(RecordOrNot)
+impl<'de> DeserializeSeed<'de> for RecordOrNot<'_> {
+    type Value = Option<Record>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct RecordVisitor;
+/// One record from the whole of `bytes`.
+fn parse_record(bytes: &[u8], select: Option<Select<'_>>) -> serde_json::Result<Option<Record>> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let record = RecordOrNot { select }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(record)
+}
 
-impl<'de> Visitor<'de> for RecordVisitor {
+impl<'de> Visitor<'de> for RecordOrNot<'_> {
     type Value = Option<Record>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a CloudTrail record")
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Record::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        RecordVisitor {
+            select: self.select,
+        }
+        .visit_map(map)
+        .map(Some)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}

@@ -21,13 +21,15 @@
 
 use super::classify::{json_error, leading_record, unreadable};
 use super::position::{Lines, Place, Position};
+use super::record::Select;
 use super::stream::Item;
 
-/// The limits checked while framing.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
+/// The limits checked while framing, and which records are read whole.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits<'s> {
     pub max_record_bytes: u64,
     pub max_depth: u32,
+    pub select: Option<Select<'s>>,
 }
 
 /// What a frame holds, for the classifier.
@@ -154,8 +156,8 @@ struct Open {
     watch: Watch,
 }
 
-pub(crate) struct Framer {
-    limits: Limits,
+pub(crate) struct Framer<'s> {
+    limits: Limits<'s>,
     lines: Lines,
     /// The next byte to look at.
     pos: u64,
@@ -252,9 +254,9 @@ fn is_delimiter(b: u8) -> bool {
     is_blank(b) || matches!(b, b'{' | b'}' | b'[' | b']' | b',' | b':' | b'"')
 }
 
-impl Framer {
+impl<'s> Framer<'s> {
     /// A framer for an input whose first byte is at `line`, 0-based `column`.
-    pub fn new(limits: Limits, detect_lines: bool, line: u64, column: u64) -> Self {
+    pub fn new(limits: Limits<'s>, detect_lines: bool, line: u64, column: u64) -> Self {
         Framer {
             limits,
             lines: Lines::new(line, column),
@@ -477,7 +479,7 @@ impl Framer {
         // A record over the limit must not be parsed whole: one byte more is enough to tell.
         let most = usize::try_from(self.limits.max_record_bytes.saturating_add(1)).ok();
         let rest = most.and_then(|n| rest.get(..n)).unwrap_or(rest);
-        let (record, len) = leading_record(rest)?;
+        let (record, len) = leading_record(rest, self.limits.select)?;
         let bytes = rest.get(..len)?;
         if len as u64 > self.limits.max_record_bytes || !framed_alike(bytes, self.limits.max_depth)
         {
@@ -994,7 +996,8 @@ mod tests {
 
     use super::*;
 
-    const LIMITS: Limits = Limits {
+    const LIMITS: Limits<'static> = Limits {
+        select: None,
         max_record_bytes: 64,
         max_depth: 4,
     };

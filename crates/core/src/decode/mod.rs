@@ -12,9 +12,10 @@ pub mod record;
 mod sniff;
 pub mod stream;
 
-pub use record::{Envelope, Identity, Record};
+pub use record::{Envelope, Identity, Record, Select};
 pub use stream::{
-    read_items, read_items_with, read_slice, read_slice_with, Item, Options, Position,
+    read_items, read_items_selecting, read_items_with, read_slice, read_slice_selecting,
+    read_slice_with, Item, Options, Position,
 };
 
 use serde_json::Value;

@@ -5,49 +5,194 @@
 //! `responseElements`) stay raw JSON until an evaluated event needs them: in a log archive most
 //! records are not watched and should cost no more than a skim.
 
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::lenient;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct Record {
-    #[serde(default, deserialize_with = "lenient::string")]
     pub event_version: Option<String>,
-    #[serde(default)]
     pub user_identity: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub event_time: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub event_source: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub event_name: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub aws_region: Option<String>,
-    #[serde(
-        default,
-        rename = "sourceIPAddress",
-        deserialize_with = "lenient::string"
-    )]
     pub source_ip_address: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub user_agent: Option<String>,
-    #[serde(default)]
     pub request_parameters: Option<Box<RawValue>>,
-    #[serde(default)]
     pub response_elements: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub error_code: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub error_message: Option<String>,
-    #[serde(default, rename = "eventID", deserialize_with = "lenient::string")]
     pub event_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub event_type: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub recipient_account_id: Option<String>,
+}
+
+/// Which records are read whole, by `(eventSource, eventName)`. In a real trail almost every
+/// record is an event nothing watches (EC2, S3, STS, KMS...), of which only the `eventID` is
+/// ever read: such a record is checked as JSON like any other but its other fields are skipped,
+/// not copied.
+pub type Select<'s> = &'s dyn Fn(&str, &str) -> bool;
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RecordVisitor { select: None })
+    }
+}
+
+/// Reads a record's fields from a JSON object, skimming those of a record `select` turns down.
+/// Every field is optional, scalars of the wrong type are read as text ([`lenient::string`]),
+/// unknown fields are skipped and a repeated field is an error, as serde's derive does.
+pub(crate) struct RecordVisitor<'s> {
+    pub select: Option<Select<'s>>,
+}
+
+/// The fields a record is read for, by their CloudTrail names.
+#[derive(Clone, Copy)]
+enum Field {
+    EventVersion,
+    UserIdentity,
+    EventTime,
+    EventSource,
+    EventName,
+    AwsRegion,
+    SourceIpAddress,
+    UserAgent,
+    RequestParameters,
+    ResponseElements,
+    ErrorCode,
+    ErrorMessage,
+    EventId,
+    EventType,
+    RecipientAccountId,
+    Other,
+}
+
+impl Field {
+    const ALL: [(&'static str, Field); 15] = [
+        ("eventVersion", Field::EventVersion),
+        ("userIdentity", Field::UserIdentity),
+        ("eventTime", Field::EventTime),
+        ("eventSource", Field::EventSource),
+        ("eventName", Field::EventName),
+        ("awsRegion", Field::AwsRegion),
+        ("sourceIPAddress", Field::SourceIpAddress),
+        ("userAgent", Field::UserAgent),
+        ("requestParameters", Field::RequestParameters),
+        ("responseElements", Field::ResponseElements),
+        ("errorCode", Field::ErrorCode),
+        ("errorMessage", Field::ErrorMessage),
+        ("eventID", Field::EventId),
+        ("eventType", Field::EventType),
+        ("recipientAccountId", Field::RecipientAccountId),
+    ];
+
+    fn of(key: &str) -> Field {
+        Field::ALL
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map_or(Field::Other, |(_, field)| *field)
+    }
+
+    fn name(self) -> &'static str {
+        Field::ALL
+            .iter()
+            .find(|(_, field)| field.bit() == self.bit())
+            .map_or("", |(name, _)| name)
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl Visitor<'_> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+        Ok(Field::of(key))
+    }
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Field, E> {
+        Ok(std::str::from_utf8(key).map_or(Field::Other, Field::of))
+    }
+}
+
+/// [`lenient::string`] as a value type.
+struct Lenient(Option<String>);
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::string(d).map(Lenient)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordVisitor<'_> {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudTrail record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+        let mut record = Record::default();
+        let mut seen = 0u16;
+        // Decided once both `eventSource` and `eventName` are read.
+        let mut skim = false;
+        let both = Field::EventSource.bit() | Field::EventName.bit();
+        while let Some(field) = map.next_key::<Field>()? {
+            if let Field::Other = field {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if seen & field.bit() != 0 {
+                return Err(de::Error::duplicate_field(field.name()));
+            }
+            seen |= field.bit();
+            if skim && !matches!(field, Field::EventId) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let text = |map: &mut A| map.next_value::<Lenient>().map(|l| l.0);
+            match field {
+                Field::EventVersion => record.event_version = text(&mut map)?,
+                Field::UserIdentity => record.user_identity = map.next_value()?,
+                Field::EventTime => record.event_time = text(&mut map)?,
+                Field::EventSource => record.event_source = text(&mut map)?,
+                Field::EventName => record.event_name = text(&mut map)?,
+                Field::AwsRegion => record.aws_region = text(&mut map)?,
+                Field::SourceIpAddress => record.source_ip_address = text(&mut map)?,
+                Field::UserAgent => record.user_agent = text(&mut map)?,
+                Field::RequestParameters => record.request_parameters = map.next_value()?,
+                Field::ResponseElements => record.response_elements = map.next_value()?,
+                Field::ErrorCode => record.error_code = text(&mut map)?,
+                Field::ErrorMessage => record.error_message = text(&mut map)?,
+                Field::EventId => record.event_id = text(&mut map)?,
+                Field::EventType => record.event_type = text(&mut map)?,
+                Field::RecipientAccountId => record.recipient_account_id = text(&mut map)?,
+                Field::Other => {}
+            }
+            if let (Some(select), true) = (self.select, !skim && seen & both == both) {
+                let source = record.event_source.as_deref().unwrap_or_default();
+                let name = record.event_name.as_deref().unwrap_or_default();
+                skim = !select(source, name);
+            }
+        }
+        Ok(record)
+    }
 }
 
 /// The EventBridge fields around a CloudTrail record.
@@ -153,4 +298,61 @@ impl Identity {
 pub fn parse_part(raw: Option<&RawValue>) -> Value {
     raw.and_then(|r| serde_json::from_str(r.get()).ok())
         .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUN_INSTANCES: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"Root"},"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","requestParameters":{"instanceType":"t3.micro"},"eventID":"e-1","recipientAccountId":"111122223333"}"#;
+
+    fn read(json: &str, select: Option<Select<'_>>) -> serde_json::Result<Record> {
+        serde_json::Deserializer::from_str(json).deserialize_map(RecordVisitor { select })
+    }
+
+    #[test]
+    fn a_record_turned_down_keeps_its_id_and_what_came_before_its_name() {
+        let skimmed = read(RUN_INSTANCES, Some(&|_, _| false)).unwrap();
+        assert_eq!(skimmed.event_id.as_deref(), Some("e-1"));
+        assert_eq!(skimmed.event_name.as_deref(), Some("RunInstances"));
+        assert_eq!(skimmed.event_version.as_deref(), Some("1.08"));
+        assert!(skimmed.user_identity.is_some());
+        assert!(skimmed.aws_region.is_none());
+        assert!(skimmed.request_parameters.is_none());
+        assert!(skimmed.recipient_account_id.is_none());
+
+        let whole = read(
+            RUN_INSTANCES,
+            Some(&|source, name| source == "ec2.amazonaws.com" && name == "RunInstances"),
+        )
+        .unwrap();
+        assert_eq!(whole.aws_region.as_deref(), Some("us-east-1"));
+        assert!(whole.request_parameters.is_some());
+        assert_eq!(whole.recipient_account_id.as_deref(), Some("111122223333"));
+    }
+
+    #[test]
+    fn a_skimmed_record_is_still_checked_as_json_and_for_repeated_fields() {
+        let repeated = RUN_INSTANCES.replace(r#""awsRegion""#, r#""awsRegion":"x","awsRegion""#);
+        let err = read(&repeated, Some(&|_, _| false)).unwrap_err();
+        assert!(
+            err.to_string().contains("duplicate field `awsRegion`"),
+            "{err}"
+        );
+        let broken = RUN_INSTANCES.replace("t3.micro\"", "t3.micro\" tru");
+        assert!(read(&broken, Some(&|_, _| false)).is_err());
+        assert!(read(&broken, None).is_err());
+    }
+
+    #[test]
+    fn scalars_of_any_type_are_text_and_unknown_fields_are_skipped() {
+        let record = read(
+            r#"{"eventName":7,"eventSource":true,"extra":{"eventName":"x"},"eventTime":null}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(record.event_name.as_deref(), Some("7"));
+        assert_eq!(record.event_source.as_deref(), Some("true"));
+        assert!(record.event_time.is_none());
+    }
 }

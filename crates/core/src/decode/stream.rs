@@ -16,7 +16,7 @@ use std::io::{self, Read};
 use super::classify::classify;
 use super::frame::{Framer, Limits, Step};
 pub use super::position::Position;
-use super::record::{Envelope, Record};
+use super::record::{Envelope, Record, Select};
 use super::sniff;
 
 pub use super::classify::CLOUDTRAIL_DETAIL_TYPE;
@@ -65,10 +65,11 @@ impl Default for Options {
 }
 
 impl Options {
-    fn limits(&self) -> Limits {
+    fn limits<'s>(&self, select: Option<Select<'s>>) -> Limits<'s> {
         Limits {
             max_record_bytes: self.max_record_bytes,
             max_depth: self.max_depth,
+            select,
         }
     }
 }
@@ -84,7 +85,20 @@ pub fn read_items_with<R: Read>(
     options: &Options,
     on_item: &mut dyn FnMut(Item),
 ) -> io::Result<()> {
-    chunked(sniff::decompressed(reader)?, options, on_item)
+    read_items_selecting(reader, options, None, on_item)
+}
+
+/// [`read_items_with`], where the records of a log file that `select` turns down are only
+/// checked and counted: their [`Record`] holds what was read before `eventSource` and
+/// `eventName` were both known, and `eventID`. Every item is the same as without `select`
+/// otherwise, bad input included.
+pub fn read_items_selecting<R: Read>(
+    reader: R,
+    options: &Options,
+    select: Option<Select<'_>>,
+    on_item: &mut dyn FnMut(Item),
+) -> io::Result<()> {
+    chunked(sniff::decompressed(reader)?, options, select, on_item)
 }
 
 /// Items from a byte slice (the Lambda payload, tests, benchmarks).
@@ -97,11 +111,21 @@ pub fn read_slice_with(
     options: &Options,
     on_item: &mut dyn FnMut(Item),
 ) -> io::Result<()> {
+    read_slice_selecting(bytes, options, None, on_item)
+}
+
+/// [`read_slice_with`], skimming what `select` turns down as [`read_items_selecting`] does.
+pub fn read_slice_selecting(
+    bytes: &[u8],
+    options: &Options,
+    select: Option<Select<'_>>,
+    on_item: &mut dyn FnMut(Item),
+) -> io::Result<()> {
     if sniff::is_gzip(bytes) {
-        return read_items_with(bytes, options, on_item);
+        return read_items_selecting(bytes, options, select, on_item);
     }
     let bytes = bytes.get(sniff::bom_len(bytes)..).unwrap_or_default();
-    in_memory(bytes, options.limits(), true, 1, 0, on_item);
+    in_memory(bytes, options.limits(select), true, 1, 0, on_item);
     Ok(())
 }
 
@@ -109,7 +133,7 @@ pub fn read_slice_with(
 /// 0-based `column`. Returns how many top-level values it holds.
 pub(crate) fn frame_slice(
     bytes: &[u8],
-    limits: Limits,
+    limits: Limits<'_>,
     line: u64,
     column: u64,
     on_item: &mut dyn FnMut(Item),
@@ -120,7 +144,7 @@ pub(crate) fn frame_slice(
 /// The in-memory strategy: the whole input is the window.
 fn in_memory(
     bytes: &[u8],
-    limits: Limits,
+    limits: Limits<'_>,
     detect_lines: bool,
     line: u64,
     column: u64,
@@ -146,9 +170,10 @@ fn in_memory(
 fn chunked<R: Read>(
     mut reader: R,
     options: &Options,
+    select: Option<Select<'_>>,
     on_item: &mut dyn FnMut(Item),
 ) -> io::Result<()> {
-    let limits = options.limits();
+    let limits = options.limits(select);
     let chunk = options.chunk_bytes.max(1);
     // Most inputs are one small event: start small, so that each costs no large allocation.
     let mut want = chunk.min(8 * 1024);

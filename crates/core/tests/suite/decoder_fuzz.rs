@@ -14,7 +14,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use rolewarden_core::decode::{read_items_with, read_slice_with, Item, Options};
+use rolewarden_core::decode::{read_items_selecting, read_slice_selecting, Item, Options, Select};
 use serde_json::{json, Value};
 
 /// The sample records and their EventBridge envelopes, without their ids.
@@ -316,18 +316,50 @@ fn describe(item: &Item) -> String {
 }
 
 fn decode(bytes: &[u8], chunk: Option<usize>) -> Vec<Item> {
+    decode_selecting(bytes, chunk, None)
+}
+
+fn decode_selecting(bytes: &[u8], chunk: Option<usize>, select: Option<Select<'_>>) -> Vec<Item> {
     let mut items = Vec::new();
     match chunk {
-        None => read_slice_with(bytes, &Options::default(), &mut |i| items.push(i)).unwrap(),
+        None => read_slice_selecting(bytes, &Options::default(), select, &mut |i| items.push(i))
+            .unwrap(),
         Some(chunk_bytes) => {
             let options = Options {
                 chunk_bytes,
                 ..Options::default()
             };
-            read_items_with(bytes, &options, &mut |i| items.push(i)).unwrap();
+            read_items_selecting(bytes, &options, select, &mut |i| items.push(i)).unwrap();
         }
     }
     items
+}
+
+/// What a pipeline reads whole when reading selectively: here about half the samples, by name.
+fn selected(_source: &str, name: &str) -> bool {
+    name.len().is_multiple_of(2)
+}
+
+/// An item as a selective read must give it: whole, or for a record `selected` turns down,
+/// only what is read of it (its source, name and id), where it is.
+fn as_selected(item: &Item) -> String {
+    match item {
+        Item::Record {
+            record,
+            envelope,
+            position,
+        } if !selected(
+            record.event_source.as_deref().unwrap_or_default(),
+            record.event_name.as_deref().unwrap_or_default(),
+        ) =>
+        {
+            format!(
+                "skimmed {:?} {:?} {:?} {envelope:?} {position:?}",
+                record.event_source, record.event_name, record.event_id
+            )
+        }
+        other => describe(other),
+    }
 }
 
 fn check(case: &Case) -> Result<(), TestCaseError> {
@@ -345,6 +377,21 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         let gz = gz.finish().unwrap();
         let got: Vec<String> = decode(&gz, None).iter().map(describe).collect();
         prop_assert_eq!(&got, &want, "gzip");
+    }
+    // Reading selectively skims what is turned down and changes nothing else, bad input
+    // included, in memory as in chunks.
+    let want_selected: Vec<String> = in_memory.iter().map(as_selected).collect();
+    for chunk in [None, Some(case.small_chunk), Some(case.other_chunk)] {
+        let got: Vec<String> = decode_selecting(bytes, chunk, Some(&selected))
+            .iter()
+            .map(as_selected)
+            .collect();
+        prop_assert_eq!(
+            &got,
+            &want_selected,
+            "selective, chunks of {:?} bytes",
+            chunk
+        );
     }
 
     // Every record valid on its own is read, once, where it is.

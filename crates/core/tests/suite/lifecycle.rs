@@ -197,6 +197,46 @@ fn a_delete_resolves_though_no_rule_watches_it() {
         .contains("deleted the policy")));
 }
 
+/// In a log file the decoder skims the records no rule watches ([`Pipeline::selector`]); a
+/// tracking pipeline still reads the deletes that resolve findings whole.
+#[test]
+fn a_delete_in_a_log_file_among_skimmed_records_resolves_too() {
+    let engine = test_engine();
+    let mut store = Vec::new();
+    let (findings, observed) = run(&engine, &[bad_write()]);
+    step(&mut store, findings, &observed, T1);
+    let delete = rewrite("DeleteUserPolicy", "del-1", "2024-05-06T09:00:00Z", None);
+    let mut unwatched = delete["detail"].clone();
+    unwatched["eventSource"] = Value::from("ec2.amazonaws.com");
+    unwatched["eventName"] = Value::from("RunInstances");
+    unwatched["eventID"] = Value::from("run-1");
+    let file = serde_json::json!({ "Records": [unwatched, delete["detail"], unwatched] });
+    let (findings, observed) = run(&engine, &[file]);
+    assert!(findings.is_empty());
+    let plan = step(&mut store, findings, &observed, T2);
+    assert_eq!(plan.resolved.len(), 1, "{plan:?}");
+
+    // Without finding state the same delete is skimmed like the others: nothing to resolve.
+    let mut plain = Pipeline::new(&engine);
+    let text = serde_json::to_vec(&serde_json::json!({ "Records": [delete["detail"]] })).unwrap();
+    evaluate_reader(
+        &mut plain,
+        text.as_slice(),
+        "test",
+        &mut |_| unreachable!(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((plain.summary.events, plain.summary.ignored), (1, 1));
+    assert!(!plain
+        .selector()
+        .reads_whole("iam.amazonaws.com", "DeleteUserPolicy"));
+    assert!(Pipeline::new(&engine)
+        .tracking()
+        .selector()
+        .reads_whole("iam.amazonaws.com", "DeleteUserPolicy"));
+}
+
 #[test]
 fn what_does_not_fix_resolves_nothing() {
     let engine = test_engine();
