@@ -170,17 +170,15 @@ impl<'e> Pipeline<'e> {
     pub fn admit(&mut self, item: Item, origin: &str) -> Admitted {
         match item {
             Item::Record {
-                record, envelope, ..
+                mut record,
+                envelope,
+                ..
             } => {
                 self.summary.events += 1;
                 let source = record.event_source.as_deref().unwrap_or_default();
                 let name = record.event_name.as_deref().unwrap_or_default();
                 if !self.engine.is_watched(source, name) {
                     self.summary.ignored += 1;
-                    let id = record
-                        .event_id
-                        .clone()
-                        .or_else(|| envelope.as_ref().and_then(|e| e.id.clone()));
                     if let Some(observed) = self
                         .observed
                         .as_mut()
@@ -188,7 +186,14 @@ impl<'e> Pipeline<'e> {
                     {
                         let event = Event::new(*record, envelope);
                         observed.writes.extend(policy_write(&event, &[]));
+                        let id = event.id().map(str::to_owned);
+                        return Admitted::Unwatched { id };
                     }
+                    // Most records of a log file end here: their id is moved, not copied.
+                    let id = record
+                        .event_id
+                        .take()
+                        .or_else(|| envelope.and_then(|e| e.id));
                     return Admitted::Unwatched { id };
                 }
                 let event = Event::new(*record, envelope);

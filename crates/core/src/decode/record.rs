@@ -5,7 +5,7 @@
 //! `responseElements`) stay raw JSON until an evaluated event needs them: in a log archive most
 //! records are not watched and should cost no more than a skim.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -51,7 +51,7 @@ pub(crate) struct RecordVisitor<'s> {
 }
 
 /// The fields a record is read for, by their CloudTrail names.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
     EventVersion,
     UserIdentity,
@@ -72,36 +72,48 @@ enum Field {
 }
 
 impl Field {
-    const ALL: [(&'static str, Field); 15] = [
-        ("eventVersion", Field::EventVersion),
-        ("userIdentity", Field::UserIdentity),
-        ("eventTime", Field::EventTime),
-        ("eventSource", Field::EventSource),
-        ("eventName", Field::EventName),
-        ("awsRegion", Field::AwsRegion),
-        ("sourceIPAddress", Field::SourceIpAddress),
-        ("userAgent", Field::UserAgent),
-        ("requestParameters", Field::RequestParameters),
-        ("responseElements", Field::ResponseElements),
-        ("errorCode", Field::ErrorCode),
-        ("errorMessage", Field::ErrorMessage),
-        ("eventID", Field::EventId),
-        ("eventType", Field::EventType),
-        ("recipientAccountId", Field::RecipientAccountId),
-    ];
-
+    /// A `match` on the key, not a search of a table: every key of every record of a log file
+    /// comes through here.
     fn of(key: &str) -> Field {
-        Field::ALL
-            .iter()
-            .find(|(name, _)| *name == key)
-            .map_or(Field::Other, |(_, field)| *field)
+        match key {
+            "eventVersion" => Field::EventVersion,
+            "userIdentity" => Field::UserIdentity,
+            "eventTime" => Field::EventTime,
+            "eventSource" => Field::EventSource,
+            "eventName" => Field::EventName,
+            "awsRegion" => Field::AwsRegion,
+            "sourceIPAddress" => Field::SourceIpAddress,
+            "userAgent" => Field::UserAgent,
+            "requestParameters" => Field::RequestParameters,
+            "responseElements" => Field::ResponseElements,
+            "errorCode" => Field::ErrorCode,
+            "errorMessage" => Field::ErrorMessage,
+            "eventID" => Field::EventId,
+            "eventType" => Field::EventType,
+            "recipientAccountId" => Field::RecipientAccountId,
+            _ => Field::Other,
+        }
     }
 
     fn name(self) -> &'static str {
-        Field::ALL
-            .iter()
-            .find(|(_, field)| field.bit() == self.bit())
-            .map_or("", |(name, _)| name)
+        match self {
+            Field::EventVersion => "eventVersion",
+            Field::UserIdentity => "userIdentity",
+            Field::EventTime => "eventTime",
+            Field::EventSource => "eventSource",
+            Field::EventName => "eventName",
+            Field::AwsRegion => "awsRegion",
+            Field::SourceIpAddress => "sourceIPAddress",
+            Field::UserAgent => "userAgent",
+            Field::RequestParameters => "requestParameters",
+            Field::ResponseElements => "responseElements",
+            Field::ErrorCode => "errorCode",
+            Field::ErrorMessage => "errorMessage",
+            Field::EventId => "eventID",
+            Field::EventType => "eventType",
+            Field::RecipientAccountId => "recipientAccountId",
+            Field::Other => "",
+        }
     }
 
     fn bit(self) -> u16 {
@@ -131,12 +143,68 @@ impl Visitor<'_> for FieldVisitor {
     }
 }
 
-/// [`lenient::string`] as a value type.
-struct Lenient(Option<String>);
+/// Reads one field's value into a record: text ([`lenient::string`]) or raw JSON.
+struct Into<'r> {
+    record: &'r mut Record,
+    field: Field,
+}
 
-impl<'de> Deserialize<'de> for Lenient {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        lenient::string(d).map(Lenient)
+impl<'de> DeserializeSeed<'de> for Into<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let r = self.record;
+        match self.field {
+            Field::UserIdentity => r.user_identity = Deserialize::deserialize(d)?,
+            Field::RequestParameters => r.request_parameters = Deserialize::deserialize(d)?,
+            Field::ResponseElements => r.response_elements = Deserialize::deserialize(d)?,
+            Field::EventVersion => r.event_version = lenient::string(d)?,
+            Field::EventTime => r.event_time = lenient::string(d)?,
+            Field::EventSource => r.event_source = lenient::string(d)?,
+            Field::EventName => r.event_name = lenient::string(d)?,
+            Field::AwsRegion => r.aws_region = lenient::string(d)?,
+            Field::SourceIpAddress => r.source_ip_address = lenient::string(d)?,
+            Field::UserAgent => r.user_agent = lenient::string(d)?,
+            Field::ErrorCode => r.error_code = lenient::string(d)?,
+            Field::ErrorMessage => r.error_message = lenient::string(d)?,
+            Field::EventId => r.event_id = lenient::string(d)?,
+            Field::EventType => r.event_type = lenient::string(d)?,
+            Field::RecipientAccountId => r.recipient_account_id = lenient::string(d)?,
+            Field::Other => {
+                IgnoredAny::deserialize(d)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The raw JSON parts read before `eventSource` and `eventName` (CloudTrail writes
+/// `userIdentity` first), borrowed from the input until the selection decides: copied into the
+/// record if it is read whole, never if it is skimmed. Text fields are read as they come: a raw
+/// part is checked as JSON the same way borrowed or copied, text would not be (a string that is
+/// not UTF-8 would be reported at another column).
+#[derive(Default)]
+struct Early<'de> {
+    fields: [Option<(Field, Option<&'de RawValue>)>; 16],
+    len: usize,
+}
+
+impl<'de> Early<'de> {
+    fn keep(&mut self, field: Field, raw: Option<&'de RawValue>) {
+        if let Some(slot) = self.fields.get_mut(self.len) {
+            *slot = Some((field, raw));
+            self.len += 1;
+        }
+    }
+
+    fn into_record<E: de::Error>(self, record: &mut Record) -> Result<(), E> {
+        for (field, raw) in self.fields.into_iter().flatten() {
+            let text = raw.map_or("null", RawValue::get);
+            Into { record, field }
+                .deserialize(&mut serde_json::Deserializer::from_str(text))
+                .map_err(E::custom)?;
+        }
+        Ok(())
     }
 }
 
@@ -150,11 +218,13 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
         let mut record = Record::default();
         let mut seen = 0u16;
-        // Decided once both `eventSource` and `eventName` are read.
-        let mut skim = false;
         let both = Field::EventSource.bit() | Field::EventName.bit();
+        // Only a selective read borrows (it always reads from a slice); without a selection the
+        // record is read from any deserializer.
+        let mut early = self.select.map(|_| Early::default());
+        let mut skim = false;
         while let Some(field) = map.next_key::<Field>()? {
-            if let Field::Other = field {
+            if field == Field::Other {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
@@ -162,34 +232,32 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 return Err(de::Error::duplicate_field(field.name()));
             }
             seen |= field.bit();
-            if skim && !matches!(field, Field::EventId) {
+            let raw = matches!(
+                field,
+                Field::UserIdentity | Field::RequestParameters | Field::ResponseElements
+            );
+            if skim && field != Field::EventId {
                 map.next_value::<IgnoredAny>()?;
-                continue;
+            } else if let (Some(early), true) = (early.as_mut(), raw) {
+                early.keep(field, map.next_value::<Option<&'de RawValue>>()?);
+            } else {
+                map.next_value_seed(Into {
+                    record: &mut record,
+                    field,
+                })?;
             }
-            let text = |map: &mut A| map.next_value::<Lenient>().map(|l| l.0);
-            match field {
-                Field::EventVersion => record.event_version = text(&mut map)?,
-                Field::UserIdentity => record.user_identity = map.next_value()?,
-                Field::EventTime => record.event_time = text(&mut map)?,
-                Field::EventSource => record.event_source = text(&mut map)?,
-                Field::EventName => record.event_name = text(&mut map)?,
-                Field::AwsRegion => record.aws_region = text(&mut map)?,
-                Field::SourceIpAddress => record.source_ip_address = text(&mut map)?,
-                Field::UserAgent => record.user_agent = text(&mut map)?,
-                Field::RequestParameters => record.request_parameters = map.next_value()?,
-                Field::ResponseElements => record.response_elements = map.next_value()?,
-                Field::ErrorCode => record.error_code = text(&mut map)?,
-                Field::ErrorMessage => record.error_message = text(&mut map)?,
-                Field::EventId => record.event_id = text(&mut map)?,
-                Field::EventType => record.event_type = text(&mut map)?,
-                Field::RecipientAccountId => record.recipient_account_id = text(&mut map)?,
-                Field::Other => {}
-            }
-            if let (Some(select), true) = (self.select, !skim && seen & both == both) {
+            if let (Some(select), true) = (self.select, early.is_some() && seen & both == both) {
                 let source = record.event_source.as_deref().unwrap_or_default();
                 let name = record.event_name.as_deref().unwrap_or_default();
                 skim = !select(source, name);
+                if let Some(early) = early.take().filter(|_| !skim) {
+                    early.into_record(&mut record)?;
+                }
             }
+        }
+        // A record without `eventSource` or `eventName`: nothing decided, read whole.
+        if let Some(early) = early {
+            early.into_record(&mut record)?;
         }
         Ok(record)
     }
@@ -311,12 +379,12 @@ mod tests {
     }
 
     #[test]
-    fn a_record_turned_down_keeps_its_id_and_what_came_before_its_name() {
+    fn a_record_turned_down_keeps_its_id_and_the_text_before_its_name() {
         let skimmed = read(RUN_INSTANCES, Some(&|_, _| false)).unwrap();
         assert_eq!(skimmed.event_id.as_deref(), Some("e-1"));
         assert_eq!(skimmed.event_name.as_deref(), Some("RunInstances"));
         assert_eq!(skimmed.event_version.as_deref(), Some("1.08"));
-        assert!(skimmed.user_identity.is_some());
+        assert!(skimmed.user_identity.is_none());
         assert!(skimmed.aws_region.is_none());
         assert!(skimmed.request_parameters.is_none());
         assert!(skimmed.recipient_account_id.is_none());
@@ -327,6 +395,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(whole.aws_region.as_deref(), Some("us-east-1"));
+        assert_eq!(whole.user_identity.unwrap().get(), r#"{"type":"Root"}"#);
+        assert_eq!(whole.event_version.as_deref(), Some("1.08"));
         assert!(whole.request_parameters.is_some());
         assert_eq!(whole.recipient_account_id.as_deref(), Some("111122223333"));
     }
@@ -342,6 +412,46 @@ mod tests {
         let broken = RUN_INSTANCES.replace("t3.micro\"", "t3.micro\" tru");
         assert!(read(&broken, Some(&|_, _| false)).is_err());
         assert!(read(&broken, None).is_err());
+    }
+
+    #[test]
+    fn a_record_read_whole_is_the_same_with_or_without_a_selection() {
+        let debug = |json: &str, select: Option<Select<'_>>| format!("{:?}", read(json, select));
+        assert_eq!(
+            debug(RUN_INSTANCES, Some(&|_, _| true)),
+            debug(RUN_INSTANCES, None)
+        );
+        // Without a name nothing is decided: read whole.
+        let nameless = RUN_INSTANCES.replace(r#""eventName":"RunInstances","#, "");
+        assert_eq!(
+            debug(&nameless, Some(&|_, _| false)),
+            debug(&nameless, None)
+        );
+        assert!(debug(&nameless, None).contains("Root"));
+    }
+
+    #[test]
+    fn each_field_is_known_by_its_own_name() {
+        for field in [
+            Field::EventVersion,
+            Field::UserIdentity,
+            Field::EventTime,
+            Field::EventSource,
+            Field::EventName,
+            Field::AwsRegion,
+            Field::SourceIpAddress,
+            Field::UserAgent,
+            Field::RequestParameters,
+            Field::ResponseElements,
+            Field::ErrorCode,
+            Field::ErrorMessage,
+            Field::EventId,
+            Field::EventType,
+            Field::RecipientAccountId,
+        ] {
+            assert_eq!(Field::of(field.name()), field);
+        }
+        assert_eq!(Field::of("eventid"), Field::Other);
     }
 
     #[test]
