@@ -75,9 +75,10 @@ linted() {
 # every test below, the Lambda binary run through the Runtime API and the CLI the deploy
 # checks call. Each package's integration tests are one binary, so the SDK is linked once.
 step "clippy -D warnings and cargo test --workspace (core: samples and snapshots, corpus, inputs, properties, sweep rules; CLI; units)"
-# CI=true makes insta fail on a missing or changed snapshot instead of writing it. Benchmarks
-# are left out here (a plain `cargo test` would run them in full); they run once below.
-CI="${CI:-true}" linted cargo test --workspace --lib --bins --tests
+# CI=true makes insta fail on a missing or changed snapshot instead of writing it. `--tests`
+# rather than `--bins`: `--bins` would also build a test harness for `bootstrap` (test = false,
+# no tests of its own) and link it with the whole SDK. Benchmarks are left out here (a plain `cargo test` would run them in full); they run once below.
+CI="${CI:-true}" linted cargo test --workspace --lib --tests
 
 step "benchmarks compile (clippy) and run once (cargo test -p rolewarden-core --bench engine -- --test, dev profile)"
 # The README's numbers come from `cargo bench` (release profile); here each benchmark only has to

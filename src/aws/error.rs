@@ -55,6 +55,9 @@ pub enum ErrorKind {
     /// The request could not be built: the SDK's error and its sources.
     #[error("{0}")]
     NotSent(String),
+    /// The service failed (HTTP 5xx) without naming an error code: worth trying again.
+    #[error("the service failed (HTTP {status}): {text}")]
+    ServerError { status: u16, text: String },
     /// The service answered, but not with what the call is for: an answer the SDK cannot read,
     /// an error without a code, a field the answer should hold and does not.
     #[error("{0}")]
@@ -72,9 +75,19 @@ impl AwsError {
     pub fn from_sdk<E, R>(operation: &'static str, err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + HttpStatus,
     {
         Self::new(operation, ErrorKind::from_sdk(err))
+    }
+
+    /// Worth trying again later: throttled, the service failing, or no answer in time. A
+    /// refusal (`AccessDenied`, `NoSuchKey`) or an answer that cannot be read is not.
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::TimedOut | ErrorKind::Unreachable(_) | ErrorKind::ServerError { .. } => true,
+            ErrorKind::Service { code, .. } => RETRYABLE_CODES.contains(&code.as_str()),
+            _ => false,
+        }
     }
 
     pub fn new(operation: &'static str, kind: ErrorKind) -> Self {
@@ -143,22 +156,64 @@ impl fmt::Display for About {
     }
 }
 
+/// The error codes AWS services use for throttling and their own transient failures (S3's
+/// `SlowDown`, IAM's `Throttling`, the JSON services' `ThrottlingException`...).
+const RETRYABLE_CODES: [&str; 13] = [
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
+/// The HTTP status of a raw answer, for an error that names no code.
+pub trait HttpStatus {
+    fn http_status(&self) -> Option<u16>;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn http_status(&self) -> Option<u16> {
+        Some(self.status().as_u16())
+    }
+}
+
+/// Errors built by hand (tests) carry no answer.
+impl HttpStatus for () {
+    fn http_status(&self) -> Option<u16> {
+        None
+    }
+}
+
 impl ErrorKind {
     /// What `err` says went wrong, without the SDK's Debug dump.
     pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + HttpStatus,
     {
         match err {
             SdkError::ServiceError(e) => {
                 let inner = e.err();
-                match inner.code() {
-                    Some(code) => ErrorKind::Service {
+                match (inner.code(), e.raw().http_status()) {
+                    (Some(code), _) => ErrorKind::Service {
                         code: code.to_owned(),
                         message: inner.message().map(str::to_owned),
                     },
-                    None => ErrorKind::Unusable(DisplayErrorContext(err).to_string()),
+                    // S3 answers a HEAD, and a proxy or load balancer may answer anything,
+                    // with a bare 500/503.
+                    (None, Some(status)) if status >= 500 => ErrorKind::ServerError {
+                        status,
+                        text: DisplayErrorContext(err).to_string(),
+                    },
+                    (None, _) => ErrorKind::Unusable(DisplayErrorContext(err).to_string()),
                 }
             }
             SdkError::TimeoutError(_) => ErrorKind::TimedOut,
@@ -270,5 +325,35 @@ mod tests {
             matches!(&kind, ErrorKind::NotSent(text) if text.contains("connection refused")),
             "{kind:?}"
         );
+        assert!(AwsError::from_sdk("iam:GetRole", &unreachable).is_retryable());
+        assert!(AwsError::from_sdk("iam:GetRole", &late).is_retryable());
+        assert!(!AwsError::from_sdk("iam:GetRole", &unbuilt).is_retryable());
+    }
+
+    /// A service error as the SDK hands it over: `code` (if any) and the raw answer's status.
+    fn answered(code: Option<&str>, status: u16) -> AwsError {
+        use aws_sdk_s3::error::ErrorMetadata;
+        use aws_sdk_s3::operation::get_object::GetObjectError;
+        use aws_sdk_s3::primitives::SdkBody;
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let err = GetObjectError::generic(meta.build());
+        let raw = Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        AwsError::from_sdk("s3:GetObject", &SdkError::service_error(err, raw))
+    }
+
+    #[test]
+    fn throttling_and_failing_services_are_retryable_refusals_are_not() {
+        assert!(answered(Some("SlowDown"), 503).is_retryable());
+        assert!(answered(Some("ThrottlingException"), 400).is_retryable());
+        assert!(answered(Some("InternalError"), 500).is_retryable());
+        assert!(answered(None, 503).is_retryable());
+        assert!(answered(None, 500).to_string().contains("HTTP 500"));
+        assert!(!answered(Some("AccessDenied"), 403).is_retryable());
+        assert!(!answered(Some("NoSuchKey"), 404).is_retryable());
+        assert!(!answered(None, 404).is_retryable());
     }
 }

@@ -147,7 +147,7 @@ fn existing<T, E, R>(
 ) -> Result<Option<T>, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + crate::aws::error::HttpStatus,
 {
     match answer {
         Ok(out) => Ok(Some(out)),

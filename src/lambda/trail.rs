@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::{AccountSource, App, FindingSink, HandlerError, Invocation, Response};
-use crate::aws::error::{AwsError, ErrorKind};
 use crate::aws::s3::{is_log_key, next_chunk, ChunkReader};
 use crate::decode::{read_items_selecting, Item, Options, Position};
 
@@ -180,7 +179,8 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         let mut steps = self.start(invocation, origin);
         let failed = match trail.open(bucket, key).await {
             Ok(stream) => self.decode(stream, &mut steps).await.err(),
-            Err(e) if is_temporary(&e) => return Outcome::Temporary(e.to_string()),
+            // Throttling, a 5xx or no answer: Batch Operations (or Lambda) should try again.
+            Err(e) if e.is_retryable() => return Outcome::Temporary(e.to_string()),
             Err(e) => Some(e.to_string()),
         };
         if let Some(reason) = &failed {
@@ -268,23 +268,5 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         };
         let ((), failed) = futures_util::future::join(pump, consume).await;
         failed.map_or(Ok(()), Err)
-    }
-}
-
-/// Throttling, a 5xx or no answer: Batch Operations (or Lambda) should try again.
-fn is_temporary(e: &AwsError) -> bool {
-    match &e.kind {
-        ErrorKind::TimedOut | ErrorKind::Unreachable(_) => true,
-        ErrorKind::Service { code, .. } => matches!(
-            code.as_str(),
-            "SlowDown"
-                | "Throttling"
-                | "ThrottlingException"
-                | "RequestTimeout"
-                | "InternalError"
-                | "ServiceUnavailable"
-                | "503"
-        ),
-        _ => false,
     }
 }
