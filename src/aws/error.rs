@@ -55,7 +55,8 @@ pub enum ErrorKind {
     /// The request could not be built: the SDK's error and its sources.
     #[error("{0}")]
     NotSent(String),
-    /// The service failed (HTTP 5xx) without naming an error code: worth trying again.
+    /// The service failed (HTTP 500, 502, 503, 504) without naming an error code, or naming one
+    /// that is not a known transient one: worth trying again.
     #[error("the service failed (HTTP {status}): {text}")]
     ServerError { status: u16, text: String },
     /// The service answered, but not with what the call is for: an answer the SDK cannot read,
@@ -84,7 +85,8 @@ impl AwsError {
     /// refusal (`AccessDenied`, `NoSuchKey`) or an answer that cannot be read is not.
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
-            ErrorKind::TimedOut | ErrorKind::Unreachable(_) | ErrorKind::ServerError { .. } => true,
+            ErrorKind::TimedOut | ErrorKind::Unreachable(_) => true,
+            ErrorKind::ServerError { status, .. } => TRANSIENT_STATUSES.contains(status),
             ErrorKind::Service { code, .. } => RETRYABLE_CODES.contains(&code.as_str()),
             _ => false,
         }
@@ -157,13 +159,23 @@ impl fmt::Display for About {
 }
 
 /// The error codes AWS services use for throttling and their own transient failures (S3's
-/// `SlowDown`, IAM's `Throttling`, the JSON services' `ThrottlingException`...).
-const RETRYABLE_CODES: [&str; 13] = [
+/// `SlowDown`, IAM's `Throttling`, the JSON services' `ThrottlingException`...): the SDK's own
+/// throttling and transient lists, and the 5xx codes services name.
+const RETRYABLE_CODES: [&str; 22] = [
     "SlowDown",
     "Throttling",
     "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
     "RequestTimeout",
     "RequestTimeoutException",
     "InternalError",
@@ -173,6 +185,9 @@ const RETRYABLE_CODES: [&str; 13] = [
     "ServiceUnavailable",
     "ServiceUnavailableException",
 ];
+
+/// The HTTP statuses the SDK's own classifier retries whatever the error code says.
+const TRANSIENT_STATUSES: [u16; 4] = [500, 502, 503, 504];
 
 /// The HTTP status of a raw answer, for an error that names no code.
 pub trait HttpStatus {
@@ -203,6 +218,16 @@ impl ErrorKind {
             SdkError::ServiceError(e) => {
                 let inner = e.err();
                 match (inner.code(), e.raw().http_status()) {
+                    // A 500/502/503/504 is the service failing whatever it calls it.
+                    (Some(code), Some(status))
+                        if TRANSIENT_STATUSES.contains(&status)
+                            && !RETRYABLE_CODES.contains(&code) =>
+                    {
+                        ErrorKind::ServerError {
+                            status,
+                            text: service_text(code, inner.message()),
+                        }
+                    }
                     (Some(code), _) => ErrorKind::Service {
                         code: code.to_owned(),
                         message: inner.message().map(str::to_owned),
@@ -351,6 +376,9 @@ mod tests {
         assert!(answered(Some("ThrottlingException"), 400).is_retryable());
         assert!(answered(Some("InternalError"), 500).is_retryable());
         assert!(answered(None, 503).is_retryable());
+        assert!(answered(Some("SomethingNew"), 502).is_retryable());
+        assert!(answered(Some("ProvisionedThroughputExceededException"), 400).is_retryable());
+        assert!(!answered(None, 501).is_retryable());
         assert!(answered(None, 500).to_string().contains("HTTP 500"));
         assert!(!answered(Some("AccessDenied"), 403).is_retryable());
         assert!(!answered(Some("NoSuchKey"), 404).is_retryable());

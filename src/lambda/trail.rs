@@ -68,6 +68,14 @@ enum Decoded {
     Failed(String),
 }
 
+/// Why an object's body was not read to its end.
+enum Unread {
+    /// The transfer broke: worth trying again.
+    Transfer(String),
+    /// The bytes arrived but cannot be read (a corrupt gzip stream): reported as RW000.
+    Content(String),
+}
+
 /// Chunks of a body in flight to the decoder, and items from it: enough to keep both busy.
 const CHUNKS_IN_FLIGHT: usize = 4;
 const ITEMS_IN_FLIGHT: usize = 64;
@@ -178,7 +186,12 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
         let before = self.calls.snapshot();
         let mut steps = self.start(invocation, origin);
         let failed = match trail.open(bucket, key).await {
-            Ok(stream) => self.decode(stream, &mut steps).await.err(),
+            Ok(stream) => match self.decode(stream, &mut steps).await {
+                Ok(()) => None,
+                // Nothing is written: the retry reads the whole object again.
+                Err(Unread::Transfer(reason)) => return Outcome::Temporary(reason),
+                Err(Unread::Content(reason)) => Some(reason),
+            },
             // Throttling, a 5xx or no answer: Batch Operations (or Lambda) should try again.
             Err(e) if e.is_retryable() => return Outcome::Temporary(e.to_string()),
             Err(e) => Some(e.to_string()),
@@ -226,12 +239,13 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
 
     /// The body through the decoder on a thread of its own (it reads synchronously), its items
     /// through [`App::step`] here; both sides hold a few chunks or items at most. Fails when
-    /// the bytes cannot be read (a corrupt gzip, a broken connection).
+    /// the bytes cannot be read: the transfer broke (a reset, a read timeout) or the content is
+    /// not readable (a corrupt gzip).
     async fn decode(
         &self,
         mut stream: ByteStream,
         steps: &mut super::Steps<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Unread> {
         let (chunks, chunk_rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
         let (items, mut item_rx) = mpsc::channel(ITEMS_IN_FLIGHT);
         let selector = steps.pipeline.selector();
@@ -248,13 +262,15 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                     let _ = items.blocking_send(Decoded::Failed(format!("cannot read: {e}")));
                 }
             })
-            .map_err(|e| format!("cannot start the decoder: {e}"))?;
+            .map_err(|e| Unread::Transfer(format!("cannot start the decoder: {e}")))?;
         let pump = async move {
             while let Some(chunk) = next_chunk(&mut stream).await {
-                if chunks.send(chunk).await.is_err() {
-                    break;
+                let broke = chunk.as_ref().err().map(ToString::to_string);
+                if chunks.send(chunk).await.is_err() || broke.is_some() {
+                    return broke;
                 }
             }
+            None
         };
         let consume = async {
             let mut failed = None;
@@ -266,7 +282,10 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             }
             failed
         };
-        let ((), failed) = futures_util::future::join(pump, consume).await;
-        failed.map_or(Ok(()), Err)
+        match futures_util::future::join(pump, consume).await {
+            (Some(broke), _) => Err(Unread::Transfer(broke)),
+            (None, Some(reason)) => Err(Unread::Content(reason)),
+            (None, None) => Ok(()),
+        }
     }
 }

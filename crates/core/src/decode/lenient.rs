@@ -11,34 +11,42 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Any scalar as text; `null`, arrays and objects as `None`.
 pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(LenientString)
+    d.deserialize_any(Lenient::<true>)
 }
 
-struct LenientString;
+/// What [`string`] accepts and rejects, by the same parse of the same value (a string's UTF-8,
+/// escapes and control characters, a number's range), without keeping it: a skimmed record is
+/// checked exactly as one read whole.
+pub fn check<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    d.deserialize_any(Lenient::<false>).map(drop)
+}
 
-impl<'de> Visitor<'de> for LenientString {
+/// [`string`] (`KEEP`) or [`check`]: one visitor, so that both accept the same values.
+struct Lenient<const KEEP: bool>;
+
+impl<'de, const KEEP: bool> Visitor<'de> for Lenient<KEEP> {
     type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
+        Ok(KEEP.then(|| v.to_owned()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        Ok(KEEP.then_some(v))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(KEEP.then(|| v.to_string()))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(KEEP.then(|| v.to_string()))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(KEEP.then(|| v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(KEEP.then(|| v.to_string()))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)

@@ -143,6 +143,15 @@ impl Visitor<'_> for FieldVisitor {
     }
 }
 
+/// A text field of a skimmed record: checked by [`lenient::check`], not kept.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::check(d).map(|()| Checked)
+    }
+}
+
 /// Reads one field's value into a record: text ([`lenient::string`]) or raw JSON.
 struct Into<'r> {
     record: &'r mut Record,
@@ -237,7 +246,14 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 Field::UserIdentity | Field::RequestParameters | Field::ResponseElements
             );
             if skim && field != Field::EventId {
-                map.next_value::<IgnoredAny>()?;
+                // Not kept, but checked as a whole read checks it: the same parse of a text
+                // field, the same raw capture of a JSON part (only unknown fields are skipped,
+                // as always).
+                if raw {
+                    map.next_value::<Option<&'de RawValue>>()?;
+                } else {
+                    map.next_value::<Checked>()?;
+                }
             } else if let (Some(early), true) = (early.as_mut(), raw) {
                 early.keep(field, map.next_value::<Option<&'de RawValue>>()?);
             } else {

@@ -664,3 +664,43 @@ fn a_deep_line_cut_short_costs_only_itself() {
         .count();
     assert_eq!(records, 2, "{items:?}");
 }
+
+/// Damage after `eventSource` and `eventName`, where a selective read has already decided to
+/// skim the record, is reported exactly as a whole read reports it (wording, line, column), in
+/// memory and in chunks. The generator above damages a record's first member, before its names.
+#[test]
+fn damage_after_the_names_is_reported_alike_skimmed_or_whole() {
+    let members: [&[u8]; 9] = [
+        b"\"userAgent\":\"a\xffb\"",
+        b"\"requestParameters\":{\"k\":\"\xff\"}",
+        br#""awsRegion":"\ud800""#,
+        br#""awsRegion":1e400"#,
+        b"\"userAgent\":\"a\tb\"",
+        b"\"errorMessage\":\"a\nb\"",
+        br#""awsRegion":"x","awsRegion":"y""#,
+        br#""note":"a\qb""#,
+        br#""responseElements":{"a":[1,}"#,
+    ];
+    // `GetObject` has an odd length: `selected` turns it down, so it is skimmed.
+    assert!(!selected("s3.amazonaws.com", "GetObject"));
+    for member in members {
+        let mut bytes = br#"{"Records":[{"eventVersion":"1.08","userIdentity":{"type":"Root"},"eventSource":"s3.amazonaws.com","eventName":"GetObject","#.to_vec();
+        bytes.extend_from_slice(member);
+        bytes.extend_from_slice(
+            br#","eventID":"x"},{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"y"}]}"#,
+        );
+        let whole: Vec<String> = decode(&bytes, None).iter().map(as_selected).collect();
+        let text = String::from_utf8_lossy(member);
+        assert!(
+            whole.iter().any(|item| item.starts_with("Unreadable")),
+            "{text}: {whole:?}"
+        );
+        for chunk in [None, Some(1), Some(7), Some(50)] {
+            let skimmed: Vec<String> = decode_selecting(&bytes, chunk, Some(&selected))
+                .iter()
+                .map(as_selected)
+                .collect();
+            assert_eq!(skimmed, whole, "{text} in chunks of {chunk:?}");
+        }
+    }
+}
