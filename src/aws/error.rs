@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use thiserror::Error;
 
@@ -55,8 +56,8 @@ pub enum ErrorKind {
     /// The request could not be built: the SDK's error and its sources.
     #[error("{0}")]
     NotSent(String),
-    /// The service failed (HTTP 500, 502, 503, 504) without naming an error code, or naming one
-    /// that is not a known transient one: worth trying again.
+    /// The service failed (HTTP 500, 502, 503, 504), whatever error code it named: worth trying
+    /// again.
     #[error("the service failed (HTTP {status}): {text}")]
     ServerError { status: u16, text: String },
     /// The service answered, but not with what the call is for: an answer the SDK cannot read,
@@ -73,10 +74,9 @@ pub enum ErrorKind {
 
 impl AwsError {
     /// `operation` failed as `err` says.
-    pub fn from_sdk<E, R>(operation: &'static str, err: &SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(operation: &'static str, err: &SdkError<E, Answer>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug + HttpStatus,
     {
         Self::new(operation, ErrorKind::from_sdk(err))
     }
@@ -86,8 +86,13 @@ impl AwsError {
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             ErrorKind::TimedOut | ErrorKind::Unreachable(_) => true,
-            ErrorKind::ServerError { status, .. } => TRANSIENT_STATUSES.contains(status),
-            ErrorKind::Service { code, .. } => RETRYABLE_CODES.contains(&code.as_str()),
+            ErrorKind::ServerError { .. } => true,
+            // The SDK's own lists (`SlowDown`, `Throttling`, `ThrottlingException`,
+            // `RequestTimeout`...), which its retry classifier uses.
+            ErrorKind::Service { code, .. } => {
+                THROTTLING_ERRORS.contains(&code.as_str())
+                    || TRANSIENT_ERRORS.contains(&code.as_str())
+            }
             _ => false,
         }
     }
@@ -158,87 +163,34 @@ impl fmt::Display for About {
     }
 }
 
-/// The error codes AWS services use for throttling and their own transient failures (S3's
-/// `SlowDown`, IAM's `Throttling`, the JSON services' `ThrottlingException`...): the SDK's own
-/// throttling and transient lists, and the 5xx codes services name.
-const RETRYABLE_CODES: [&str; 22] = [
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalError",
-    "InternalFailure",
-    "InternalServerError",
-    "InternalServerException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-];
-
 /// The HTTP statuses the SDK's own classifier retries whatever the error code says.
 const TRANSIENT_STATUSES: [u16; 4] = [500, 502, 503, 504];
 
-/// The HTTP status of a raw answer, for an error that names no code.
-pub trait HttpStatus {
-    fn http_status(&self) -> Option<u16>;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn http_status(&self) -> Option<u16> {
-        Some(self.status().as_u16())
-    }
-}
-
-/// Errors built by hand (tests) carry no answer.
-impl HttpStatus for () {
-    fn http_status(&self) -> Option<u16> {
-        None
-    }
-}
+/// The raw answer of a call, as every SDK error carries it.
+type Answer = aws_smithy_runtime_api::http::Response;
 
 impl ErrorKind {
     /// What `err` says went wrong, without the SDK's Debug dump.
-    pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(err: &SdkError<E, Answer>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug + HttpStatus,
     {
         match err {
             SdkError::ServiceError(e) => {
                 let inner = e.err();
-                match (inner.code(), e.raw().http_status()) {
-                    // A 500/502/503/504 is the service failing whatever it calls it.
-                    (Some(code), Some(status))
-                        if TRANSIENT_STATUSES.contains(&status)
-                            && !RETRYABLE_CODES.contains(&code) =>
-                    {
-                        ErrorKind::ServerError {
-                            status,
-                            text: service_text(code, inner.message()),
-                        }
-                    }
-                    (Some(code), _) => ErrorKind::Service {
-                        code: code.to_owned(),
-                        message: inner.message().map(str::to_owned),
-                    },
-                    // S3 answers a HEAD, and a proxy or load balancer may answer anything,
-                    // with a bare 500/503.
-                    (None, Some(status)) if status >= 500 => ErrorKind::ServerError {
+                let status = e.raw().status().as_u16();
+                match inner.code() {
+                    // A 500/502/503/504 is the service failing whatever it calls it (S3 answers
+                    // a HEAD, and a proxy may answer anything, with a bare 5xx).
+                    _ if TRANSIENT_STATUSES.contains(&status) => ErrorKind::ServerError {
                         status,
                         text: DisplayErrorContext(err).to_string(),
                     },
-                    (None, _) => ErrorKind::Unusable(DisplayErrorContext(err).to_string()),
+                    Some(code) => ErrorKind::Service {
+                        code: code.to_owned(),
+                        message: inner.message().map(str::to_owned),
+                    },
+                    None => ErrorKind::Unusable(DisplayErrorContext(err).to_string()),
                 }
             }
             SdkError::TimeoutError(_) => ErrorKind::TimedOut,
@@ -331,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_sdk_error_is_read_by_kind() {
-        type Err = SdkError<aws_sdk_iam::operation::get_role::GetRoleError, ()>;
+        type Err = SdkError<aws_sdk_iam::operation::get_role::GetRoleError, Answer>;
         let refused = || std::io::Error::other("connection refused");
         let unreachable: Err = SdkError::dispatch_failure(
             aws_smithy_runtime_api::client::result::ConnectorError::io(Box::new(refused())),
@@ -379,6 +331,9 @@ mod tests {
         assert!(answered(Some("SomethingNew"), 502).is_retryable());
         assert!(answered(Some("ProvisionedThroughputExceededException"), 400).is_retryable());
         assert!(!answered(None, 501).is_retryable());
+        assert!(answered(Some("SlowDown"), 503)
+            .to_string()
+            .contains("SlowDown"));
         assert!(answered(None, 500).to_string().contains("HTTP 500"));
         assert!(!answered(Some("AccessDenied"), 403).is_retryable());
         assert!(!answered(Some("NoSuchKey"), 404).is_retryable());

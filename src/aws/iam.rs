@@ -140,14 +140,13 @@ impl IamReader {
 }
 
 /// A call's answer, or `None` when IAM says the entity does not exist (`NoSuchEntity`).
-fn existing<T, E, R>(
-    answer: Result<T, SdkError<E, R>>,
+fn existing<T, E>(
+    answer: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
     operation: &'static str,
     about: impl FnOnce() -> About,
 ) -> Result<Option<T>, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + crate::aws::error::HttpStatus,
 {
     match answer {
         Ok(out) => Ok(Some(out)),

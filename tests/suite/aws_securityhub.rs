@@ -64,16 +64,7 @@ fn rolewarden(url: &str, args: &[&str]) -> Output {
 
 /// The findings of the sample events, as the engine reports them (the CLI, offline).
 fn sample_findings() -> Vec<Finding> {
-    let out = crate::common::rolewarden(&[
-        "evaluate",
-        "--format",
-        "json",
-        "--baseline",
-        "tests/fixtures/test-baseline.toml",
-        "--as-of",
-        "2026-06-01",
-        "events/",
-    ]);
+    let out = crate::common::evaluate_samples();
     crate::common::text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

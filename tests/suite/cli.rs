@@ -2,20 +2,11 @@
 
 use std::process::Command;
 
-use crate::common::{rolewarden, text};
+use crate::common::{evaluate_samples, rolewarden, text};
 
 #[test]
 fn evaluate_the_samples_as_json_lines() {
-    let out = rolewarden(&[
-        "evaluate",
-        "--format",
-        "json",
-        "--baseline",
-        "tests/fixtures/test-baseline.toml",
-        "--as-of",
-        "2026-06-01",
-        "events/",
-    ]);
+    let out = evaluate_samples();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let findings: Vec<serde_json::Value> = text(&out.stdout)
         .lines()

@@ -22,6 +22,21 @@ pub fn rolewarden(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `rolewarden evaluate --format json` over `events/` with the test baseline, on a fixed day:
+/// the findings the samples give, as JSON lines.
+pub fn evaluate_samples() -> std::process::Output {
+    rolewarden(&[
+        "evaluate",
+        "--format",
+        "json",
+        "--baseline",
+        "tests/fixtures/test-baseline.toml",
+        "--as-of",
+        "2026-06-01",
+        "events/",
+    ])
+}
+
 /// Output bytes as text, for messages and assertions.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

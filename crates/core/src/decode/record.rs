@@ -194,26 +194,26 @@ impl<'de> DeserializeSeed<'de> for Into<'_> {
 /// not UTF-8 would be reported at another column).
 #[derive(Default)]
 struct Early<'de> {
-    fields: [Option<(Field, Option<&'de RawValue>)>; 16],
-    len: usize,
+    user_identity: Option<&'de RawValue>,
+    request_parameters: Option<&'de RawValue>,
+    response_elements: Option<&'de RawValue>,
 }
 
 impl<'de> Early<'de> {
     fn keep(&mut self, field: Field, raw: Option<&'de RawValue>) {
-        if let Some(slot) = self.fields.get_mut(self.len) {
-            *slot = Some((field, raw));
-            self.len += 1;
+        match field {
+            Field::UserIdentity => self.user_identity = raw,
+            Field::RequestParameters => self.request_parameters = raw,
+            Field::ResponseElements => self.response_elements = raw,
+            _ => {}
         }
     }
 
-    fn into_record<E: de::Error>(self, record: &mut Record) -> Result<(), E> {
-        for (field, raw) in self.fields.into_iter().flatten() {
-            let text = raw.map_or("null", RawValue::get);
-            Into { record, field }
-                .deserialize(&mut serde_json::Deserializer::from_str(text))
-                .map_err(E::custom)?;
-        }
-        Ok(())
+    /// Copies what was borrowed: already checked as JSON, so not parsed again.
+    fn into_record(self, record: &mut Record) {
+        record.user_identity = self.user_identity.map(ToOwned::to_owned);
+        record.request_parameters = self.request_parameters.map(ToOwned::to_owned);
+        record.response_elements = self.response_elements.map(ToOwned::to_owned);
     }
 }
 
@@ -267,13 +267,13 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 let name = record.event_name.as_deref().unwrap_or_default();
                 skim = !select(source, name);
                 if let Some(early) = early.take().filter(|_| !skim) {
-                    early.into_record(&mut record)?;
+                    early.into_record(&mut record);
                 }
             }
         }
         // A record without `eventSource` or `eventName`: nothing decided, read whole.
         if let Some(early) = early {
-            early.into_record(&mut record)?;
+            early.into_record(&mut record);
         }
         Ok(record)
     }
