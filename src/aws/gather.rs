@@ -20,12 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_config::{Region, SdkConfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::error::{About, AwsError, ErrorKind};
 use super::iam::{attached_policy_arns, inline_policy_names, to_chrono};
+use super::rest_json::{self, Call, Request};
 use super::CallCounter;
 use crate::account::Dependent;
 use crate::arn;
@@ -78,9 +79,65 @@ pub struct SweepStats {
 /// The Lex and Connect clients of one region.
 #[derive(Clone)]
 struct RegionClients {
-    lex_v2: aws_sdk_lexmodelsv2::Client,
-    lex_v1: aws_sdk_lexmodelbuilding::Client,
-    connect: aws_sdk_connect::Client,
+    lex_v2: Call<ListBots>,
+    lex_v1: Call<GetBots>,
+    connect: Call<ListInstances>,
+}
+
+/// The token a listing's next page is asked for with (none for the first page).
+#[derive(Serialize)]
+struct PageAfter<'a> {
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    next_token: Option<&'a str>,
+}
+
+/// `lex:ListBots`' answer (Lex V2), as much of it as the sweep reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBots {
+    #[serde(default)]
+    bot_summaries: Vec<BotSummary>,
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BotSummary {
+    bot_id: Option<String>,
+    bot_name: Option<String>,
+    bot_status: Option<String>,
+}
+
+/// `lex:GetBots`' answer (Lex V1).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetBots {
+    #[serde(default)]
+    bots: Vec<BotMetadata>,
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BotMetadata {
+    name: Option<String>,
+}
+
+/// `connect:ListInstances`'s answer, as much of it as the sweep reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListInstances {
+    #[serde(default)]
+    instance_summary_list: Vec<InstanceSummary>,
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceSummary {
+    id: Option<String>,
+    arn: Option<String>,
+    instance_alias: Option<String>,
+    service_role: Option<String>,
 }
 
 /// The SDK clients a sweep needs, built once; Lex and Connect clients once per region.
@@ -131,23 +188,26 @@ impl Sweeper {
         let build = || {
             let r = Region::new(region.to_owned());
             RegionClients {
-                lex_v2: aws_sdk_lexmodelsv2::Client::from_conf(
-                    aws_sdk_lexmodelsv2::config::Builder::from(&self.config)
-                        .region(r.clone())
-                        .interceptor(self.calls.clone())
-                        .build(),
+                lex_v2: Call::in_region(
+                    &self.config,
+                    r.clone(),
+                    rest_json::LEX_V2,
+                    "ListBots",
+                    &self.calls,
                 ),
-                lex_v1: aws_sdk_lexmodelbuilding::Client::from_conf(
-                    aws_sdk_lexmodelbuilding::config::Builder::from(&self.config)
-                        .region(r.clone())
-                        .interceptor(self.calls.clone())
-                        .build(),
+                lex_v1: Call::in_region(
+                    &self.config,
+                    r.clone(),
+                    rest_json::LEX_V1,
+                    "GetBots",
+                    &self.calls,
                 ),
-                connect: aws_sdk_connect::Client::from_conf(
-                    aws_sdk_connect::config::Builder::from(&self.config)
-                        .region(r)
-                        .interceptor(self.calls.clone())
-                        .build(),
+                connect: Call::in_region(
+                    &self.config,
+                    r,
+                    rest_json::CONNECT,
+                    "ListInstances",
+                    &self.calls,
                 ),
             }
         };
@@ -422,70 +482,71 @@ impl Sweeper {
         };
         match kind {
             DependentKind::LexV2Bots => {
-                let mut pages = clients.lex_v2.list_bots().into_paginator().send();
                 let mut out = Vec::new();
-                while let Some(page) = pages.next().await {
-                    let page = page.map_err(|e| AwsError::from_sdk(operation, &e))?;
-                    for bot in page.bot_summaries.unwrap_or_default() {
-                        if bot.bot_status == Some(aws_sdk_lexmodelsv2::types::BotStatus::Deleting) {
-                            continue;
+                let request =
+                    |token: Option<&str>| Request::post("/bots/", &PageAfter { next_token: token });
+                clients
+                    .lex_v2
+                    .pages(request, |page| {
+                        for bot in page.bot_summaries {
+                            if bot.bot_status.as_deref() == Some("Deleting") {
+                                continue;
+                            }
+                            let id = bot.bot_id.unwrap_or_default();
+                            out.push(Dependent {
+                                arn: arn(&format!("bot/{id}")),
+                                name: bot.bot_name.unwrap_or(id),
+                                role: None,
+                            });
                         }
-                        let id = bot.bot_id.unwrap_or_default();
-                        out.push(Dependent {
-                            arn: arn(&format!("bot/{id}")),
-                            name: bot.bot_name.unwrap_or(id),
-                            role: None,
-                        });
-                    }
-                }
-                Ok(out)
-            }
-            DependentKind::LexV1Bots => lex_v1_bots(&clients.lex_v1, operation, &arn).await,
-            DependentKind::ConnectInstances => {
-                let instances: Vec<_> = clients
-                    .connect
-                    .list_instances()
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
+                        page.next_token
+                    })
                     .await
                     .map_err(|e| AwsError::from_sdk(operation, &e))?;
-                Ok(instances
-                    .into_iter()
-                    .map(|i| Dependent {
-                        arn: i.arn.unwrap_or_default(),
-                        name: i.instance_alias.or(i.id).unwrap_or_default(),
-                        role: i.service_role.filter(|r| !r.is_empty()),
+                Ok(out)
+            }
+            // Lex V1 is past its end of support; bots left there still keep the V1
+            // service-linked roles, so the sweep still lists them.
+            DependentKind::LexV1Bots => {
+                let mut out = Vec::new();
+                let request = |token: Option<&str>| Request::get("/bots/", &[("nextToken", token)]);
+                clients
+                    .lex_v1
+                    .pages(request, |page| {
+                        out.extend(page.bots.into_iter().map(|bot| {
+                            let name = bot.name.unwrap_or_default();
+                            Dependent {
+                                arn: arn(&format!("bot:{name}")),
+                                name,
+                                role: None,
+                            }
+                        }));
+                        page.next_token
                     })
-                    .collect())
+                    .await
+                    .map_err(|e| AwsError::from_sdk(operation, &e))?;
+                Ok(out)
+            }
+            DependentKind::ConnectInstances => {
+                let mut out = Vec::new();
+                let request =
+                    |token: Option<&str>| Request::get("/instance", &[("nextToken", token)]);
+                clients
+                    .connect
+                    .pages(request, |page| {
+                        out.extend(page.instance_summary_list.into_iter().map(|i| Dependent {
+                            arn: i.arn.unwrap_or_default(),
+                            name: i.instance_alias.or(i.id).unwrap_or_default(),
+                            role: i.service_role.filter(|r| !r.is_empty()),
+                        }));
+                        page.next_token
+                    })
+                    .await
+                    .map_err(|e| AwsError::from_sdk(operation, &e))?;
+                Ok(out)
             }
         }
     }
-}
-
-// Lex V1 is past its end of support and the SDK marks it deprecated; bots left there still
-// keep the V1 service-linked roles, so the sweep still lists them.
-#[allow(deprecated, reason = "Lex V1 leftovers are still reported")]
-async fn lex_v1_bots(
-    client: &aws_sdk_lexmodelbuilding::Client,
-    operation: &'static str,
-    arn: &dyn Fn(&str) -> String,
-) -> Result<Vec<Dependent>, AwsError> {
-    let mut pages = client.get_bots().into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk(operation, &e))?;
-        for bot in page.bots.unwrap_or_default() {
-            let name = bot.name.unwrap_or_default();
-            out.push(Dependent {
-                arn: arn(&format!("bot:{name}")),
-                name,
-                role: None,
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// A `ListRoles` entry as the sweep keeps it. A trust policy that cannot be decoded is left out

@@ -21,6 +21,7 @@ pub mod iam;
 pub mod logs;
 pub mod organization;
 pub mod reader;
+pub mod rest_json;
 pub mod s3;
 pub mod securityhub;
 pub mod state_table;

@@ -4,16 +4,12 @@
 //! reported written that was not. A re-import of the same finding id updates it.
 
 use aws_config::SdkConfig;
-use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, Compliance, ComplianceStatus, FindingProviderFields,
-    FindingProviderSeverity, Partition, Recommendation, RecordState, Remediation, Resource,
-    Severity, SeverityLabel, Workflow, WorkflowStatus,
-};
-use aws_sdk_securityhub::Client;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::sync::OnceCell;
 
 use super::error::AwsError;
+use super::rest_json::{self, Call, Request};
 use super::CallCounter;
 use crate::asff::{to_asff, AsffFinding, Importer, MAX_FINDINGS_PER_CALL};
 use crate::finding::Finding;
@@ -77,8 +73,32 @@ fn name_refused(refused: &[Refused]) -> String {
     named.join(", ")
 }
 
+/// `BatchImportFindings`' request: findings in ASFF, which is also its wire form.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Import<'a> {
+    findings: &'a [AsffFinding],
+}
+
+/// `BatchImportFindings`' answer: which findings it did not take.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Imported {
+    #[serde(default)]
+    failed_findings: Vec<FailedFinding>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FailedFinding {
+    id: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+}
+
 pub struct SecurityHubWriter {
-    client: Client,
+    /// `None` without a region: every write then fails with [`ImportError::NoRegion`].
+    import: Option<Call<Imported>>,
     sts: aws_sdk_sts::Client,
     region: Option<String>,
     /// The caller's account, asked once: Security Hub takes default-product findings only with
@@ -88,14 +108,18 @@ pub struct SecurityHubWriter {
 
 impl SecurityHubWriter {
     pub fn new(config: &SdkConfig, calls: &CallCounter) -> Self {
-        let conf = aws_sdk_securityhub::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
+        let import = Call::new(
+            config,
+            rest_json::SECURITY_HUB,
+            "BatchImportFindings",
+            calls,
+        )
+        .ok();
         let sts = aws_sdk_sts::config::Builder::from(config)
             .interceptor(calls.clone())
             .build();
         SecurityHubWriter {
-            client: Client::from_conf(conf),
+            import,
             sts: aws_sdk_sts::Client::from_conf(sts),
             region: config.region().map(|r| r.as_ref().to_owned()),
             importer: OnceCell::new(),
@@ -140,27 +164,28 @@ impl SecurityHubWriter {
     pub async fn import(&self, findings: &[AsffFinding]) -> Result<(), ImportError> {
         let mut written = 0;
         let mut refused = Vec::new();
+        let import = self.import.as_ref().ok_or(ImportError::NoRegion)?;
         for chunk in findings.chunks(MAX_FINDINGS_PER_CALL) {
-            let batch: Vec<AwsSecurityFinding> = chunk.iter().map(to_sdk).collect();
-            let answer = self
-                .client
-                .batch_import_findings()
-                .set_findings(Some(batch))
-                .send()
+            let failed = |reason: AwsError| ImportError::Call {
+                unwritten: findings.len().saturating_sub(written),
+                written,
+                refused_before: refused.len(),
+                reason: Box::new(reason),
+            };
+            let answer = import
+                .send(Request::post(
+                    "/findings/import",
+                    &Import { findings: chunk },
+                ))
                 .await
-                .map_err(|e| ImportError::Call {
-                    unwritten: findings.len().saturating_sub(written),
-                    written,
-                    refused_before: refused.len(),
-                    reason: Box::new(AwsError::from_sdk(IMPORT, &e)),
-                })?;
-            let failed = answer.failed_findings();
-            refused.extend(failed.iter().map(|f| Refused {
-                id: f.id().unwrap_or_default().to_owned(),
-                code: f.error_code().unwrap_or_default().to_owned(),
-                message: f.error_message().unwrap_or_default().to_owned(),
+                .map_err(|e| failed(AwsError::from_sdk(IMPORT, &e)))?;
+            let count = answer.failed_findings.len();
+            refused.extend(answer.failed_findings.into_iter().map(|f| Refused {
+                id: f.id.unwrap_or_default(),
+                code: f.error_code.unwrap_or_default(),
+                message: f.error_message.unwrap_or_default(),
             }));
-            written += chunk.len().saturating_sub(failed.len());
+            written += chunk.len().saturating_sub(count);
         }
         if refused.is_empty() {
             Ok(())
@@ -170,155 +195,5 @@ impl SecurityHubWriter {
                 refused,
             })
         }
-    }
-}
-
-/// The SDK's form of an ASFF finding (the same fields; enums by their wire names).
-pub fn to_sdk(a: &AsffFinding) -> AwsSecurityFinding {
-    let resources = a
-        .resources
-        .iter()
-        .map(|r| {
-            Resource::builder()
-                .r#type(&r.kind)
-                .id(&r.id)
-                .partition(Partition::from(r.partition.as_str()))
-                .region(&r.region)
-                .build()
-        })
-        .collect();
-    AwsSecurityFinding::builder()
-        .schema_version(&a.schema_version)
-        .id(&a.id)
-        .product_arn(&a.product_arn)
-        .product_name(&a.product_name)
-        .company_name(&a.company_name)
-        .generator_id(&a.generator_id)
-        .aws_account_id(&a.aws_account_id)
-        .region(&a.region)
-        .set_types(Some(a.types.clone()))
-        .created_at(&a.created_at)
-        .updated_at(&a.updated_at)
-        .first_observed_at(&a.first_observed_at)
-        .last_observed_at(&a.last_observed_at)
-        .severity(
-            Severity::builder()
-                .label(SeverityLabel::from(a.severity.label.as_str()))
-                .original(&a.severity.original)
-                .build(),
-        )
-        .finding_provider_fields(
-            FindingProviderFields::builder()
-                .severity(
-                    FindingProviderSeverity::builder()
-                        .label(SeverityLabel::from(
-                            a.finding_provider_fields.severity.label.as_str(),
-                        ))
-                        .original(&a.finding_provider_fields.severity.original)
-                        .build(),
-                )
-                .set_types(Some(a.finding_provider_fields.types.clone()))
-                .build(),
-        )
-        .title(&a.title)
-        .description(&a.description)
-        .remediation(
-            Remediation::builder()
-                .recommendation(
-                    Recommendation::builder()
-                        .text(&a.remediation.recommendation.text)
-                        .build(),
-                )
-                .build(),
-        )
-        .set_product_fields(Some(a.product_fields.clone().into_iter().collect()))
-        .set_resources(Some(resources))
-        .compliance(
-            Compliance::builder()
-                .status(ComplianceStatus::from(a.compliance.status.as_str()))
-                .build(),
-        )
-        .set_workflow(a.workflow.as_ref().map(|w| {
-            Workflow::builder()
-                .status(WorkflowStatus::from(w.status.as_str()))
-                .build()
-        }))
-        .record_state(RecordState::from(a.record_state.as_str()))
-        .build()
-}
-
-/// Our ASFF form of what Security Hub holds (`GetFindings`): the inverse of [`to_sdk`] over the
-/// fields the mapping sets, so a test can compare what was stored with what was meant.
-pub fn from_sdk(f: &AwsSecurityFinding) -> AsffFinding {
-    let text = |s: Option<&str>| s.unwrap_or_default().to_owned();
-    AsffFinding {
-        schema_version: text(f.schema_version()),
-        id: text(f.id()),
-        product_arn: text(f.product_arn()),
-        product_name: text(f.product_name()),
-        company_name: text(f.company_name()),
-        generator_id: text(f.generator_id()),
-        aws_account_id: text(f.aws_account_id()),
-        region: text(f.region()),
-        types: f.types().to_vec(),
-        created_at: text(f.created_at()),
-        updated_at: text(f.updated_at()),
-        first_observed_at: text(f.first_observed_at()),
-        last_observed_at: text(f.last_observed_at()),
-        severity: crate::asff::AsffSeverity {
-            label: text(f.severity().and_then(|s| s.label()).map(|l| l.as_str())),
-            original: text(f.severity().and_then(|s| s.original())),
-        },
-        finding_provider_fields: crate::asff::FindingProviderFields {
-            severity: crate::asff::AsffSeverity {
-                label: text(
-                    f.finding_provider_fields()
-                        .and_then(|p| p.severity())
-                        .and_then(|s| s.label())
-                        .map(|l| l.as_str()),
-                ),
-                original: text(
-                    f.finding_provider_fields()
-                        .and_then(|p| p.severity())
-                        .and_then(|s| s.original()),
-                ),
-            },
-            types: f
-                .finding_provider_fields()
-                .map(|p| p.types().to_vec())
-                .unwrap_or_default(),
-        },
-        title: text(f.title()),
-        description: text(f.description()),
-        remediation: crate::asff::Remediation {
-            recommendation: crate::asff::Recommendation {
-                text: text(
-                    f.remediation()
-                        .and_then(|r| r.recommendation())
-                        .and_then(|r| r.text()),
-                ),
-            },
-        },
-        product_fields: f
-            .product_fields()
-            .map(|p| p.clone().into_iter().collect())
-            .unwrap_or_default(),
-        resources: f
-            .resources()
-            .iter()
-            .map(|r| crate::asff::Resource {
-                kind: text(r.r#type()),
-                id: text(r.id()),
-                partition: text(r.partition().map(|p| p.as_str())),
-                region: text(r.region()),
-            })
-            .collect(),
-        compliance: crate::asff::Compliance {
-            status: text(f.compliance().and_then(|c| c.status()).map(|s| s.as_str())),
-        },
-        workflow: f.workflow().map(|w| crate::asff::Workflow {
-            status: text(w.status().map(|s| s.as_str())),
-        }),
-        record_state: text(f.record_state().map(|s| s.as_str())),
     }
 }

@@ -7,7 +7,8 @@ use std::process::Output;
 
 use aws_config::SdkConfig;
 use rolewarden::asff::{to_asff, AsffFinding, Importer};
-use rolewarden::aws::securityhub::{from_sdk, ImportError, SecurityHubWriter};
+use rolewarden::aws::rest_json::{Call, Request, SECURITY_HUB};
+use rolewarden::aws::securityhub::{ImportError, SecurityHubWriter};
 use rolewarden::aws::CallCounter;
 use rolewarden::lambda::{App, HandlerError, Invocation, Settings, SinkKind};
 use rolewarden::{Baseline, Engine, Finding, Status};
@@ -17,34 +18,41 @@ use crate::common::aws::{self, OwnServer};
 /// The account tests/suite/common/aws.rs pins an own server to.
 const ACCOUNT: &str = "111122223333";
 
-async fn hub(config: &SdkConfig) -> aws_sdk_securityhub::Client {
-    aws_sdk_securityhub::Client::new(config)
+pub(crate) async fn enable(config: &SdkConfig) {
+    Call::<serde_json::Value>::new(
+        config,
+        SECURITY_HUB,
+        "EnableSecurityHub",
+        &CallCounter::default(),
+    )
+    .unwrap()
+    .send(Request::post("/accounts", &serde_json::json!({})))
+    .await
+    .unwrap();
 }
 
-async fn enable(config: &SdkConfig) {
-    hub(config)
-        .await
-        .enable_security_hub()
-        .send()
-        .await
-        .unwrap();
+/// `GetFindings`' answer: the findings as Security Hub holds them, read as ASFF.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Findings {
+    findings: Vec<AsffFinding>,
+    next_token: Option<String>,
 }
 
 /// Everything Security Hub holds, in our ASFF form, by id.
-async fn stored(config: &SdkConfig) -> Vec<AsffFinding> {
-    let client = hub(config).await;
+pub(crate) async fn stored(config: &SdkConfig) -> Vec<AsffFinding> {
+    let get = Call::<Findings>::new(config, SECURITY_HUB, "GetFindings", &CallCounter::default())
+        .unwrap();
     let mut all = Vec::new();
-    let mut token = None;
+    let mut token: Option<String> = None;
     loop {
-        let page = client
-            .get_findings()
-            .set_next_token(token)
-            .max_results(100)
-            .send()
-            .await
-            .unwrap();
-        all.extend(page.findings().iter().map(from_sdk));
-        token = page.next_token().map(str::to_owned);
+        let mut body = serde_json::json!({ "MaxResults": 100 });
+        if let Some(token) = &token {
+            body["NextToken"] = token.as_str().into();
+        }
+        let page = get.send(Request::post("/findings", &body)).await.unwrap();
+        all.extend(page.findings);
+        token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             break;
         }
@@ -63,7 +71,7 @@ fn rolewarden(url: &str, args: &[&str]) -> Output {
 }
 
 /// The findings of the sample events, as the engine reports them (the CLI, offline).
-fn sample_findings() -> Vec<Finding> {
+pub(crate) fn sample_findings() -> Vec<Finding> {
     let out = crate::common::evaluate_samples();
     crate::common::text(&out.stdout)
         .lines()
@@ -71,7 +79,7 @@ fn sample_findings() -> Vec<Finding> {
         .collect()
 }
 
-fn importer() -> Importer {
+pub(crate) fn importer() -> Importer {
     Importer {
         account: ACCOUNT.into(),
         region: "us-east-1".into(),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::aws::{self, use_role, OwnServer};
 use aws_config::SdkConfig;
 use rolewarden::aws::gather::{SweepOptions, Sweeper};
+use rolewarden::aws::rest_json::{Call, Request, CONNECT, LEX_V2};
 use rolewarden::aws::CallCounter;
 use rolewarden::lambda::{App, Invocation, Settings, SinkKind};
 use rolewarden::state::Scope;
@@ -42,31 +43,38 @@ pub(crate) async fn create_role(
 }
 
 pub(crate) async fn create_bot(config: &SdkConfig, name: &str, role_arn: &str) -> String {
-    aws_sdk_lexmodelsv2::Client::new(config)
-        .create_bot()
-        .bot_name(name)
-        .role_arn(role_arn)
-        .data_privacy(
-            aws_sdk_lexmodelsv2::types::DataPrivacy::builder()
-                .child_directed(false)
-                .build(),
-        )
-        .idle_session_ttl_in_seconds(300)
-        .send()
+    let bot = serde_json::json!({
+        "botName": name,
+        "roleArn": role_arn,
+        "dataPrivacy": { "childDirected": false },
+        "idleSessionTTLInSeconds": 300,
+    });
+    let created = Call::<Value>::new(config, LEX_V2, "CreateBot", &CallCounter::default())
+        .unwrap()
+        .send(Request::put("/bots/", &bot))
         .await
+        .unwrap();
+    created["botId"].as_str().unwrap().to_owned()
+}
+
+pub(crate) async fn delete_bot(config: &SdkConfig, id: &str) {
+    Call::<Value>::new(config, LEX_V2, "DeleteBot", &CallCounter::default())
         .unwrap()
-        .bot_id
-        .unwrap()
+        .send(Request::delete(&format!("/bots/{id}/")))
+        .await
+        .unwrap();
 }
 
 pub(crate) async fn create_instance(config: &SdkConfig, alias: &str) {
-    aws_sdk_connect::Client::new(config)
-        .create_instance()
-        .identity_management_type(aws_sdk_connect::types::DirectoryType::ConnectManaged)
-        .instance_alias(alias)
-        .inbound_calls_enabled(true)
-        .outbound_calls_enabled(false)
-        .send()
+    let instance = serde_json::json!({
+        "IdentityManagementType": "CONNECT_MANAGED",
+        "InstanceAlias": alias,
+        "InboundCallsEnabled": true,
+        "OutboundCallsEnabled": false,
+    });
+    Call::<serde_json::Value>::new(config, CONNECT, "CreateInstance", &CallCounter::default())
+        .unwrap()
+        .send(Request::put("/instance", &instance))
         .await
         .unwrap();
 }
@@ -279,12 +287,7 @@ async fn deleting_the_last_bot_then_its_event_reports_or002() {
     assert_eq!(sweep.scope, "lex-v2");
     assert_eq!(sweep.regions, ["us-east-1"]);
 
-    aws_sdk_lexmodelsv2::Client::new(&config)
-        .delete_bot()
-        .bot_id(&bot)
-        .send()
-        .await
-        .unwrap();
+    delete_bot(&config, &bot).await;
     let after = app.handle(&event, &Invocation::default()).await.unwrap();
     assert_eq!(after.findings.len(), 1, "{after:?}");
     assert_eq!(
@@ -334,12 +337,7 @@ async fn sl005_is_high_while_a_bot_still_depends_on_the_deleted_role() {
         "{:?}",
         with_bot.api_calls
     );
-    aws_sdk_lexmodelsv2::Client::new(&config)
-        .delete_bot()
-        .bot_id(&bot)
-        .send()
-        .await
-        .unwrap();
+    delete_bot(&config, &bot).await;
     let without = app.handle(&event, &Invocation::default()).await.unwrap();
     assert_eq!(
         without.counts.keys().copied().collect::<Vec<_>>(),

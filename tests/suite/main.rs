@@ -14,6 +14,7 @@
 mod aws;
 mod aws_lifecycle;
 mod aws_org;
+mod aws_rest_json;
 mod aws_securityhub;
 mod aws_sweep;
 mod aws_trail;

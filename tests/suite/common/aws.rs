@@ -242,6 +242,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Calls a signature-checking server takes unsigned: CreateUser, CreateAccessKey, PutUserPolicy.
+pub const UNSIGNED_CALLS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Account,
+    Organization,
+    SignaturesChecked,
+}
+
 /// A moto_server of the test's own (tests that stop it, move its clock, or need an empty
 /// account); killed when dropped.
 pub struct OwnServer {
@@ -252,17 +262,23 @@ pub struct OwnServer {
 
 impl OwnServer {
     pub fn start() -> Self {
-        Self::start_with(false)
+        Self::start_with(Mode::Account)
+    }
+
+    /// A server that checks every request's SigV4 signature (for the services whose requests
+    /// moto can verify), once the first three calls have set up a user with keys.
+    pub fn start_checking_signatures() -> Self {
+        Self::start_with(Mode::SignaturesChecked)
     }
 
     /// A server that plays a whole organization: no account pinned (the default account,
     /// 123456789012, is the central one; credentials from AssumeRole act in the role's
     /// account), and AssumeRole into a role that does not exist is AccessDenied, as in AWS.
     pub fn start_organization() -> Self {
-        Self::start_with(true)
+        Self::start_with(Mode::Organization)
     }
 
-    fn start_with(organization: bool) -> Self {
+    fn start_with(mode: Mode) -> Self {
         let python = std::env::var("ROLEWARDEN_TEST_PYTHON").unwrap_or_else(|_| {
             panic!("ROLEWARDEN_TEST_PYTHON is not set: run through scripts/test.sh")
         });
@@ -277,7 +293,10 @@ impl OwnServer {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_CLOCK_OFFSET_FILE", files.path().join("clock"))
             .env("MOTO_LEXV1_BOTS_FILE", files.path().join("lexv1-bots.json"));
-        if organization {
+        if mode == Mode::SignaturesChecked {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", UNSIGNED_CALLS.to_string());
+        }
+        if mode == Mode::Organization {
             // AWS managed policies are loaded into every account's IAM as it is first used
             // (about a second each); the organization's accounts need none of them.
             command

@@ -1,0 +1,574 @@
+//! Calls to AWS services that speak REST-JSON (Smithy's `restJson1`: Amazon Connect, AWS
+//! Security Hub, Amazon Lex V2 and V1 model building) through the SDK's own orchestrator
+//! (`aws-smithy-runtime`), without the service's generated client crate.
+//!
+//! Why: rolewarden makes one call to each of these services (`connect:ListInstances`,
+//! `securityhub:BatchImportFindings`, `lex:ListBots`, `lex:GetBots`), and their generated crates
+//! were the largest of the build: aws-sdk-connect 168 s, aws-sdk-securityhub 85 s and
+//! aws-sdk-lexmodelsv2 50 s of CPU in the arm64 release build, about half as much again in the
+//! test build, for thousands of operations and types never used (see the README's Performance
+//! section). What a call needs besides its body is the runtime the
+//! generated clients use themselves, registered here as they register it: SigV4 signing with the
+//! configuration's credentials and identity cache, the endpoint (`AWS_ENDPOINT_URL_<SERVICE>`,
+//! `AWS_ENDPOINT_URL`, FIPS and dual-stack), standard retries with the SDK's classifiers,
+//! timeouts, the user-agent, invocation-id and recursion-detection headers, and the operation's
+//! `Metadata`, so [`super::CallCounter`] counts `Connect:ListInstances` exactly as before.
+//! Errors are the SDK's [`SdkError`], so [`super::AwsError::from_sdk`] reads them unchanged.
+//! The bodies are ours (serde), which is what the generated code does too.
+
+use std::fmt;
+
+use aws_config::SdkConfig;
+use aws_runtime::auth::sigv4::{SigV4AuthScheme, SCHEME_ID as SIGV4};
+use aws_runtime::auth::{SigV4OperationSigningConfig, SigningOptions};
+use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
+use aws_runtime::user_agent::{ApiMetadata, UserAgentInterceptor};
+use aws_smithy_runtime::client::identity::IdentityCache;
+use aws_smithy_runtime::client::orchestrator::operation::Operation;
+use aws_smithy_runtime::client::retries::classifiers::{
+    HttpStatusCodeClassifier, TransientErrorClassifier,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::auth::static_resolver::StaticAuthSchemeOptionResolver;
+use aws_smithy_runtime_api::client::auth::{AuthSchemeOptionResolverParams, SharedAuthScheme};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+use aws_smithy_runtime_api::client::runtime_plugin::StaticRuntimePlugin;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::Layer;
+use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::{Region, SigningRegion};
+use aws_types::service_config::ServiceConfigKey;
+use aws_types::SigningName;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use thiserror::Error;
+
+use super::CallCounter;
+
+/// An AWS service spoken to in REST-JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// The SDK's service id: the `Metadata` service name (`Connect:ListInstances`) and the
+    /// suffix of its endpoint variable (`AWS_ENDPOINT_URL_CONNECT`).
+    pub id: &'static str,
+    /// The SigV4 signing name.
+    pub signing_name: &'static str,
+    /// The endpoint's host before the region (`connect` in `connect.us-east-1.amazonaws.com`).
+    pub host: &'static str,
+    /// The FIPS endpoint's, where it is not `<host>-fips`.
+    pub fips_host: Option<&'static str>,
+}
+
+pub const CONNECT: Service = Service {
+    id: "Connect",
+    signing_name: "connect",
+    host: "connect",
+    fips_host: None,
+};
+
+pub const SECURITY_HUB: Service = Service {
+    id: "SecurityHub",
+    signing_name: "securityhub",
+    host: "securityhub",
+    fips_host: None,
+};
+
+pub const LEX_V2: Service = Service {
+    id: "Lex Models V2",
+    signing_name: "lex",
+    host: "models-v2-lex",
+    fips_host: None,
+};
+
+/// Lex V1's model building API (past its end of support; bots left there are still listed).
+pub const LEX_V1: Service = Service {
+    id: "Lex Model Building Service",
+    signing_name: "lex",
+    host: "models.lex",
+    fips_host: Some("models-fips.lex"),
+};
+
+/// One request: method, path with its query (relative: the operation holds the endpoint) and
+/// a JSON body.
+#[derive(Debug)]
+pub struct Request {
+    method: &'static str,
+    path_and_query: String,
+    /// A body that cannot be written as JSON fails the call before it is sent, as the SDK's
+    /// own serializers do (`SdkError::ConstructionFailure`).
+    body: Option<Result<Vec<u8>, serde_json::Error>>,
+}
+
+/// What a query value may hold unescaped: RFC 3986's unreserved characters, which SigV4's
+/// canonical query string also leaves as they are.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl Request {
+    /// `GET path?name=value&...`, the parameters that are `None` left out.
+    pub fn get(path: &str, query: &[(&str, Option<&str>)]) -> Self {
+        let query: Vec<String> = query
+            .iter()
+            .filter_map(|(name, value)| {
+                value.map(|v| format!("{name}={}", utf8_percent_encode(v, QUERY_VALUE)))
+            })
+            .collect();
+        let path_and_query = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", query.join("&"))
+        };
+        Request {
+            method: "GET",
+            path_and_query,
+            body: None,
+        }
+    }
+
+    /// `POST path` with `body` as JSON.
+    pub fn post(path: &str, body: &impl Serialize) -> Self {
+        Self::with_body("POST", path, body)
+    }
+
+    /// `PUT path` with `body` as JSON.
+    pub fn put(path: &str, body: &impl Serialize) -> Self {
+        Self::with_body("PUT", path, body)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(path: &str) -> Self {
+        Request {
+            method: "DELETE",
+            path_and_query: path.to_owned(),
+            body: None,
+        }
+    }
+
+    fn with_body(method: &'static str, path: &str, body: &impl Serialize) -> Self {
+        Request {
+            method,
+            path_and_query: path.to_owned(),
+            body: Some(serde_json::to_vec(body)),
+        }
+    }
+
+    fn into_http(self) -> Result<HttpRequest, BoxError> {
+        let mut request = HttpRequest::new(SdkBody::empty());
+        request.set_method(self.method)?;
+        request.set_uri(self.path_and_query.as_str())?;
+        if let Some(body) = self.body {
+            let body = body?;
+            request
+                .headers_mut()
+                .insert("content-type", "application/json");
+            request
+                .headers_mut()
+                .insert("content-length", body.len().to_string());
+            *request.body_mut() = SdkBody::from(body);
+        }
+        Ok(request)
+    }
+}
+
+/// A service's refusal (any answer outside 2xx), with the error code restJson1 puts in the
+/// `x-amzn-ErrorType` header or the body's `__type`/`code`, and the message.
+#[derive(Debug)]
+pub struct ServiceError {
+    status: u16,
+    meta: ErrorMetadata,
+}
+
+impl ServiceError {
+    fn read(answer: &HttpResponse) -> Self {
+        // Field by field: error bodies differ in case (`message`, `Message`) and may hold both
+        // `__type` and `code`.
+        let body: serde_json::Value = answer
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        let field = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| body.get(name).and_then(serde_json::Value::as_str))
+        };
+        // `Code:http://internal.amazon.com/...` in the header, `namespace#Code` in the body.
+        let code = answer
+            .headers()
+            .get("x-amzn-errortype")
+            .or_else(|| field(&["__type", "code", "Code"]))
+            .and_then(|c| c.split(':').next())
+            .and_then(|c| c.rsplit('#').next())
+            .filter(|c| !c.is_empty());
+        let message = field(&["message", "Message", "errorMessage"]);
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        if let Some(message) = message {
+            meta = meta.message(message);
+        }
+        if let Some(id) = answer.headers().get("x-amzn-requestid") {
+            meta = meta.custom("aws_request_id", id);
+        }
+        ServiceError {
+            status: answer.status().as_u16(),
+            meta: meta.build(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(code) = self.meta.code() {
+            write!(f, ": {code}")?;
+        }
+        if let Some(message) = self.meta.message() {
+            write!(f, ": {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+impl ProvideErrorMetadata for ServiceError {
+    fn meta(&self) -> &ErrorMetadata {
+        &self.meta
+    }
+}
+
+/// How a call failed: the SDK's own error type.
+pub type Failure = SdkError<ServiceError, HttpResponse>;
+
+/// An answer that is 2xx but not the JSON the operation returns.
+#[derive(Debug, Error)]
+#[error("the answer (HTTP {status}) is not what {operation} returns: {source}")]
+pub struct Unreadable {
+    status: u16,
+    operation: &'static str,
+    source: serde_json::Error,
+}
+
+/// No region to send the call to.
+#[derive(Debug, Error)]
+#[error("no region is configured (AWS_REGION)")]
+pub struct NoRegion;
+
+/// One operation of `service`, answering `O`: built once, invoked for each call.
+pub struct Call<O> {
+    operation: Operation<Request, O, ServiceError>,
+}
+
+// Not derived: that would ask `O: Clone`, and the operation is shared, not copied.
+impl<O> Clone for Call<O> {
+    fn clone(&self) -> Self {
+        Call {
+            operation: self.operation.clone(),
+        }
+    }
+}
+
+impl<O> Call<O>
+where
+    O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+{
+    /// `service`'s operation `name` in the configuration's region, its calls counted by
+    /// `calls`.
+    pub fn new(
+        config: &SdkConfig,
+        service: Service,
+        name: &'static str,
+        calls: &CallCounter,
+    ) -> Result<Self, NoRegion> {
+        let region = config.region().cloned().ok_or(NoRegion)?;
+        Ok(Self::in_region(config, region, service, name, calls))
+    }
+
+    /// `service`'s operation `name` in `region`, its calls counted by `calls`.
+    pub fn in_region(
+        config: &SdkConfig,
+        region: Region,
+        service: Service,
+        name: &'static str,
+        calls: &CallCounter,
+    ) -> Self {
+        let endpoint = endpoint(config, service, &region);
+
+        // What the generated client puts in the configuration and runtime components.
+        let mut layer = Layer::new(service.id);
+        layer.store_put(SigningName::from_static(service.signing_name));
+        layer.store_put(SigningRegion::from(region.clone()));
+        layer.store_put(region);
+        let mut signing_options = SigningOptions::default();
+        signing_options.double_uri_encode = true;
+        signing_options.content_sha256_header = false;
+        signing_options.normalize_uri_path = true;
+        layer.store_put(SigV4OperationSigningConfig {
+            signing_options,
+            ..Default::default()
+        });
+        layer.store_put(AuthSchemeOptionResolverParams::new(()));
+        layer.store_put(ApiMetadata::new(
+            service.signing_name,
+            env!("CARGO_PKG_VERSION"),
+        ));
+        let mut components = RuntimeComponentsBuilder::new(service.id)
+            .with_auth_scheme(SharedAuthScheme::new(SigV4AuthScheme::new()))
+            .with_auth_scheme_option_resolver(Some(StaticAuthSchemeOptionResolver::new(vec![
+                SIGV4,
+            ])))
+            .with_identity_cache(Some(
+                config
+                    .identity_cache()
+                    .unwrap_or_else(|| IdentityCache::lazy().build()),
+            ))
+            .with_retry_classifier(TransientErrorClassifier::<ServiceError>::new())
+            .with_retry_classifier(AwsErrorCodeClassifier::<ServiceError>::new())
+            .with_retry_classifier(HttpStatusCodeClassifier::default());
+        if let Some(credentials) = config.credentials_provider() {
+            components = components.with_identity_resolver(SIGV4, credentials);
+        }
+
+        let mut builder = Operation::builder()
+            .service_name(service.id)
+            .operation_name(name)
+            .endpoint_url(&endpoint)
+            .standard_retry(
+                &config
+                    .retry_config()
+                    .cloned()
+                    .unwrap_or_else(RetryConfig::standard),
+            )
+            .timeout_config(
+                config
+                    .timeout_config()
+                    .cloned()
+                    .unwrap_or_else(TimeoutConfig::disabled),
+            )
+            .runtime_plugin(
+                StaticRuntimePlugin::new()
+                    .with_config(layer.freeze())
+                    .with_runtime_components(components),
+            )
+            .interceptor(UserAgentInterceptor::new())
+            .interceptor(aws_runtime::invocation_id::InvocationIdInterceptor::new())
+            .interceptor(aws_runtime::request_info::RequestInfoInterceptor::new())
+            .interceptor(aws_runtime::recursion_detection::RecursionDetectionInterceptor::new())
+            .interceptor(calls.clone())
+            .with_connection_poisoning()
+            .serializer(Request::into_http)
+            .deserializer(move |answer: &HttpResponse| {
+                if !answer.status().is_success() {
+                    return Err(OrchestratorError::operation(ServiceError::read(answer)));
+                }
+                let body = answer.body().bytes().unwrap_or_default();
+                serde_json::from_slice(body).map_err(|source| {
+                    OrchestratorError::other(Unreadable {
+                        status: answer.status().as_u16(),
+                        operation: name,
+                        source,
+                    })
+                })
+            });
+        if let Some(version) = config.behavior_version() {
+            builder = builder.behavior_version(version);
+        }
+        if let Some(client) = config.http_client() {
+            builder = builder.http_client(client);
+        }
+        if let Some(sleep) = config.sleep_impl() {
+            builder = builder.sleep_impl(sleep);
+        }
+        if let Some(time) = config.time_source() {
+            builder = builder.time_source(time);
+        }
+        Call {
+            operation: builder.build(),
+        }
+    }
+
+    pub async fn send(&self, request: Request) -> Result<O, Failure> {
+        self.operation.invoke(request).await
+    }
+
+    /// Every page of a listing, in order: `request` asks for the page after a token (the first
+    /// page without one), `take` keeps what it needs of a page and returns the page's next
+    /// token. As the SDK's paginators do, an absent, empty or repeated token ends the listing.
+    pub async fn pages(
+        &self,
+        request: impl Fn(Option<&str>) -> Request,
+        mut take: impl FnMut(O) -> Option<String>,
+    ) -> Result<(), Failure> {
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.send(request(token.as_deref())).await?;
+            match take(page).filter(|t| !t.is_empty()) {
+                Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Where `service`'s calls go: `AWS_ENDPOINT_URL_<SERVICE>` (or the profile's `endpoint_url`
+/// for the service), else `AWS_ENDPOINT_URL`, else the service's regional endpoint.
+fn endpoint(config: &SdkConfig, service: Service, region: &Region) -> String {
+    let configured = if config.get_origin("endpoint_url").is_client_config() {
+        None
+    } else {
+        ServiceConfigKey::builder()
+            .service_id(service.id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .ok()
+            .and_then(|key| config.service_config()?.load_config(key))
+    };
+    configured
+        .or_else(|| config.endpoint_url().map(str::to_owned))
+        .unwrap_or_else(|| {
+            regional(
+                service,
+                region.as_ref(),
+                config.use_fips().unwrap_or(false),
+                config.use_dual_stack().unwrap_or(false),
+            )
+        })
+}
+
+/// The regional endpoint, by the partition's DNS suffixes (AWS's endpoint rules for these
+/// services: `<host>[-fips].<region>.<suffix>`).
+fn regional(service: Service, region: &str, fips: bool, dual_stack: bool) -> String {
+    let (suffix, dual_stack_suffix) = if region.starts_with("cn-") {
+        ("amazonaws.com.cn", "api.amazonwebservices.com.cn")
+    } else if region.starts_with("us-isob-") {
+        ("sc2s.sgov.gov", "sc2s.sgov.gov")
+    } else if region.starts_with("us-iso-") {
+        ("c2s.ic.gov", "c2s.ic.gov")
+    } else {
+        // aws and aws-us-gov.
+        ("amazonaws.com", "api.aws")
+    };
+    let suffix = if dual_stack {
+        dual_stack_suffix
+    } else {
+        suffix
+    };
+    match (fips, service.fips_host) {
+        (false, _) => format!("https://{}.{region}.{suffix}", service.host),
+        (true, Some(host)) if !dual_stack => format!("https://{host}.{region}.{suffix}"),
+        (true, _) => format!("https://{}-fips.{region}.{suffix}", service.host),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regional_endpoints_follow_the_partition() {
+        assert_eq!(
+            regional(CONNECT, "eu-west-2", false, false),
+            "https://connect.eu-west-2.amazonaws.com"
+        );
+        assert_eq!(
+            regional(SECURITY_HUB, "cn-north-1", false, false),
+            "https://securityhub.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            regional(SECURITY_HUB, "us-gov-west-1", true, false),
+            "https://securityhub-fips.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            regional(CONNECT, "us-east-1", true, true),
+            "https://connect-fips.us-east-1.api.aws"
+        );
+        assert_eq!(
+            regional(LEX_V2, "eu-west-2", false, false),
+            "https://models-v2-lex.eu-west-2.amazonaws.com"
+        );
+        assert_eq!(
+            regional(LEX_V1, "us-east-1", true, false),
+            "https://models-fips.lex.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            regional(LEX_V1, "us-east-1", true, true),
+            "https://models.lex-fips.us-east-1.api.aws"
+        );
+    }
+
+    #[test]
+    fn query_values_are_escaped_as_sigv4_expects() {
+        let request = Request::get(
+            "/instance",
+            &[("maxResults", Some("10")), ("nextToken", Some("a+b/c= ~"))],
+        );
+        assert_eq!(
+            request.path_and_query,
+            "/instance?maxResults=10&nextToken=a%2Bb%2Fc%3D%20~"
+        );
+        assert_eq!(
+            Request::get("/instance", &[("nextToken", None)]).path_and_query,
+            "/instance"
+        );
+    }
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        let mut answer =
+            HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body.to_owned()));
+        for (name, value) in headers {
+            answer
+                .headers_mut()
+                .insert(name.to_string(), value.to_string());
+        }
+        answer
+    }
+
+    #[test]
+    fn error_codes_come_from_the_header_first_then_the_body() {
+        let e = ServiceError::read(&answer(
+            403,
+            &[(
+                "x-amzn-ErrorType",
+                "AccessDeniedException:http://internal.amazon.com/coral/",
+            )],
+            r#"{"message":"not allowed"}"#,
+        ));
+        assert_eq!(e.code(), Some("AccessDeniedException"));
+        assert_eq!(e.message(), Some("not allowed"));
+        assert_eq!(
+            e.to_string(),
+            "HTTP 403: AccessDeniedException: not allowed"
+        );
+
+        let e = ServiceError::read(&answer(
+            400,
+            &[],
+            r#"{"__type":"com.amazonaws.securityhub#InvalidAccessException","Message":"not subscribed"}"#,
+        ));
+        assert_eq!(e.code(), Some("InvalidAccessException"));
+        assert_eq!(e.message(), Some("not subscribed"));
+
+        let e = ServiceError::read(&answer(400, &[], r#"{"code":"ThrottlingException"}"#));
+        assert_eq!(e.code(), Some("ThrottlingException"));
+
+        // Not JSON at all (a proxy's page): no code, the status still said.
+        let e = ServiceError::read(&answer(502, &[], "<html>bad gateway</html>"));
+        assert_eq!(e.code(), None);
+        assert_eq!(e.status(), 502);
+    }
+}
