@@ -387,9 +387,12 @@ where
         if let Some(version) = config.behavior_version() {
             builder = builder.behavior_version(version);
         }
-        if let Some(client) = config.http_client() {
-            builder = builder.http_client(client);
-        }
+        // The configuration's client, which `super::load_config` always sets; without one the
+        // orchestrator cannot send at all (and a debug build asserts it), so the same client.
+        builder = match config.http_client() {
+            Some(client) => builder.http_client(client),
+            None => builder.http_client(super::https::client()),
+        };
         if let Some(sleep) = config.sleep_impl() {
             builder = builder.sleep_impl(sleep);
         }
