@@ -95,7 +95,7 @@ struct PageAfter<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListBots {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rest_json::list")]
     bot_summaries: Vec<BotSummary>,
     next_token: Option<String>,
 }
@@ -112,7 +112,7 @@ struct BotSummary {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetBots {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rest_json::list")]
     bots: Vec<BotMetadata>,
     next_token: Option<String>,
 }
@@ -126,7 +126,7 @@ struct BotMetadata {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ListInstances {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rest_json::list")]
     instance_summary_list: Vec<InstanceSummary>,
     next_token: Option<String>,
 }

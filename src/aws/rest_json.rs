@@ -22,12 +22,15 @@ use aws_config::SdkConfig;
 use aws_runtime::auth::sigv4::{SigV4AuthScheme, SCHEME_ID as SIGV4};
 use aws_runtime::auth::{SigV4OperationSigningConfig, SigningOptions};
 use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
+use aws_runtime::service_clock_skew::{ServiceClockSkewClassifier, ServiceClockSkewInterceptor};
 use aws_runtime::user_agent::{ApiMetadata, UserAgentInterceptor};
 use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::orchestrator::operation::Operation;
 use aws_smithy_runtime::client::retries::classifiers::{
     HttpStatusCodeClassifier, TransientErrorClassifier,
 };
+use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_runtime::client::stalled_stream_protection::StalledStreamProtectionInterceptor;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::auth::static_resolver::StaticAuthSchemeOptionResolver;
 use aws_smithy_runtime_api::client::auth::{AuthSchemeOptionResolverParams, SharedAuthScheme};
@@ -56,41 +59,55 @@ pub struct Service {
     /// The SDK's service id: the `Metadata` service name (`Connect:ListInstances`) and the
     /// suffix of its endpoint variable (`AWS_ENDPOINT_URL_CONNECT`).
     pub id: &'static str,
+    /// The generated SDK crate's short name (`connect`, `lexmodelsv2`): the user-agent's API
+    /// name and, with the region, the retry partition the generated client would share.
+    pub sdk_name: &'static str,
     /// The SigV4 signing name.
     pub signing_name: &'static str,
     /// The endpoint's host before the region (`connect` in `connect.us-east-1.amazonaws.com`).
     pub host: &'static str,
-    /// The FIPS endpoint's, where it is not `<host>-fips`.
+    /// The FIPS endpoint's host without dual-stack in the aws and aws-us-gov partitions, where
+    /// the service's endpoint rules do not make it `<host>-fips`.
     pub fips_host: Option<&'static str>,
+    /// In aws-us-gov, the FIPS endpoint without dual-stack is the regular one (Connect's).
+    pub gov_fips_is_regular: bool,
 }
 
 pub const CONNECT: Service = Service {
     id: "Connect",
+    sdk_name: "connect",
     signing_name: "connect",
     host: "connect",
     fips_host: None,
+    gov_fips_is_regular: true,
 };
 
 pub const SECURITY_HUB: Service = Service {
     id: "SecurityHub",
+    sdk_name: "securityhub",
     signing_name: "securityhub",
     host: "securityhub",
     fips_host: None,
+    gov_fips_is_regular: false,
 };
 
 pub const LEX_V2: Service = Service {
     id: "Lex Models V2",
+    sdk_name: "lexmodelsv2",
     signing_name: "lex",
     host: "models-v2-lex",
     fips_host: None,
+    gov_fips_is_regular: false,
 };
 
 /// Lex V1's model building API (past its end of support; bots left there are still listed).
 pub const LEX_V1: Service = Service {
     id: "Lex Model Building Service",
+    sdk_name: "lexmodelbuildingservice",
     signing_name: "lex",
     host: "models.lex",
     fips_host: Some("models-fips.lex"),
+    gov_fips_is_regular: false,
 };
 
 /// One request: method, path with its query (relative: the operation holds the endpoint) and
@@ -188,8 +205,8 @@ pub struct ServiceError {
 
 impl ServiceError {
     fn read(answer: &HttpResponse) -> Self {
-        // Field by field: error bodies differ in case (`message`, `Message`) and may hold both
-        // `__type` and `code`.
+        // Field by field, as the generated clients read it: error bodies differ in case
+        // (`message`, `Message`) and may hold both `code` (which wins) and `__type`.
         let body: serde_json::Value = answer
             .body()
             .bytes()
@@ -204,7 +221,7 @@ impl ServiceError {
         let code = answer
             .headers()
             .get("x-amzn-errortype")
-            .or_else(|| field(&["__type", "code", "Code"]))
+            .or_else(|| field(&["code", "__type", "Code"]))
             .and_then(|c| c.split(':').next())
             .and_then(|c| c.rsplit('#').next())
             .filter(|c| !c.is_empty());
@@ -216,7 +233,11 @@ impl ServiceError {
         if let Some(message) = message {
             meta = meta.message(message);
         }
-        if let Some(id) = answer.headers().get("x-amzn-requestid") {
+        let headers = answer.headers();
+        if let Some(id) = headers
+            .get("x-amzn-requestid")
+            .or_else(|| headers.get("x-amz-request-id"))
+        {
             meta = meta.custom("aws_request_id", id);
         }
         ServiceError {
@@ -268,9 +289,31 @@ pub struct Unreadable {
 #[error("no region is configured (AWS_REGION)")]
 pub struct NoRegion;
 
+/// A list of an answer, absent or `null` read as empty, as the generated deserializers read it:
+/// `#[serde(default, deserialize_with = "rest_json::list")]`.
+pub fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Option::<Vec<T>>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+/// An endpoint setting the service's endpoint rules refuse (the generated client refuses it
+/// too, when the call is made).
+#[derive(Debug, Clone, Error)]
+pub enum EndpointError {
+    #[error("invalid configuration: FIPS and a custom endpoint (AWS_ENDPOINT_URL) together are not supported")]
+    FipsWithCustomEndpoint,
+    #[error("invalid configuration: dual-stack and a custom endpoint (AWS_ENDPOINT_URL) together are not supported")]
+    DualStackWithCustomEndpoint,
+}
+
 /// One operation of `service`, answering `O`: built once, invoked for each call.
 pub struct Call<O> {
-    operation: Operation<Request, O, ServiceError>,
+    /// An endpoint error fails every call before it is sent, as the generated client's does.
+    operation: Result<Operation<Request, O, ServiceError>, EndpointError>,
 }
 
 // Not derived: that would ask `O: Clone`, and the operation is shared, not copied.
@@ -306,7 +349,11 @@ where
         name: &'static str,
         calls: &CallCounter,
     ) -> Self {
-        let endpoint = endpoint(config, service, &region);
+        let endpoint = match endpoint(config, service, &region) {
+            Ok(endpoint) => endpoint,
+            Err(e) => return Call { operation: Err(e) },
+        };
+        let retry_partition = RetryPartition::new(format!("{}-{region}", service.sdk_name));
 
         // What the generated client puts in the configuration and runtime components.
         let mut layer = Layer::new(service.id);
@@ -323,9 +370,14 @@ where
         });
         layer.store_put(AuthSchemeOptionResolverParams::new(()));
         layer.store_put(ApiMetadata::new(
-            service.signing_name,
+            service.sdk_name,
             env!("CARGO_PKG_VERSION"),
         ));
+        // Each region's clients share a retry quota, as the generated client's do.
+        layer.store_put(retry_partition);
+        if let Some(stalled) = config.stalled_stream_protection() {
+            layer.store_put(stalled);
+        }
         let mut components = RuntimeComponentsBuilder::new(service.id)
             .with_auth_scheme(SharedAuthScheme::new(SigV4AuthScheme::new()))
             .with_auth_scheme_option_resolver(Some(StaticAuthSchemeOptionResolver::new(vec![
@@ -338,7 +390,8 @@ where
             ))
             .with_retry_classifier(TransientErrorClassifier::<ServiceError>::new())
             .with_retry_classifier(AwsErrorCodeClassifier::<ServiceError>::new())
-            .with_retry_classifier(HttpStatusCodeClassifier::default());
+            .with_retry_classifier(HttpStatusCodeClassifier::default())
+            .with_retry_classifier(ServiceClockSkewClassifier::<ServiceError>::new());
         if let Some(credentials) = config.credentials_provider() {
             components = components.with_identity_resolver(SIGV4, credentials);
         }
@@ -364,6 +417,8 @@ where
                     .with_config(layer.freeze())
                     .with_runtime_components(components),
             )
+            .interceptor(ServiceClockSkewInterceptor::new())
+            .interceptor(StalledStreamProtectionInterceptor::default())
             .interceptor(UserAgentInterceptor::new())
             .interceptor(aws_runtime::invocation_id::InvocationIdInterceptor::new())
             .interceptor(aws_runtime::request_info::RequestInfoInterceptor::new())
@@ -375,7 +430,11 @@ where
                 if !answer.status().is_success() {
                     return Err(OrchestratorError::operation(ServiceError::read(answer)));
                 }
-                let body = answer.body().bytes().unwrap_or_default();
+                // An empty answer is an empty object, as the generated deserializers read it.
+                let body = match answer.body().bytes() {
+                    Some(bytes) if !bytes.trim_ascii().is_empty() => bytes,
+                    _ => b"{}",
+                };
                 serde_json::from_slice(body).map_err(|source| {
                     OrchestratorError::other(Unreadable {
                         status: answer.status().as_u16(),
@@ -400,12 +459,15 @@ where
             builder = builder.time_source(time);
         }
         Call {
-            operation: builder.build(),
+            operation: Ok(builder.build()),
         }
     }
 
     pub async fn send(&self, request: Request) -> Result<O, Failure> {
-        self.operation.invoke(request).await
+        match &self.operation {
+            Ok(operation) => operation.invoke(request).await,
+            Err(e) => Err(SdkError::construction_failure(e.clone())),
+        }
     }
 
     /// Every page of a listing, in order: `request` asks for the page after a token (the first
@@ -429,7 +491,11 @@ where
 
 /// Where `service`'s calls go: `AWS_ENDPOINT_URL_<SERVICE>` (or the profile's `endpoint_url`
 /// for the service), else `AWS_ENDPOINT_URL`, else the service's regional endpoint.
-fn endpoint(config: &SdkConfig, service: Service, region: &Region) -> String {
+fn endpoint(
+    config: &SdkConfig,
+    service: Service,
+    region: &Region,
+) -> Result<String, EndpointError> {
     let configured = if config.get_origin("endpoint_url").is_client_config() {
         None
     } else {
@@ -441,40 +507,103 @@ fn endpoint(config: &SdkConfig, service: Service, region: &Region) -> String {
             .ok()
             .and_then(|key| config.service_config()?.load_config(key))
     };
-    configured
-        .or_else(|| config.endpoint_url().map(str::to_owned))
-        .unwrap_or_else(|| {
-            regional(
-                service,
-                region.as_ref(),
-                config.use_fips().unwrap_or(false),
-                config.use_dual_stack().unwrap_or(false),
-            )
-        })
+    resolve(
+        service,
+        region.as_ref(),
+        config.use_fips().unwrap_or(false),
+        config.use_dual_stack().unwrap_or(false),
+        configured.or_else(|| config.endpoint_url().map(str::to_owned)),
+    )
 }
 
-/// The regional endpoint, by the partition's DNS suffixes (AWS's endpoint rules for these
-/// services: `<host>[-fips].<region>.<suffix>`).
-fn regional(service: Service, region: &str, fips: bool, dual_stack: bool) -> String {
-    let (suffix, dual_stack_suffix) = if region.starts_with("cn-") {
-        ("amazonaws.com.cn", "api.amazonwebservices.com.cn")
-    } else if region.starts_with("us-isob-") {
-        ("sc2s.sgov.gov", "sc2s.sgov.gov")
-    } else if region.starts_with("us-iso-") {
-        ("c2s.ic.gov", "c2s.ic.gov")
-    } else {
-        // aws and aws-us-gov.
-        ("amazonaws.com", "api.aws")
-    };
+/// The endpoint rules of these services (`<host>[-fips].<region>.<suffix>`, with their
+/// exceptions), as the generated clients resolve them; `tests/fixtures/endpoints/` holds the
+/// generated clients' own test cases, which the tests run this against.
+fn resolve(
+    service: Service,
+    region: &str,
+    fips: bool,
+    dual_stack: bool,
+    custom: Option<String>,
+) -> Result<String, EndpointError> {
+    if let Some(url) = custom {
+        return match (fips, dual_stack) {
+            (true, _) => Err(EndpointError::FipsWithCustomEndpoint),
+            (_, true) => Err(EndpointError::DualStackWithCustomEndpoint),
+            _ => Ok(url),
+        };
+    }
+    let partition = Partition::of(region);
     let suffix = if dual_stack {
-        dual_stack_suffix
+        partition.dual_stack_suffix
     } else {
-        suffix
+        partition.suffix
     };
-    match (fips, service.fips_host) {
-        (false, _) => format!("https://{}.{region}.{suffix}", service.host),
-        (true, Some(host)) if !dual_stack => format!("https://{host}.{region}.{suffix}"),
-        (true, _) => format!("https://{}-fips.{region}.{suffix}", service.host),
+    let host = match (fips, dual_stack) {
+        (false, _) => service.host.to_owned(),
+        (true, false) if partition.id == "aws-us-gov" && service.gov_fips_is_regular => {
+            service.host.to_owned()
+        }
+        (true, false) if matches!(partition.id, "aws" | "aws-us-gov") => match service.fips_host {
+            Some(host) => host.to_owned(),
+            None => format!("{}-fips", service.host),
+        },
+        (true, _) => format!("{}-fips", service.host),
+    };
+    Ok(format!("https://{host}.{region}.{suffix}"))
+}
+
+/// An AWS partition's DNS names (the SDK's partition table).
+struct Partition {
+    id: &'static str,
+    suffix: &'static str,
+    dual_stack_suffix: &'static str,
+}
+
+impl Partition {
+    /// The partition a region belongs to, by its name's prefix; any other name is in `aws`, as
+    /// the SDK's partition resolver falls back to it.
+    fn of(region: &str) -> Self {
+        let (id, suffix, dual_stack_suffix) = [
+            ("us-gov-", "aws-us-gov", "amazonaws.com", "api.aws"),
+            (
+                "cn-",
+                "aws-cn",
+                "amazonaws.com.cn",
+                "api.amazonwebservices.com.cn",
+            ),
+            (
+                "eusc-de-",
+                "aws-eusc",
+                "amazonaws.eu",
+                "api.amazonwebservices.eu",
+            ),
+            ("us-iso-", "aws-iso", "c2s.ic.gov", "api.aws.ic.gov"),
+            ("us-isob-", "aws-iso-b", "sc2s.sgov.gov", "api.aws.scloud"),
+            (
+                "eu-isoe-",
+                "aws-iso-e",
+                "cloud.adc-e.uk",
+                "api.cloud-aws.adc-e.uk",
+            ),
+            (
+                "us-isof-",
+                "aws-iso-f",
+                "csp.hci.ic.gov",
+                "api.aws.hci.ic.gov",
+            ),
+        ]
+        .into_iter()
+        .find(|(prefix, ..)| region.starts_with(prefix))
+        .map_or(
+            ("aws", "amazonaws.com", "api.aws"),
+            |(_, id, suffix, dual)| (id, suffix, dual),
+        );
+        Partition {
+            id,
+            suffix,
+            dual_stack_suffix,
+        }
     }
 }
 
@@ -482,36 +611,91 @@ fn regional(service: Service, region: &str, fips: bool, dual_stack: bool) -> Str
 mod tests {
     use super::*;
 
+    /// The generated clients' own endpoint test cases (tests/fixtures/endpoints/, taken from
+    /// each crate's `src/config/endpoint.rs`), every one of them.
     #[test]
-    fn regional_endpoints_follow_the_partition() {
+    fn endpoints_are_those_of_the_generated_clients() {
+        let fixtures = [
+            (
+                CONNECT,
+                include_str!("../../tests/fixtures/endpoints/connect.json"),
+            ),
+            (
+                SECURITY_HUB,
+                include_str!("../../tests/fixtures/endpoints/securityhub.json"),
+            ),
+            (
+                LEX_V2,
+                include_str!("../../tests/fixtures/endpoints/lexmodelsv2.json"),
+            ),
+            (
+                LEX_V1,
+                include_str!("../../tests/fixtures/endpoints/lexmodelbuilding.json"),
+            ),
+        ];
+        let mut checked = 0;
+        for (service, text) in fixtures {
+            let fixture: serde_json::Value = serde_json::from_str(text).unwrap();
+            for case in fixture["cases"].as_array().unwrap() {
+                // Without a region the call is refused before any rule (`NoRegion`).
+                let Some(region) = case["region"].as_str() else {
+                    continue;
+                };
+                let got = resolve(
+                    service,
+                    region,
+                    case["fips"].as_bool().unwrap(),
+                    case["dual_stack"].as_bool().unwrap(),
+                    case["endpoint"].as_str().map(str::to_owned),
+                );
+                match case["url"].as_str() {
+                    Some(url) => {
+                        assert_eq!(got.as_deref().ok(), Some(url), "{} {case}", service.id)
+                    }
+                    None => assert!(got.is_err(), "{} {case}: {got:?}", service.id),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 134);
+    }
+
+    #[test]
+    fn regions_of_partitions_the_cases_leave_out() {
+        let at = |region| resolve(SECURITY_HUB, region, false, false, None).unwrap();
         assert_eq!(
-            regional(CONNECT, "eu-west-2", false, false),
-            "https://connect.eu-west-2.amazonaws.com"
+            at("eusc-de-east-1"),
+            "https://securityhub.eusc-de-east-1.amazonaws.eu"
         );
         assert_eq!(
-            regional(SECURITY_HUB, "cn-north-1", false, false),
-            "https://securityhub.cn-north-1.amazonaws.com.cn"
+            at("eu-isoe-west-1"),
+            "https://securityhub.eu-isoe-west-1.cloud.adc-e.uk"
         );
         assert_eq!(
-            regional(SECURITY_HUB, "us-gov-west-1", true, false),
-            "https://securityhub-fips.us-gov-west-1.amazonaws.com"
+            at("us-isof-south-1"),
+            "https://securityhub.us-isof-south-1.csp.hci.ic.gov"
         );
         assert_eq!(
-            regional(CONNECT, "us-east-1", true, true),
-            "https://connect-fips.us-east-1.api.aws"
+            resolve(LEX_V1, "cn-north-1", true, false, None).unwrap(),
+            "https://models.lex-fips.cn-north-1.amazonaws.com.cn"
         );
-        assert_eq!(
-            regional(LEX_V2, "eu-west-2", false, false),
-            "https://models-v2-lex.eu-west-2.amazonaws.com"
-        );
-        assert_eq!(
-            regional(LEX_V1, "us-east-1", true, false),
-            "https://models-fips.lex.us-east-1.amazonaws.com"
-        );
-        assert_eq!(
-            regional(LEX_V1, "us-east-1", true, true),
-            "https://models.lex-fips.us-east-1.api.aws"
-        );
+    }
+
+    #[test]
+    fn absent_and_null_lists_are_empty() {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default, deserialize_with = "list")]
+            items: Vec<u8>,
+        }
+        for text in [r#"{}"#, r#"{"items":null}"#] {
+            assert!(
+                serde_json::from_str::<Page>(text).unwrap().items.is_empty(),
+                "{text}"
+            );
+        }
+        let page: Page = serde_json::from_str(r#"{"items":[1,2]}"#).unwrap();
+        assert_eq!(page.items, [1, 2]);
     }
 
     #[test]

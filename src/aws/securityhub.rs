@@ -84,7 +84,7 @@ struct Import<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Imported {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rest_json::list")]
     failed_findings: Vec<FailedFinding>,
 }
 

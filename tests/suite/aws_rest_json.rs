@@ -252,12 +252,11 @@ async fn a_failing_answer_is_retried_signed_again_and_counted_once() {
             "{head:?}"
         );
     }
-    // One invocation, signed afresh for each attempt.
+    // One invocation, each attempt with its own signature (checked above).
     assert_eq!(
         header(&first, "amz-sdk-invocation-id"),
         header(&second, "amz-sdk-invocation-id")
     );
-    assert_ne!(header(&first, "x-amz-date").len(), 0);
 }
 
 #[tokio::test]
