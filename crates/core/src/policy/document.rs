@@ -6,7 +6,9 @@
 //! an array, `Principal` a `"*"` or a map of string-or-array. The decoder keeps every statement it
 //! can understand and lists the ones it cannot, so a single odd statement never hides the rest.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::tree::{Json, Object};
 
 use crate::policy::PolicyError;
 
@@ -114,7 +116,14 @@ impl PolicyDocument {
     pub fn from_value(value: &Value) -> Result<Self, PolicyError> {
         match value {
             Value::String(s) => Self::decode_str(s),
-            Value::Object(map) => Self::from_object(map),
+            // Rare (CloudTrail and IAM carry documents as text): written out and read as text,
+            // so there is one decoder.
+            Value::Object(map) => {
+                let text = serde_json::to_string(map).map_err(|e| PolicyError::NotJson {
+                    reason: e.to_string(),
+                })?;
+                Self::decode_str(&text)
+            }
             other => Err(PolicyError::WrongType {
                 found: json_type(other),
             }),
@@ -127,14 +136,14 @@ impl PolicyDocument {
         // IAM encodes once; tolerate one more layer from tools that encode again.
         for _ in 0..3 {
             if current.starts_with('{') {
-                let value: Value =
+                let tree: Json =
                     serde_json::from_str(&current).map_err(|e| PolicyError::NotJson {
                         reason: e.to_string(),
                     })?;
-                return match value {
-                    Value::Object(map) => Self::from_owned_object(map),
+                return match tree {
+                    Json::Object(object) => Self::from_object(object),
                     other => Err(PolicyError::WrongType {
-                        found: json_type(&other),
+                        found: other.kind(),
                     }),
                 };
             }
@@ -151,9 +160,9 @@ impl PolicyDocument {
             current = std::borrow::Cow::Owned(decoded);
         }
         // Valid JSON of another type is a type error, not a syntax error.
-        match serde_json::from_str::<Value>(&current) {
+        match serde_json::from_str::<Json>(&current) {
             Ok(other) => Err(PolicyError::WrongType {
-                found: json_type(&other),
+                found: other.kind(),
             }),
             Err(_) => Err(PolicyError::NotJson {
                 reason: format!("expected a JSON object, found `{}`", preview(&current)),
@@ -161,23 +170,19 @@ impl PolicyDocument {
         }
     }
 
-    fn from_object(map: &Map<String, Value>) -> Result<Self, PolicyError> {
-        Self::from_owned_object(map.clone())
-    }
-
     /// Takes the document apart rather than copying out of it: every string moves into the
-    /// statements, which keeps decoding a large policy to one allocation per string.
-    fn from_owned_object(mut map: Map<String, Value>) -> Result<Self, PolicyError> {
-        let version = get(&map, "Version").and_then(crate::decode::lenient::text_of);
-        let statement_key = key_of(&map, "Statement")
+    /// statements, which keeps decoding a large policy to at most one allocation per string.
+    fn from_object(mut object: Object) -> Result<Self, PolicyError> {
+        let version = get(&object, "Version").and_then(Json::text);
+        let statement_key = key_of(&object, "Statement")
             .ok_or(PolicyError::MissingStatement)?
             .to_owned();
-        let raw_statements: Vec<Value> = match map.remove(&statement_key) {
-            Some(Value::Array(items)) => items,
-            Some(single @ Value::Object(_)) => vec![single],
+        let raw_statements: Vec<Json> = match object.remove(&statement_key) {
+            Some(Json::Array(items)) => items,
+            Some(single @ Json::Object(_)) => vec![single],
             Some(other) => {
                 return Err(PolicyError::BadStatement {
-                    found: json_type(&other),
+                    found: other.kind(),
                 })
             }
             None => return Err(PolicyError::MissingStatement),
@@ -199,26 +204,23 @@ impl PolicyDocument {
 
 /// Looks a policy key up as written, then case-insensitively: IAM itself is strict, but a
 /// document that reached CloudTrail may come from a tool that is not.
-fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key_of(map, key)?)
+fn get<'o, 'a>(object: &'o Object<'a>, key: &str) -> Option<&'o Json<'a>> {
+    object.get(key_of(object, key)?)
 }
 
-/// The key [`get`] finds `key` under: as written, else the first that matches case-insensitively.
-fn key_of<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    match map.get_key_value(key) {
-        Some((k, _)) => Some(k),
-        None => map
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case(key))
-            .map(String::as_str),
-    }
+/// The key [`get`] finds `key` under: as written, else the first (in key order) that matches
+/// case-insensitively.
+fn key_of<'o>(object: &'o Object, key: &str) -> Option<&'o str> {
+    object
+        .key(key)
+        .or_else(|| object.keys().find(|k| k.eq_ignore_ascii_case(key)))
 }
 
 /// The elements of a statement, found in one pass over its keys with [`get`]'s rule: the key as
 /// written wins, else the first that matches case-insensitively.
 #[derive(Default)]
-struct Elements {
-    slots: [Option<(Value, bool)>; ELEMENTS.len()],
+struct Elements<'a> {
+    slots: [Option<(Json<'a>, bool)>; ELEMENTS.len()],
 }
 
 const ELEMENTS: [&str; 9] = [
@@ -233,10 +235,10 @@ const ELEMENTS: [&str; 9] = [
     "Condition",
 ];
 
-impl Elements {
-    fn of(map: Map<String, Value>) -> Self {
+impl<'a> Elements<'a> {
+    fn of(object: Object<'a>) -> Self {
         let mut elements = Elements::default();
-        for (key, value) in map {
+        for (key, value) in object {
             let Some(i) = ELEMENTS.iter().position(|e| e.eq_ignore_ascii_case(&key)) else {
                 continue;
             };
@@ -254,19 +256,19 @@ impl Elements {
         elements
     }
 
-    fn take(&mut self, name: &str) -> Option<Value> {
+    fn take(&mut self, name: &str) -> Option<Json<'a>> {
         let i = ELEMENTS.iter().position(|e| *e == name)?;
         self.slots.get_mut(i)?.take().map(|(value, _)| value)
     }
 }
 
-fn decode_statement(index: usize, raw: Value) -> Result<Statement, String> {
-    let Value::Object(map) = raw else {
-        return Err(format!("expected an object, found {}", json_type(&raw)));
+fn decode_statement(index: usize, raw: Json) -> Result<Statement, String> {
+    let Json::Object(object) = raw else {
+        return Err(format!("expected an object, found {}", raw.kind()));
     };
-    let mut elements = Elements::of(map);
+    let mut elements = Elements::of(object);
     let effect = match elements.take("Effect") {
-        Some(Value::String(e)) => match e.trim() {
+        Some(Json::String(e)) => match e.trim() {
             e if e.eq_ignore_ascii_case("allow") => Effect::Allow,
             e if e.eq_ignore_ascii_case("deny") => Effect::Deny,
             e => return Err(format!("unknown Effect `{e}`")),
@@ -276,13 +278,13 @@ fn decode_statement(index: usize, raw: Value) -> Result<Statement, String> {
     let sid = elements
         .take("Sid")
         .as_ref()
-        .and_then(crate::decode::lenient::text_of)
+        .and_then(Json::text)
         .filter(|s| !s.is_empty());
     let actions = polar(&mut elements, "Action", "NotAction", string_list)?;
     let resources = polar(&mut elements, "Resource", "NotResource", string_list)?;
     let principals = polar(&mut elements, "Principal", "NotPrincipal", principal_list)?;
     let conditions = match elements.take("Condition") {
-        None | Some(Value::Null) => Vec::new(),
+        None | Some(Json::Null) => Vec::new(),
         Some(value) => conditions(value)?,
     };
     Ok(Statement {
@@ -296,11 +298,11 @@ fn decode_statement(index: usize, raw: Value) -> Result<Statement, String> {
     })
 }
 
-fn polar<T>(
-    elements: &mut Elements,
+fn polar<'a, T>(
+    elements: &mut Elements<'a>,
     is: &str,
     not: &str,
-    decode: fn(Value) -> Result<T, String>,
+    decode: fn(Json<'a>) -> Result<T, String>,
 ) -> Result<Option<(Polarity, T)>, String> {
     match (elements.take(is), elements.take(not)) {
         (Some(_), Some(_)) => Err(format!("both {is} and {not}")),
@@ -314,68 +316,68 @@ fn polar<T>(
     }
 }
 
-fn string_list(value: Value) -> Result<Vec<String>, String> {
+fn string_list(value: Json) -> Result<Vec<String>, String> {
     match value {
-        Value::String(s) => Ok(vec![s]),
-        Value::Array(items) => items
+        Json::String(s) => Ok(vec![s.into_owned()]),
+        Json::Array(items) => items
             .into_iter()
             .map(|item| match item {
-                Value::String(s) => Ok(s),
-                other => Err(format!("expected a string, found {}", json_type(&other))),
+                Json::String(s) => Ok(s.into_owned()),
+                other => Err(format!("expected a string, found {}", other.kind())),
             })
             .collect(),
         other => Err(format!(
             "expected a string or an array, found {}",
-            json_type(&other)
+            other.kind()
         )),
     }
 }
 
-fn principal_list(value: Value) -> Result<Principals, String> {
+fn principal_list(value: Json) -> Result<Principals, String> {
     match value {
-        Value::String(s) if s.trim() == "*" => Ok(Principals {
+        Json::String(s) if s.trim() == "*" => Ok(Principals {
             wildcard: true,
             entries: Vec::new(),
         }),
         // A bare string other than "*" is not valid IAM; read it as an AWS principal.
-        Value::String(s) => Ok(Principals {
+        Json::String(s) => Ok(Principals {
             wildcard: false,
-            entries: vec![("AWS".into(), s)],
+            entries: vec![("AWS".into(), s.into_owned())],
         }),
-        Value::Object(map) => {
+        Json::Object(object) => {
             let mut principals = Principals::default();
-            for (kind, values) in map {
+            for (kind, values) in object {
                 for v in string_list(values).map_err(|e| format!("{kind}: {e}"))? {
-                    principals.entries.push((kind.clone(), v));
+                    principals.entries.push((kind.to_string(), v));
                 }
             }
             Ok(principals)
         }
         other => Err(format!(
             "expected \"*\" or an object, found {}",
-            json_type(&other)
+            other.kind()
         )),
     }
 }
 
-fn conditions(value: Value) -> Result<Vec<Condition>, String> {
-    let Value::Object(ops) = value else {
+fn conditions(value: Json) -> Result<Vec<Condition>, String> {
+    let Json::Object(ops) = value else {
         return Err(format!(
             "Condition: expected an object, found {}",
-            json_type(&value)
+            value.kind()
         ));
     };
     let mut out = Vec::new();
     for (operator, keys) in ops {
-        let Value::Object(keys) = keys else {
+        let Json::Object(keys) = keys else {
             return Err(format!(
                 "Condition {operator}: expected an object, found {}",
-                json_type(&keys)
+                keys.kind()
             ));
         };
         let without_set = operator
             .split_once(':')
-            .map_or(operator.as_str(), |(_, rest)| rest);
+            .map_or(operator.as_ref(), |(_, rest)| rest);
         let (base, if_exists) = match without_set.len().checked_sub("IfExists".len()) {
             Some(cut)
                 if without_set
@@ -389,19 +391,14 @@ fn conditions(value: Value) -> Result<Vec<Condition>, String> {
         let base_operator = base.to_owned();
         for (key, raw_values) in keys {
             let values = match raw_values {
-                Value::Array(items) => items
-                    .iter()
-                    .filter_map(crate::decode::lenient::text_of)
-                    .collect(),
-                other => crate::decode::lenient::text_of(&other)
-                    .into_iter()
-                    .collect(),
+                Json::Array(items) => items.iter().filter_map(Json::text).collect(),
+                other => other.text().into_iter().collect(),
             };
             out.push(Condition {
-                operator: operator.clone(),
+                operator: operator.to_string(),
                 base_operator: base_operator.clone(),
                 if_exists,
-                key,
+                key: key.into_owned(),
                 values,
             });
         }
