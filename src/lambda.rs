@@ -233,6 +233,36 @@ pub struct Response {
     pub planned: Vec<String>,
 }
 
+impl Response {
+    /// What a run read and wrote: the answer of an evaluated payload or log file, which the
+    /// caller marks further when it also swept or planned.
+    fn of_run(
+        summary: Summary,
+        event_id: Option<String>,
+        written: Written,
+        api_calls: BTreeMap<String, u64>,
+    ) -> Self {
+        Response {
+            status: if summary.events > summary.ignored || summary.unreadable > 0 {
+                "evaluated"
+            } else {
+                "ignored"
+            },
+            event_id,
+            events: summary.events,
+            ignored: summary.ignored,
+            unreadable: summary.unreadable,
+            findings: written.findings.into_iter().map(|f| f.id).collect(),
+            resolved: written.resolved.into_iter().map(|f| f.id).collect(),
+            counts: summary.findings,
+            suppressed: summary.suppressed,
+            api_calls,
+            sink: written.sink,
+            ..Response::default()
+        }
+    }
+}
+
 /// What the function answers: a summary, or for an SQS batch the partial-failure answer
 /// Lambda reads (`ReportBatchItemFailures`): the messages to deliver again.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -762,34 +792,17 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                 None => None,
             },
         };
-        let Written {
-            sink,
-            findings,
-            resolved,
-        } = self.write_all(findings, &observed).await?;
-        Ok(Response {
-            status: if sweep.is_some() {
-                "swept"
-            } else if !planned.is_empty() {
-                "planned"
-            } else if summary.events > summary.ignored || summary.unreadable > 0 {
-                "evaluated"
-            } else {
-                "ignored"
-            },
-            event_id,
-            events: summary.events,
-            ignored: summary.ignored,
-            unreadable: summary.unreadable,
-            findings: findings.into_iter().map(|f| f.id).collect(),
-            resolved: resolved.into_iter().map(|f| f.id).collect(),
-            counts: summary.findings,
-            suppressed: summary.suppressed,
-            api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
-            sink,
-            sweep,
-            planned,
-        })
+        let written = self.write_all(findings, &observed).await?;
+        let api_calls = crate::aws::difference(&before, &self.calls.snapshot());
+        let mut response = Response::of_run(summary, event_id, written, api_calls);
+        if sweep.is_some() {
+            response.status = "swept";
+        } else if !planned.is_empty() {
+            response.status = "planned";
+        }
+        response.sweep = sweep;
+        response.planned = planned;
+        Ok(response)
     }
 
     /// Every item of the payload through the pipeline; enrichment reads the function's own

@@ -128,12 +128,9 @@ pub fn from_item(item: &Item) -> Result<Record, String> {
     let need = |name: &str| get(name).ok_or_else(|| format!("an item without `{name}`"));
     let account = need("account")?;
     let id = need("id")?;
-    let status = match need("status")?.as_str() {
-        "new" => Status::New,
-        "open" => Status::Open,
-        "resolved" => Status::Resolved,
-        other => return Err(format!("item {account}/{id}: unknown status `{other}`")),
-    };
+    let status: Status = need("status")?
+        .parse()
+        .map_err(|e| format!("item {account}/{id}: {e}"))?;
     let finding: Finding = serde_json::from_str(&need("finding")?)
         .map_err(|e| format!("item {account}/{id}: its finding cannot be read: {e}"))?;
     Ok(Record {

@@ -212,25 +212,13 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             Ok(written) => written,
             Err(e) => return Outcome::Temporary(e.to_string()),
         };
-        let summary = evaluated.summary;
-        let response = Box::new(Response {
-            status: if summary.events > summary.ignored || summary.unreadable > 0 {
-                "evaluated"
-            } else {
-                "ignored"
-            },
-            event_id: evaluated.event_id,
-            events: summary.events,
-            ignored: summary.ignored,
-            unreadable: summary.unreadable,
-            findings: written.findings.into_iter().map(|f| f.id).collect(),
-            resolved: written.resolved.into_iter().map(|f| f.id).collect(),
-            counts: summary.findings,
-            suppressed: summary.suppressed,
-            api_calls: crate::aws::difference(&before, &self.calls.snapshot()),
-            sink: written.sink,
-            ..Response::default()
-        });
+        let api_calls = crate::aws::difference(&before, &self.calls.snapshot());
+        let response = Box::new(Response::of_run(
+            evaluated.summary,
+            evaluated.event_id,
+            written,
+            api_calls,
+        ));
         match failed {
             Some(reason) => Outcome::Permanent(reason, Some(response)),
             None => Outcome::Done(response),

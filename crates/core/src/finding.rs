@@ -116,6 +116,8 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 3] = [Status::New, Status::Open, Status::Resolved];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::New => "new",
@@ -124,6 +126,22 @@ impl Status {
         }
     }
 }
+
+/// A status as [`Status::as_str`] writes it (a state store's `status` attribute).
+impl std::str::FromStr for Status {
+    type Err = UnknownStatus;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| UnknownStatus(text.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status `{0}` (new, open or resolved)")]
+pub struct UnknownStatus(pub String);
 
 /// Why a finding was resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,5 +176,21 @@ impl Finding {
             id.push_str(&format!("{byte:02x}"));
         }
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_reads_back_what_it_writes() {
+        for status in Status::ALL {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+        assert_eq!(
+            "closed".parse::<Status>(),
+            Err(UnknownStatus("closed".into()))
+        );
     }
 }

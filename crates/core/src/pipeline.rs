@@ -345,18 +345,60 @@ pub fn evaluate_reader<R: Read>(
                 position,
                 reason,
                 finding,
-            } => {
-                emit(Output::Unreadable {
-                    origin: origin.to_owned(),
-                    position,
-                    reason,
-                });
-                if let Some(finding) = finding {
-                    emit(Output::Finding(finding));
-                }
-            }
+            } => emit_unreadable(origin, position, reason, finding, emit),
         },
     )
+}
+
+/// An input that could not be opened at all (a file, an S3 object): counted as an input and
+/// reported as [`report_unreadable`] reports it.
+pub fn unopened_input(
+    pipeline: &mut Pipeline<'_>,
+    origin: &str,
+    reason: String,
+    emit: &mut dyn FnMut(Output),
+) {
+    pipeline.summary.inputs += 1;
+    report_unreadable(pipeline, origin, reason, emit);
+}
+
+/// What cannot be read of an input (the error [`evaluate_reader`] returned, or why it could not
+/// be opened): an [`Output::Unreadable`] and its RW000 finding, as a bad record inside it gives.
+pub fn report_unreadable(
+    pipeline: &mut Pipeline<'_>,
+    origin: &str,
+    reason: String,
+    emit: &mut dyn FnMut(Output),
+) {
+    let item = Item::Unreadable {
+        reason,
+        position: Position::default(),
+    };
+    if let Admitted::Unreadable {
+        position,
+        reason,
+        finding,
+    } = pipeline.admit(item, origin)
+    {
+        emit_unreadable(origin, position, reason, finding, emit);
+    }
+}
+
+fn emit_unreadable(
+    origin: &str,
+    position: Position,
+    reason: String,
+    finding: Option<Box<Finding>>,
+    emit: &mut dyn FnMut(Output),
+) {
+    emit(Output::Unreadable {
+        origin: origin.to_owned(),
+        position,
+        reason,
+    });
+    if let Some(finding) = finding {
+        emit(Output::Finding(finding));
+    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use chrono::NaiveDate;
 use rolewarden::account::{Needs, Snapshot};
 use rolewarden::aws::blocking::Blocking;
 use rolewarden::aws::s3::{next_chunk, Body, Location, Object, Selection, TrailReader};
-use rolewarden::decode::{Item, Position};
-use rolewarden::pipeline::{evaluate_reader, Admitted, Output, Pipeline};
+use rolewarden::pipeline::{evaluate_reader, report_unreadable, unopened_input, Output, Pipeline};
 
 use crate::args::TrailArgs;
 use crate::console::Console;
@@ -183,45 +182,27 @@ impl Trail<'_> {
     ) -> Vec<Output> {
         let origin = format!("s3://{bucket}/{}", object.key);
         let mut outputs = Vec::new();
-        let read = match self.live.block_on(reader.open(bucket, &object.key)) {
+        let mut emit = |o| outputs.push(o);
+        match self.live.block_on(reader.open(bucket, &object.key)) {
             Ok(stream) => {
                 let body = Counted {
                     inner: Body::new(stream, |s| self.live.block_on(next_chunk(s))),
                     bytes,
                     progress,
                 };
-                evaluate_reader(
+                let read = evaluate_reader(
                     pipeline,
                     body,
                     &origin,
                     &mut |needs| fetch(needs),
-                    &mut |o| outputs.push(o),
-                )
-                .map_err(|e| format!("cannot read the object: {e}"))
+                    &mut emit,
+                );
+                if let Err(e) = read {
+                    let reason = format!("cannot read the object: {e}");
+                    report_unreadable(pipeline, &origin, reason, &mut emit);
+                }
             }
-            Err(e) => {
-                pipeline.summary.inputs += 1;
-                Err(e.to_string())
-            }
-        };
-        if let Err(reason) = read {
-            let item = Item::Unreadable {
-                reason,
-                position: Position::default(),
-            };
-            if let Admitted::Unreadable {
-                position,
-                reason,
-                finding,
-            } = pipeline.admit(item, &origin)
-            {
-                outputs.push(Output::Unreadable {
-                    origin,
-                    position,
-                    reason,
-                });
-                outputs.extend(finding.map(Output::Finding));
-            }
+            Err(e) => unopened_input(pipeline, &origin, e.to_string(), &mut emit),
         }
         outputs
     }
