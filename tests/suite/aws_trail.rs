@@ -524,20 +524,7 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     }
 
     // Findings that cannot be written: TemporaryFailure, so Batch Operations tries again.
-    let refusing = App::with_parts(
-        Engine::new(Baseline::embedded().unwrap()),
-        rolewarden::aws::accounts::Accounts::new(
-            &config,
-            &CallCounter::default(),
-            std::time::Duration::ZERO,
-            &Baseline::embedded().unwrap(),
-            None,
-            None,
-        ),
-        Refusing,
-        CallCounter::default(),
-    )
-    .reading_s3(TrailReader::new(&config, &CallCounter::default()));
+    let refusing = reading_s3_into(&config, Refusing);
     let answer = refusing
         .invoke(&tasks("2.0", "trail", &[good]), &invocation)
         .await
@@ -746,4 +733,131 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The function reading S3 through `config`, writing its findings to `sink`.
+fn reading_s3_into<S: FindingSink>(
+    config: &SdkConfig,
+    sink: S,
+) -> App<rolewarden::aws::accounts::Accounts, S> {
+    App::with_parts(
+        Engine::new(Baseline::embedded().unwrap()),
+        rolewarden::aws::accounts::Accounts::new(
+            config,
+            &CallCounter::default(),
+            std::time::Duration::ZERO,
+            &Baseline::embedded().unwrap(),
+            None,
+            None,
+        ),
+        sink,
+        CallCounter::default(),
+    )
+    .reading_s3(TrailReader::new(config, &CallCounter::default()))
+}
+
+/// A sink that counts the findings it was asked to write.
+#[derive(Clone, Default)]
+struct Recording(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl FindingSink for Recording {
+    async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
+        self.0
+            .fetch_add(findings.len(), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "recording".to_owned()
+    }
+}
+
+/// Serves every request `body` under a head that promises `promised` bytes: more than the body
+/// makes a transfer that breaks off when the connection closes (moto cannot fail a body
+/// part-way). Returns the endpoint.
+fn serving(body: Vec<u8>, promised: usize) -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\nconnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+            // Dropped: the connection closes, short of `promised` or not.
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_log_file_that_breaks_off_is_retried_whole_and_nothing_is_written() {
+    // The start of a log file whose first record fires.
+    let event: Value = serde_json::from_slice(
+        &std::fs::read(
+            crate::common::root().join("events/sl001-fires-attach-policy-to-lex-slr.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let whole = format!("{{\"Records\":[{}]}}", event["detail"]).into_bytes();
+    let app_at = |url: String, sink: Recording| async move {
+        // Not the environment's: this test runs without the suite's AWS variables.
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(rolewarden::aws::https::client())
+            .endpoint_url(url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .load()
+            .await;
+        reading_s3_into(&config, sink)
+    };
+    let log_file = key(A, "us-east-1", DAYS[0], "a1");
+    let invocation = Invocation::default();
+
+    // Whole, the file gives a finding, written.
+    let sink = Recording::default();
+    let app = app_at(serving(whole.clone(), whole.len()), sink.clone()).await;
+    app.invoke(&created("trail", &log_file), &invocation)
+        .await
+        .unwrap();
+    assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // Broken off after that record (half of its bytes promised yet to come).
+    let start = whole.get(..whole.len() - 2).unwrap().to_vec();
+    let sink = Recording::default();
+    let app = app_at(serving(start, whole.len() * 2), sink.clone()).await;
+    // A new log file: the invocation fails as retryable (Lambda delivers the event again).
+    let err = app
+        .invoke(&created("trail", &log_file), &invocation)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Retryable", "{err}");
+    // The object's body broke off, not the call: the file is read again whole.
+    assert!(err.to_string().contains("GetObject body"), "{err}");
+    // A Batch Operations task: TemporaryFailure, not a permanent RW000.
+    let answer = app
+        .invoke(&tasks("2.0", "trail", &[&log_file]), &invocation)
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(&answer),
+        [("t0".to_owned(), "TemporaryFailure".to_owned())]
+    );
+    // The record read before the break gave a finding; none of it was written.
+    assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
