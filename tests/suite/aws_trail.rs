@@ -837,8 +837,17 @@ async fn a_log_file_that_breaks_off_is_retried_whole_and_nothing_is_written() {
         .unwrap();
     assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 1);
 
-    // Broken off after that record (half of its bytes promised yet to come).
+    // Cut after that record but ending cleanly: the record is evaluated and its finding
+    // written, with the RW000 of the unfinished file.
     let start = whole.get(..whole.len() - 2).unwrap().to_vec();
+    let sink = Recording::default();
+    let app = app_at(serving(start.clone(), start.len()), sink.clone()).await;
+    app.invoke(&created("trail", &log_file), &invocation)
+        .await
+        .unwrap();
+    assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // The same bytes with the rest promised and never sent: the transfer broke off.
     let sink = Recording::default();
     let app = app_at(serving(start, whole.len() * 2), sink.clone()).await;
     // A new log file: the invocation fails as retryable (Lambda delivers the event again).
@@ -858,6 +867,6 @@ async fn a_log_file_that_breaks_off_is_retried_whole_and_nothing_is_written() {
         codes(&answer),
         [("t0".to_owned(), "TemporaryFailure".to_owned())]
     );
-    // The record read before the break gave a finding; none of it was written.
+    // What was read before the break gives findings (above); none of them was written.
     assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

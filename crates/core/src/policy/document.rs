@@ -116,14 +116,13 @@ impl PolicyDocument {
     pub fn from_value(value: &Value) -> Result<Self, PolicyError> {
         match value {
             Value::String(s) => Self::decode_str(s),
-            // Rare (CloudTrail and IAM carry documents as text): written out and read as text,
-            // so there is one decoder.
-            Value::Object(map) => {
-                let text = serde_json::to_string(map).map_err(|e| PolicyError::NotJson {
-                    reason: e.to_string(),
-                })?;
-                Self::decode_str(&text)
-            }
+            // Rare (CloudTrail and IAM carry documents as text): the same tree, borrowed.
+            Value::Object(_) => match Json::from_value(value) {
+                Json::Object(object) => Self::from_object(object),
+                other => Err(PolicyError::WrongType {
+                    found: other.kind(),
+                }),
+            },
             other => Err(PolicyError::WrongType {
                 found: json_type(other),
             }),

@@ -82,7 +82,26 @@ impl<'a> IntoIterator for Object<'a> {
     }
 }
 
-impl Json<'_> {
+impl<'a> Json<'a> {
+    /// A `Value` already in memory, its strings borrowed (its objects are already sorted, each
+    /// key once).
+    pub fn from_value(value: &'a serde_json::Value) -> Self {
+        use serde_json::Value;
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.clone()),
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
+            Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
+            Value::Object(map) => Json::Object(Object {
+                entries: map
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from_value(v)))
+                    .collect(),
+            }),
+        }
+    }
+
     /// What kind of value this is, as error messages name it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -249,6 +268,27 @@ mod tests {
         let tree: Json = serde_json::from_str(r#"{"k":"last?","k":"last"}"#).unwrap();
         let Json::Object(object) = tree else { panic!() };
         assert_eq!(object.get("k"), Some(&Json::String("last".into())));
+    }
+
+    #[test]
+    fn a_value_in_memory_is_the_same_tree() {
+        let text = r#"{"b":[1,2.5,"x",null,{"Z":true,"a":{}}],"A":"y"}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let tree: Json = serde_json::from_str(text).unwrap();
+        assert_eq!(Json::from_value(&value), tree);
+    }
+
+    /// serde_json's `raw_value` feature makes a `Value` of this one key's text; the tree keeps
+    /// it as the ordinary key it is in a policy.
+    #[test]
+    fn serde_jsons_private_raw_value_key_is_an_ordinary_key() {
+        let text = r#"{"$serde_json::private::RawValue":"{\"Statement\":[]}"}"#;
+        let tree: Json = serde_json::from_str(text).unwrap();
+        let Json::Object(object) = tree else { panic!() };
+        assert_eq!(
+            object.keys().collect::<Vec<_>>(),
+            ["$serde_json::private::RawValue"]
+        );
     }
 
     #[test]
