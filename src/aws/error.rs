@@ -56,10 +56,15 @@ pub enum ErrorKind {
     /// The request could not be built: the SDK's error and its sources.
     #[error("{0}")]
     NotSent(String),
-    /// The service failed (HTTP 500, 502, 503, 504), whatever error code it named: worth trying
-    /// again.
-    #[error("the service failed (HTTP {status}): {text}")]
-    ServerError { status: u16, text: String },
+    /// The service failed (HTTP 500, 502, 503, 504), whatever error code it named (if any):
+    /// worth trying again.
+    #[error("the service failed (HTTP {status}){}", failure_text(code.as_deref(), message.as_deref()))]
+    ServerError {
+        status: u16,
+        // Boxed text: an `AwsError` stays as small as it is with a refusal's `Service`.
+        code: Option<Box<str>>,
+        message: Option<Box<str>>,
+    },
     /// The service answered, but not with what the call is for: an answer the SDK cannot read,
     /// an error without a code, a field the answer should hold and does not.
     #[error("{0}")]
@@ -119,6 +124,7 @@ impl AwsError {
     pub fn code(&self) -> Option<&str> {
         match &self.kind {
             ErrorKind::Service { code, .. } => Some(code),
+            ErrorKind::ServerError { code, .. } => code.as_deref(),
             _ => None,
         }
     }
@@ -182,9 +188,10 @@ impl ErrorKind {
                 match inner.code() {
                     // A 500/502/503/504 is the service failing whatever it calls it (S3 answers
                     // a HEAD, and a proxy may answer anything, with a bare 5xx).
-                    _ if TRANSIENT_STATUSES.contains(&status) => ErrorKind::ServerError {
+                    code if TRANSIENT_STATUSES.contains(&status) => ErrorKind::ServerError {
                         status,
-                        text: DisplayErrorContext(err).to_string(),
+                        code: code.map(Box::from),
+                        message: inner.message().map(Box::from),
                     },
                     Some(code) => ErrorKind::Service {
                         code: code.to_owned(),
@@ -198,6 +205,14 @@ impl ErrorKind {
             SdkError::ConstructionFailure(_) => ErrorKind::NotSent(chain(err)),
             _ => ErrorKind::Unusable(chain(err)),
         }
+    }
+}
+
+/// `: code: message` after a failed service's status, as much of it as the answer named.
+fn failure_text(code: Option<&str>, message: Option<&str>) -> String {
+    match code {
+        Some(code) => format!(": {}", service_text(code, message)),
+        None => message.map(|m| format!(": {m}")).unwrap_or_default(),
     }
 }
 
@@ -331,9 +346,13 @@ mod tests {
         assert!(answered(Some("SomethingNew"), 502).is_retryable());
         assert!(answered(Some("ProvisionedThroughputExceededException"), 400).is_retryable());
         assert!(!answered(None, 501).is_retryable());
-        assert!(answered(Some("SlowDown"), 503)
-            .to_string()
-            .contains("SlowDown"));
+        // The code stays readable, and the text is the code, not the SDK's Debug dump.
+        let slow = answered(Some("SlowDown"), 503);
+        assert_eq!(slow.code(), Some("SlowDown"));
+        assert_eq!(
+            slow.to_string(),
+            "s3:GetObject: the service failed (HTTP 503): SlowDown"
+        );
         assert!(answered(None, 500).to_string().contains("HTTP 500"));
         assert!(!answered(Some("AccessDenied"), 403).is_retryable());
         assert!(!answered(Some("NoSuchKey"), 404).is_retryable());

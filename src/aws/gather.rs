@@ -480,39 +480,37 @@ impl Sweeper {
             ),
             None => resource.to_owned(),
         };
-        match kind {
+        let listed = match kind {
             DependentKind::LexV2Bots => {
-                let mut out = Vec::new();
                 let request =
                     |token: Option<&str>| Request::post("/bots/", &PageAfter { next_token: token });
                 clients
                     .lex_v2
-                    .pages(request, |page| {
-                        for bot in page.bot_summaries {
-                            if bot.bot_status.as_deref() == Some("Deleting") {
-                                continue;
-                            }
+                    .list(request, |page, out| {
+                        // `DeleteBot` is asynchronous: a bot being deleted is already gone.
+                        let live = page
+                            .bot_summaries
+                            .into_iter()
+                            .filter(|bot| bot.bot_status.as_deref() != Some("Deleting"));
+                        out.extend(live.map(|bot| {
                             let id = bot.bot_id.unwrap_or_default();
-                            out.push(Dependent {
+                            Dependent {
                                 arn: arn(&format!("bot/{id}")),
                                 name: bot.bot_name.unwrap_or(id),
                                 role: None,
-                            });
-                        }
+                            }
+                        }));
                         page.next_token
                     })
                     .await
-                    .map_err(|e| AwsError::from_sdk(operation, &e))?;
-                Ok(out)
             }
             // Lex V1 is past its end of support; bots left there still keep the V1
             // service-linked roles, so the sweep still lists them.
             DependentKind::LexV1Bots => {
-                let mut out = Vec::new();
                 let request = |token: Option<&str>| Request::get("/bots/", &[("nextToken", token)]);
                 clients
                     .lex_v1
-                    .pages(request, |page| {
+                    .list(request, |page, out| {
                         out.extend(page.bots.into_iter().map(|bot| {
                             let name = bot.name.unwrap_or_default();
                             Dependent {
@@ -524,16 +522,13 @@ impl Sweeper {
                         page.next_token
                     })
                     .await
-                    .map_err(|e| AwsError::from_sdk(operation, &e))?;
-                Ok(out)
             }
             DependentKind::ConnectInstances => {
-                let mut out = Vec::new();
                 let request =
                     |token: Option<&str>| Request::get("/instance", &[("nextToken", token)]);
                 clients
                     .connect
-                    .pages(request, |page| {
+                    .list(request, |page, out| {
                         out.extend(page.instance_summary_list.into_iter().map(|i| Dependent {
                             arn: i.arn.unwrap_or_default(),
                             name: i.instance_alias.or(i.id).unwrap_or_default(),
@@ -542,10 +537,9 @@ impl Sweeper {
                         page.next_token
                     })
                     .await
-                    .map_err(|e| AwsError::from_sdk(operation, &e))?;
-                Ok(out)
             }
-        }
+        };
+        listed.map_err(|e| AwsError::from_sdk(operation, &e))
     }
 }
 

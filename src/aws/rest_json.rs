@@ -470,20 +470,22 @@ where
         }
     }
 
-    /// Every page of a listing, in order: `request` asks for the page after a token (the first
-    /// page without one), `take` keeps what it needs of a page and returns the page's next
-    /// token. As the SDK's paginators do, an absent, empty or repeated token ends the listing.
-    pub async fn pages(
+    /// Every item of a listing, page after page: `request` asks for the page after a token
+    /// (the first page without one), `take` moves a page's items into the list and returns the
+    /// page's next token. As the SDK's paginators do, an absent, empty or repeated token ends
+    /// the listing.
+    pub async fn list<T>(
         &self,
         request: impl Fn(Option<&str>) -> Request,
-        mut take: impl FnMut(O) -> Option<String>,
-    ) -> Result<(), Failure> {
+        mut take: impl FnMut(O, &mut Vec<T>) -> Option<String>,
+    ) -> Result<Vec<T>, Failure> {
+        let mut items = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self.send(request(token.as_deref())).await?;
-            match take(page).filter(|t| !t.is_empty()) {
+            match take(page, &mut items).filter(|t| !t.is_empty()) {
                 Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
-                _ => return Ok(()),
+                _ => return Ok(items),
             }
         }
     }

@@ -97,10 +97,10 @@ struct FailedFinding {
 }
 
 pub struct SecurityHubWriter {
-    /// `None` without a region: every write then fails with [`ImportError::NoRegion`].
-    import: Option<Call<Imported>>,
+    /// The import call and the region it imports into; `None` without a region: every write
+    /// then fails with [`ImportError::NoRegion`].
+    target: Option<(Call<Imported>, String)>,
     sts: aws_sdk_sts::Client,
-    region: Option<String>,
     /// The caller's account, asked once: Security Hub takes default-product findings only with
     /// the caller's account as `AwsAccountId`.
     importer: OnceCell<Importer>,
@@ -108,27 +108,29 @@ pub struct SecurityHubWriter {
 
 impl SecurityHubWriter {
     pub fn new(config: &SdkConfig, calls: &CallCounter) -> Self {
-        let import = Call::new(
-            config,
-            rest_json::SECURITY_HUB,
-            "BatchImportFindings",
-            calls,
-        )
-        .ok();
+        let target = config.region().map(|region| {
+            let import = Call::in_region(
+                config,
+                region.clone(),
+                rest_json::SECURITY_HUB,
+                "BatchImportFindings",
+                calls,
+            );
+            (import, region.as_ref().to_owned())
+        });
         let sts = aws_sdk_sts::config::Builder::from(config)
             .interceptor(calls.clone())
             .build();
         SecurityHubWriter {
-            import,
+            target,
             sts: aws_sdk_sts::Client::from_conf(sts),
-            region: config.region().map(|r| r.as_ref().to_owned()),
             importer: OnceCell::new(),
         }
     }
 
     /// The account and region findings are imported into (asks STS the first time).
     pub async fn importer(&self) -> Result<&Importer, ImportError> {
-        let region = self.region.clone().ok_or(ImportError::NoRegion)?;
+        let (_, region) = self.target.as_ref().ok_or(ImportError::NoRegion)?;
         self.importer
             .get_or_try_init(|| async {
                 let who = self
@@ -143,7 +145,10 @@ impl SecurityHubWriter {
                         "the answer names no account",
                     )))
                 })?;
-                Ok(Importer { account, region })
+                Ok(Importer {
+                    account,
+                    region: region.clone(),
+                })
             })
             .await
     }
@@ -164,7 +169,7 @@ impl SecurityHubWriter {
     pub async fn import(&self, findings: &[AsffFinding]) -> Result<(), ImportError> {
         let mut written = 0;
         let mut refused = Vec::new();
-        let import = self.import.as_ref().ok_or(ImportError::NoRegion)?;
+        let (import, _) = self.target.as_ref().ok_or(ImportError::NoRegion)?;
         for chunk in findings.chunks(MAX_FINDINGS_PER_CALL) {
             let failed = |reason: AwsError| ImportError::Call {
                 unwritten: findings.len().saturating_sub(written),

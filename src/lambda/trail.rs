@@ -70,8 +70,9 @@ enum Decoded {
 
 /// Why an object's body was not read to its end.
 enum Unread {
-    /// The transfer broke: worth trying again.
-    Transfer(String),
+    /// Reading failed for a reason of this moment, not of the object (the transfer broke, the
+    /// decoder thread could not start): worth trying again.
+    Temporary(String),
     /// The bytes arrived but cannot be read (a corrupt gzip stream): reported as RW000.
     Content(String),
 }
@@ -189,7 +190,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             Ok(stream) => match self.decode(stream, &mut steps).await {
                 Ok(()) => None,
                 // Nothing is written: the retry reads the whole object again.
-                Err(Unread::Transfer(reason)) => return Outcome::Temporary(reason),
+                Err(Unread::Temporary(reason)) => return Outcome::Temporary(reason),
                 Err(Unread::Content(reason)) => Some(reason),
             },
             // Throttling, a 5xx or no answer: Batch Operations (or Lambda) should try again.
@@ -250,7 +251,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
                     let _ = items.blocking_send(Decoded::Failed(format!("cannot read: {e}")));
                 }
             })
-            .map_err(|e| Unread::Transfer(format!("cannot start the decoder: {e}")))?;
+            .map_err(|e| Unread::Temporary(format!("cannot start the decoder: {e}")))?;
         let pump = async move {
             while let Some(chunk) = next_chunk(&mut stream).await {
                 let broke = chunk.as_ref().err().map(ToString::to_string);
@@ -271,7 +272,7 @@ impl<A: AccountSource, S: FindingSink> App<A, S> {
             failed
         };
         match futures_util::future::join(pump, consume).await {
-            (Some(broke), _) => Err(Unread::Transfer(broke)),
+            (Some(broke), _) => Err(Unread::Temporary(broke)),
             (None, Some(reason)) => Err(Unread::Content(reason)),
             (None, None) => Ok(()),
         }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::aws_sweep::create_role;
 use crate::common::aws::{self, read_log_group, unique, OwnServer};
+use crate::common::TestSink;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -17,9 +18,8 @@ use rolewarden::aws::accounts::Accounts;
 use rolewarden::aws::state_table::{StateTable, OPEN_INDEX};
 use rolewarden::aws::CallCounter;
 use rolewarden::finding::Status;
-use rolewarden::lambda::{App, FindingSink, Invocation, Settings, SinkKind};
-use rolewarden::sink::SinkError;
-use rolewarden::{Baseline, Engine, Finding};
+use rolewarden::lambda::{App, Invocation, Settings, SinkKind};
+use rolewarden::{Baseline, Engine};
 use serde_json::Value;
 
 /// The table as template.yaml declares it.
@@ -313,33 +313,7 @@ async fn an_event_then_its_redelivery_then_its_fix() {
     assert!(refix.resolved.is_empty(), "{refix:?}");
 }
 
-/// A sink that refuses while `refuse` is set, and keeps what it took.
-struct Flaky {
-    refuse: bool,
-    taken: std::sync::Arc<std::sync::Mutex<Vec<Finding>>>,
-}
-
-impl FindingSink for Flaky {
-    async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
-        if self.refuse {
-            return Err(SinkError::Stdout(std::io::Error::other("refused")));
-        }
-        self.taken.lock().unwrap().extend_from_slice(findings);
-        Ok(())
-    }
-    fn describe(&self) -> String {
-        "flaky".into()
-    }
-}
-
-fn flaky_app(
-    config: &SdkConfig,
-    table: &str,
-    refuse: bool,
-) -> (
-    App<Accounts, Flaky>,
-    std::sync::Arc<std::sync::Mutex<Vec<Finding>>>,
-) {
+fn flaky_app(config: &SdkConfig, table: &str, refuse: bool) -> (App<Accounts, TestSink>, TestSink) {
     let calls = CallCounter::default();
     let engine = Engine::new(Baseline::embedded().unwrap());
     let accounts = Accounts::new(
@@ -350,14 +324,13 @@ fn flaky_app(
         None,
         None,
     );
-    let taken = std::sync::Arc::default();
-    let sink = Flaky {
+    let sink = TestSink {
         refuse,
-        taken: std::sync::Arc::clone(&taken),
+        ..TestSink::default()
     };
-    let app = App::with_parts(engine, accounts, sink, calls.clone())
+    let app = App::with_parts(engine, accounts, sink.clone(), calls.clone())
         .with_state(StateTable::new(config, &calls, table));
-    (app, taken)
+    (app, sink)
 }
 
 #[tokio::test]
@@ -373,13 +346,13 @@ async fn a_failed_sink_write_leaves_new_findings_new() {
         .unwrap_err();
     assert_eq!(err.error_type(), "Retryable");
     // Lambda retries: the findings are still new, as nothing was stored.
-    let (working, taken) = flaky_app(&config, &table, false);
+    let (working, sink) = flaky_app(&config, &table, false);
     let retried = working
         .handle(&policy_event(false), &Invocation::default())
         .await
         .unwrap();
     assert!(!retried.findings.is_empty());
-    let taken = taken.lock().unwrap().clone();
+    let taken = sink.taken();
     assert_eq!(taken.len(), retried.findings.len());
     assert!(
         taken.iter().all(|f| f.status == Some(Status::New)),

@@ -2,11 +2,6 @@
 //! generated clients): paging against moto, signatures checked by moto, and what a bare HTTP
 //! server sees of retries, signing and headers (moto cannot fail a call on demand).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::Credentials;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use rolewarden::asff::{to_asff, AsffFinding};
@@ -18,7 +13,8 @@ use rolewarden::baseline::DependentKind;
 
 use crate::aws_securityhub::{enable, importer, sample_findings, stored};
 use crate::aws_sweep::create_instance;
-use crate::common::aws::{self, OwnServer, UNSIGNED_CALLS};
+use crate::common::aws::{self, OwnServer};
+use crate::common::bare;
 
 const ACCOUNT: &str = "111122223333";
 
@@ -53,7 +49,8 @@ async fn connect_instances_are_listed_page_by_page_and_each_page_counted() {
     );
 }
 
-/// IAM's user with keys, made by the unsigned calls a signature-checking server allows.
+/// IAM's user with keys, made by the unsigned calls a signature-checking server allows
+/// (`common::aws::UNSIGNED_CALLS`: these three).
 async fn signing_user(url: &str) -> Credentials {
     let iam = aws_sdk_iam::Client::new(&aws::config_for(url).await);
     iam.create_user()
@@ -78,25 +75,7 @@ async fn signing_user(url: &str) -> Credentials {
         .send()
         .await
         .unwrap();
-    assert_eq!(UNSIGNED_CALLS, 3, "the calls above are the unsigned ones");
     Credentials::new(key.access_key_id, key.secret_access_key, None, None, "test")
-}
-
-/// The configuration of a caller with these keys in `region`, its calls sent to `endpoint`
-/// (else to AWS's, where nothing answers here).
-async fn keyed_config(region: &str, keys: Credentials, endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(rolewarden::aws::https::client())
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(keys);
-    if let Some(url) = endpoint {
-        loader = loader.endpoint_url(url);
-    }
-    loader.load().await
-}
-
-fn example_keys() -> Credentials {
-    Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")
 }
 
 #[tokio::test]
@@ -104,7 +83,7 @@ fn example_keys() -> Credentials {
 async fn security_hub_checks_the_signature_of_every_import() {
     let server = OwnServer::start_checking_signatures();
     let good = signing_user(&server.url).await;
-    let config = keyed_config("us-east-1", good.clone(), Some(&server.url)).await;
+    let config = aws::keyed_config("us-east-1", good.clone(), Some(&server.url)).await;
     enable(&config).await;
     let now = chrono::Utc::now();
     let findings: Vec<AsffFinding> = sample_findings()
@@ -120,7 +99,7 @@ async fn security_hub_checks_the_signature_of_every_import() {
 
     // The same call signed with the wrong secret: refused, nothing more stored.
     let forged = Credentials::new(good.access_key_id(), "not-the-secret", None, None, "test");
-    let forged = keyed_config("us-east-1", forged, Some(&server.url)).await;
+    let forged = aws::keyed_config("us-east-1", forged, Some(&server.url)).await;
     let e = SecurityHubWriter::new(&forged, &CallCounter::default())
         .import(&findings)
         .await
@@ -143,53 +122,6 @@ impl LoadServiceConfig for ServiceEndpoint {
     }
 }
 
-/// Answers each request on `listener` with the next of `answers` (status, extra header, body)
-/// and sends the request's head (request line and headers, lower-cased names) back.
-fn answer_in_turn(
-    listener: TcpListener,
-    answers: Vec<(u16, Option<&'static str>, &'static str)>,
-) -> mpsc::Receiver<Vec<String>> {
-    let (sent, heads) = mpsc::channel();
-    std::thread::spawn(move || {
-        for (status, header, body) in answers {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = Vec::new();
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                let line = line.trim_end().to_owned();
-                if line.is_empty() {
-                    break;
-                }
-                let line = match line.split_once(':') {
-                    Some((name, value)) if !head.is_empty() => {
-                        format!("{}:{value}", name.to_ascii_lowercase())
-                    }
-                    _ => line,
-                };
-                if let Some(n) = line.strip_prefix("content-length: ") {
-                    length = n.parse().unwrap();
-                }
-                head.push(line);
-            }
-            let mut discard = vec![0; length];
-            reader.read_exact(&mut discard).unwrap();
-            let mut stream = stream;
-            let extra = header.map(|h| format!("{h}\r\n")).unwrap_or_default();
-            write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            sent.send(head).unwrap();
-        }
-    });
-    heads
-}
-
 fn header<'h>(head: &'h [String], name: &str) -> &'h str {
     head.iter()
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))
@@ -198,25 +130,20 @@ fn header<'h>(head: &'h [String], name: &str) -> &'h str {
 
 #[tokio::test]
 async fn a_failing_answer_is_retried_signed_again_and_counted_once() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let heads = answer_in_turn(
-        listener,
-        vec![
-            (
-                503,
-                Some("x-amzn-ErrorType: ServiceUnavailableException"),
-                "{}",
-            ),
-            (
-                200,
-                None,
-                r#"{"InstanceSummaryList":[{"Id":"i-1","Arn":"arn:aws:connect:eu-west-2:111122223333:instance/i-1","InstanceAlias":"support","ServiceRole":"arn:aws:iam::111122223333:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_X"}]}"#,
-            ),
-        ],
-    );
+    let (url, heads) = bare::serve(vec![
+        bare::answer(
+            503,
+            Some("x-amzn-ErrorType: ServiceUnavailableException"),
+            "{}",
+        ),
+        bare::answer(
+            200,
+            None,
+            r#"{"InstanceSummaryList":[{"Id":"i-1","Arn":"arn:aws:connect:eu-west-2:111122223333:instance/i-1","InstanceAlias":"support","ServiceRole":"arn:aws:iam::111122223333:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_X"}]}"#,
+        ),
+    ]);
     // Only Connect's own endpoint variable points here; the general one goes nowhere.
-    let config = keyed_config("eu-west-2", example_keys(), None)
+    let config = aws::keyed_config("eu-west-2", aws::example_keys(), None)
         .await
         .into_builder()
         .service_config(ServiceEndpoint {
@@ -261,17 +188,12 @@ async fn a_failing_answer_is_retried_signed_again_and_counted_once() {
 
 #[tokio::test]
 async fn a_refusal_keeps_its_code_and_message() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let _heads = answer_in_turn(
-        listener,
-        vec![(
-            403,
-            Some("x-amzn-ErrorType: AccessDeniedException:http://internal.amazon.com/coral/"),
-            r#"{"message":"User is not authorized to perform: connect:ListInstances"}"#,
-        )],
-    );
-    let config = keyed_config("us-east-1", example_keys(), Some(&url)).await;
+    let (url, _heads) = bare::serve(vec![bare::answer(
+        403,
+        Some("x-amzn-ErrorType: AccessDeniedException:http://internal.amazon.com/coral/"),
+        r#"{"message":"User is not authorized to perform: connect:ListInstances"}"#,
+    )]);
+    let config = aws::keyed_config("us-east-1", aws::example_keys(), Some(&url)).await;
     let e =
         Call::<serde_json::Value>::new(&config, CONNECT, "ListInstances", &CallCounter::default())
             .unwrap()

@@ -39,24 +39,33 @@ struct Findings {
     next_token: Option<String>,
 }
 
+/// `GetFindings`' request for the page after `next_token`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct FindingsAfter<'a> {
+    max_results: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<&'a str>,
+}
+
 /// Everything Security Hub holds, in our ASFF form, by id.
 pub(crate) async fn stored(config: &SdkConfig) -> Vec<AsffFinding> {
     let get = Call::<Findings>::new(config, SECURITY_HUB, "GetFindings", &CallCounter::default())
         .unwrap();
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = serde_json::json!({ "MaxResults": 100 });
-        if let Some(token) = &token {
-            body["NextToken"] = token.as_str().into();
-        }
-        let page = get.send(Request::post("/findings", &body)).await.unwrap();
-        all.extend(page.findings);
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
-    }
+    let request = |next_token: Option<&str>| {
+        let page = FindingsAfter {
+            max_results: 100,
+            next_token,
+        };
+        Request::post("/findings", &page)
+    };
+    let mut all = get
+        .list(request, |page, out| {
+            out.extend(page.findings);
+            page.next_token
+        })
+        .await
+        .unwrap();
     all.sort_by(|a, b| a.id.cmp(&b.id));
     all
 }

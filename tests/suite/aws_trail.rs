@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::aws::{self, OwnServer};
+use crate::common::{bare, TestSink};
 use aws_config::SdkConfig;
 use rolewarden::account::Snapshot;
 use rolewarden::aws::s3::TrailReader;
 use rolewarden::aws::CallCounter;
 use rolewarden::lambda::{Answer, App, FindingSink, Invocation};
 use rolewarden::pipeline::{evaluate_reader, Output as Out, Pipeline};
-use rolewarden::sink::SinkError;
-use rolewarden::{Baseline, Engine, Finding};
+use rolewarden::{Baseline, Engine};
 use serde_json::{json, Value};
 
 const A: &str = "111122223333";
@@ -413,21 +413,6 @@ fn codes(answer: &Answer) -> Vec<(String, String)> {
         .collect()
 }
 
-struct Refusing;
-
-impl FindingSink for Refusing {
-    async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
-        if findings.is_empty() {
-            return Ok(());
-        }
-        Err(SinkError::Stdout(std::io::Error::other("refused")))
-    }
-
-    fn describe(&self) -> String {
-        "refusing".to_owned()
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs moto_server: run by scripts/test.sh"]
 async fn the_function_reads_new_log_files_and_batch_tasks() {
@@ -524,7 +509,7 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     }
 
     // Findings that cannot be written: TemporaryFailure, so Batch Operations tries again.
-    let refusing = reading_s3_into(&config, Refusing);
+    let refusing = reading_s3_into(&config, TestSink::refusing());
     let answer = refusing
         .invoke(&tasks("2.0", "trail", &[good]), &invocation)
         .await
@@ -756,48 +741,6 @@ fn reading_s3_into<S: FindingSink>(
     .reading_s3(TrailReader::new(config, &CallCounter::default()))
 }
 
-/// A sink that counts the findings it was asked to write.
-#[derive(Clone, Default)]
-struct Recording(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-impl FindingSink for Recording {
-    async fn write(&mut self, findings: &[Finding]) -> Result<(), SinkError> {
-        self.0
-            .fetch_add(findings.len(), std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-
-    fn describe(&self) -> String {
-        "recording".to_owned()
-    }
-}
-
-/// Serves every request `body` under a head that promises `promised` bytes: more than the body
-/// makes a transfer that breaks off when the connection closes (moto cannot fail a body
-/// part-way). Returns the endpoint.
-fn serving(body: Vec<u8>, promised: usize) -> String {
-    use std::io::{BufRead, BufReader};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\nconnection: close\r\n\r\n"
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-            // Dropped: the connection closes, short of `promised` or not.
-        }
-    });
-    url
-}
-
 #[tokio::test]
 async fn a_log_file_that_breaks_off_is_retried_whole_and_nothing_is_written() {
     // The start of a log file whose first record fires.
@@ -809,47 +752,38 @@ async fn a_log_file_that_breaks_off_is_retried_whole_and_nothing_is_written() {
     )
     .unwrap();
     let whole = format!("{{\"Records\":[{}]}}", event["detail"]).into_bytes();
-    let app_at = |url: String, sink: Recording| async move {
-        // Not the environment's: this test runs without the suite's AWS variables.
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(rolewarden::aws::https::client())
-            .endpoint_url(url)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .load()
-            .await;
-        reading_s3_into(&config, sink)
+    // The function reading a trail bucket that answers `body`, its head promising `promised`
+    // bytes (more than the body: a transfer that breaks off); and what it writes to.
+    let serving = |body: &[u8], promised: usize| {
+        let (url, _) = bare::serve(vec![bare::answer_promising(200, None, body, promised)]);
+        async move {
+            // Not the environment's: this test runs without the suite's AWS variables.
+            let config = aws::keyed_config("us-east-1", aws::example_keys(), Some(&url)).await;
+            let sink = TestSink::default();
+            (reading_s3_into(&config, sink.clone()), sink)
+        }
     };
     let log_file = key(A, "us-east-1", DAYS[0], "a1");
     let invocation = Invocation::default();
 
     // Whole, the file gives a finding, written.
-    let sink = Recording::default();
-    let app = app_at(serving(whole.clone(), whole.len()), sink.clone()).await;
+    let (app, sink) = serving(&whole, whole.len()).await;
     app.invoke(&created("trail", &log_file), &invocation)
         .await
         .unwrap();
-    assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(sink.taken().len(), 1);
 
     // Cut after that record but ending cleanly: the record is evaluated and its finding
     // written, with the RW000 of the unfinished file.
     let start = whole.get(..whole.len() - 2).unwrap().to_vec();
-    let sink = Recording::default();
-    let app = app_at(serving(start.clone(), start.len()), sink.clone()).await;
+    let (app, sink) = serving(&start, start.len()).await;
     app.invoke(&created("trail", &log_file), &invocation)
         .await
         .unwrap();
-    assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(sink.taken().len(), 2);
 
     // The same bytes with the rest promised and never sent: the transfer broke off.
-    let sink = Recording::default();
-    let app = app_at(serving(start, whole.len() * 2), sink.clone()).await;
+    let (app, sink) = serving(&start, whole.len() * 2).await;
     // A new log file: the invocation fails as retryable (Lambda delivers the event again).
     let err = app
         .invoke(&created("trail", &log_file), &invocation)
@@ -868,5 +802,5 @@ async fn a_log_file_that_breaks_off_is_retried_whole_and_nothing_is_written() {
         [("t0".to_owned(), "TemporaryFailure".to_owned())]
     );
     // What was read before the break gives findings (above); none of them was written.
-    assert_eq!(sink.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(sink.taken().len(), 0);
 }

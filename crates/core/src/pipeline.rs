@@ -186,10 +186,12 @@ impl<'e> Pipeline<'e> {
                     {
                         let event = Event::new(*record, envelope);
                         observed.writes.extend(policy_write(&event, &[]));
-                        let id = event.id().map(str::to_owned);
-                        return Admitted::Unwatched { id };
+                        return Admitted::Unwatched {
+                            id: event.into_id(),
+                        };
                     }
-                    // Most records of a log file end here: their id is moved, not copied.
+                    // Most records of a log file end here: their id is moved, not copied (the
+                    // rule of `Event::id`, without building the event).
                     let id = record
                         .event_id
                         .take()

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
+use aws_sdk_iam::config::Credentials;
 
 /// The server's URL. The AWS tests are `#[ignore]`d so a plain `cargo test` passes without it;
 /// run them through scripts/test.sh.
@@ -19,6 +20,24 @@ pub fn endpoint() -> String {
 pub async fn config() -> SdkConfig {
     endpoint();
     rolewarden::aws::load_config().await
+}
+
+/// The configuration of a caller with these keys in `region`, its calls sent to `endpoint`
+/// (else to AWS's, where nothing answers here); not the environment's.
+pub async fn keyed_config(region: &str, keys: Credentials, endpoint: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(rolewarden::aws::https::client())
+        .region(aws_config::Region::new(region.to_owned()))
+        .credentials_provider(keys);
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// Keys no server checks.
+pub fn example_keys() -> Credentials {
+    Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")
 }
 
 /// A name no other test (or earlier run against the same server) uses.

@@ -1,7 +1,8 @@
 //! What the test modules share: the repository root, the engine and sample account the core's
-//! tests use, and the local AWS API server.
+//! tests use, the local AWS API server, and a bare HTTP server for what it cannot do.
 
 pub mod aws;
+pub mod bare;
 
 /// The core suite's helpers, shared rather than copied.
 #[allow(
@@ -40,4 +41,49 @@ pub fn evaluate_samples() -> std::process::Output {
 /// Output bytes as text, for messages and assertions.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A finding sink for the function under test: keeps what it takes, or refuses every write of
+/// findings while `refuse` is set (a write of none always succeeds). Clones share what was
+/// taken.
+#[derive(Clone, Default)]
+pub struct TestSink {
+    pub refuse: bool,
+    pub taken: std::sync::Arc<std::sync::Mutex<Vec<rolewarden::Finding>>>,
+}
+
+impl TestSink {
+    pub fn refusing() -> Self {
+        TestSink {
+            refuse: true,
+            ..TestSink::default()
+        }
+    }
+
+    /// What it took so far.
+    pub fn taken(&self) -> Vec<rolewarden::Finding> {
+        self.taken.lock().unwrap().clone()
+    }
+}
+
+impl rolewarden::lambda::FindingSink for TestSink {
+    async fn write(
+        &mut self,
+        findings: &[rolewarden::Finding],
+    ) -> Result<(), rolewarden::sink::SinkError> {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        if self.refuse {
+            return Err(rolewarden::sink::SinkError::Stdout(std::io::Error::other(
+                "refused",
+            )));
+        }
+        self.taken.lock().unwrap().extend_from_slice(findings);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        if self.refuse { "refusing" } else { "keeping" }.to_owned()
+    }
 }

@@ -59,6 +59,13 @@ impl Event {
             .or(self.envelope.as_ref().and_then(|e| e.id.as_deref()))
     }
 
+    /// [`Event::id`], moved out of the event.
+    pub fn into_id(self) -> Option<String> {
+        self.record
+            .event_id
+            .or_else(|| self.envelope.and_then(|e| e.id))
+    }
+
     pub fn name(&self) -> &str {
         self.record.event_name.as_deref().unwrap_or_default()
     }

@@ -153,12 +153,12 @@ impl<'de> Deserialize<'de> for Checked {
 }
 
 /// Reads one field's value into a record: text ([`lenient::string`]) or raw JSON.
-struct Into<'r> {
+struct FieldSeed<'r> {
     record: &'r mut Record,
     field: Field,
 }
 
-impl<'de> DeserializeSeed<'de> for Into<'_> {
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -257,7 +257,7 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
             } else if let (Some(early), true) = (early.as_mut(), raw) {
                 early.keep(field, map.next_value::<Option<&'de RawValue>>()?);
             } else {
-                map.next_value_seed(Into {
+                map.next_value_seed(FieldSeed {
                     record: &mut record,
                     field,
                 })?;

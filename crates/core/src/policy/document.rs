@@ -117,12 +117,7 @@ impl PolicyDocument {
         match value {
             Value::String(s) => Self::decode_str(s),
             // Rare (CloudTrail and IAM carry documents as text): the same tree, borrowed.
-            Value::Object(_) => match Json::from_value(value) {
-                Json::Object(object) => Self::from_object(object),
-                other => Err(PolicyError::WrongType {
-                    found: other.kind(),
-                }),
-            },
+            Value::Object(map) => Self::from_object(Object::from_map(map)),
             other => Err(PolicyError::WrongType {
                 found: json_type(other),
             }),
@@ -172,7 +167,7 @@ impl PolicyDocument {
     /// Takes the document apart rather than copying out of it: every string moves into the
     /// statements, which keeps decoding a large policy to at most one allocation per string.
     fn from_object(mut object: Object) -> Result<Self, PolicyError> {
-        let version = get(&object, "Version").and_then(Json::text);
+        let version = get(&object, "Version").cloned().and_then(Json::into_text);
         let statement_key = key_of(&object, "Statement")
             .ok_or(PolicyError::MissingStatement)?
             .to_owned();
@@ -276,8 +271,7 @@ fn decode_statement(index: usize, raw: Json) -> Result<Statement, String> {
     };
     let sid = elements
         .take("Sid")
-        .as_ref()
-        .and_then(Json::text)
+        .and_then(Json::into_text)
         .filter(|s| !s.is_empty());
     let actions = polar(&mut elements, "Action", "NotAction", string_list)?;
     let resources = polar(&mut elements, "Resource", "NotResource", string_list)?;
@@ -390,8 +384,8 @@ fn conditions(value: Json) -> Result<Vec<Condition>, String> {
         let base_operator = base.to_owned();
         for (key, raw_values) in keys {
             let values = match raw_values {
-                Json::Array(items) => items.iter().filter_map(Json::text).collect(),
-                other => other.text().into_iter().collect(),
+                Json::Array(items) => items.into_iter().filter_map(Json::into_text).collect(),
+                other => other.into_text().into_iter().collect(),
             };
             out.push(Condition {
                 operator: operator.to_string(),

@@ -45,6 +45,16 @@ impl<'a> Object<'a> {
         Object { entries }
     }
 
+    /// A `Value`'s object, its strings borrowed (already sorted, each key once).
+    pub fn from_map(map: &'a serde_json::Map<String, serde_json::Value>) -> Self {
+        Object {
+            entries: map
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from_value(v)))
+                .collect(),
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         self.position(key)
             .and_then(|i| self.entries.get(i))
@@ -93,12 +103,7 @@ impl<'a> Json<'a> {
             Value::Number(n) => Json::Number(n.clone()),
             Value::String(s) => Json::String(Cow::Borrowed(s)),
             Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
-            Value::Object(map) => Json::Object(Object {
-                entries: map
-                    .iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from_value(v)))
-                    .collect(),
-            }),
+            Value::Object(map) => Json::Object(Object::from_map(map)),
         }
     }
 
@@ -114,10 +119,11 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// A scalar as text, as `crate::decode::lenient::text_of` reads a `Value`.
-    pub fn text(&self) -> Option<String> {
+    /// A scalar as text, as `crate::decode::lenient::text_of` reads a `Value`; a string is
+    /// moved out, not copied.
+    pub fn into_text(self) -> Option<String> {
         match self {
-            Json::String(s) => Some(s.as_ref().to_owned()),
+            Json::String(s) => Some(s.into_owned()),
             Json::Number(n) => Some(n.to_string()),
             Json::Bool(b) => Some(b.to_string()),
             _ => None,
