@@ -21,7 +21,7 @@ use super::cache::TtlCache;
 use super::error::{About, AwsError};
 use super::gather::{SweepOptions, SweepStats};
 use super::reader::AccountReader;
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 use crate::account::{Lookup, Needs, Organization, Snapshot};
 use crate::baseline::Baseline;
 use crate::state::{AccountState, Gap};
@@ -65,11 +65,11 @@ pub struct Accounts {
     /// The credentials' own account: given (the function's ARN), else asked of STS once.
     home: OnceCell<Option<String>>,
     role: Option<ReaderRole>,
-    sts: aws_sdk_sts::Client,
+    sts: Lazy<aws_sdk_sts::Client>,
     /// Each account's reader, until shortly before its credentials expire, or why there is
     /// none, for a minute.
     assumed: TtlCache<String, Result<Arc<AccountReader>, String>>,
-    organizations: aws_sdk_organizations::Client,
+    organizations: Lazy<aws_sdk_organizations::Client>,
     /// The organization, for the IAM cache's TTL (a failure for a minute).
     organization: TtlCache<(), Lookup<Organization>>,
 }
@@ -87,11 +87,6 @@ impl Accounts {
     ) -> Self {
         let own = AccountReader::new(config, &calls.child(), ttl, baseline);
         let regions = own.regions().to_vec();
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(config)
-                .interceptor(calls.clone())
-                .build(),
-        );
         let cell = OnceCell::new();
         if home.is_some() {
             let _ = cell.set(home);
@@ -104,7 +99,7 @@ impl Accounts {
             own: Arc::new(own),
             home: cell,
             role,
-            sts,
+            sts: counted_client!(aws_sdk_sts, config, calls),
             assumed: TtlCache::new(CREDENTIALS_AT_MOST, MAX_ACCOUNTS),
             organizations: super::organization::organizations_client(config, calls),
             organization: TtlCache::new(ttl, 1),

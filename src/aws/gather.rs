@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use super::error::{About, AwsError, ErrorKind};
 use super::iam::{attached_policy_arns, inline_policy_names, to_chrono};
 use super::rest_json::{self, Call, Request};
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 use crate::account::Dependent;
 use crate::arn;
 use crate::baseline::{Baseline, DependentKind, Profile};
@@ -145,7 +145,7 @@ struct InstanceSummary {
 pub struct Sweeper {
     config: SdkConfig,
     calls: CallCounter,
-    iam: aws_sdk_iam::Client,
+    iam: Lazy<aws_sdk_iam::Client>,
     regional: Arc<Mutex<HashMap<String, RegionClients>>>,
 }
 
@@ -166,15 +166,10 @@ fn out_of_time(operation: &'static str) -> AwsError {
 
 impl Sweeper {
     pub fn new(config: &SdkConfig, calls: &CallCounter) -> Self {
-        let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(config)
-                .interceptor(calls.clone())
-                .build(),
-        );
         Sweeper {
             config: config.clone(),
             calls: calls.clone(),
-            iam,
+            iam: counted_client!(aws_sdk_iam, config, calls),
             regional: Arc::new(Mutex::new(HashMap::new())),
         }
     }

@@ -17,12 +17,12 @@ use chrono::{DateTime, Utc};
 
 use super::cache::{TtlCache, DEFAULT_CAPACITY};
 use super::error::{error_code, About, AwsError, ErrorKind};
-use super::CallCounter;
+use super::{lazy, CallCounter, Lazy};
 use crate::account::{Lookup, NamedPolicy, RoleFacts};
 use crate::policy::PolicyDocument;
 
 pub struct IamReader {
-    client: Client,
+    client: Lazy<Client>,
     /// Found (`Some`) and missing (`None`) entities; failures are not cached.
     roles: TtlCache<String, Option<RoleFacts>>,
     policies: TtlCache<String, Option<PolicyDocument>>,
@@ -30,13 +30,14 @@ pub struct IamReader {
 
 impl IamReader {
     pub fn new(config: &SdkConfig, calls: &CallCounter, ttl: Duration) -> Self {
-        let conf = aws_sdk_iam::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
-        Self::with_client(Client::from_conf(conf), ttl)
+        Self::with_lazy(counted_client!(aws_sdk_iam, config, calls), ttl)
     }
 
     pub fn with_client(client: Client, ttl: Duration) -> Self {
+        Self::with_lazy(lazy(move || client), ttl)
+    }
+
+    fn with_lazy(client: Lazy<Client>, ttl: Duration) -> Self {
         IamReader {
             client,
             roles: TtlCache::new(ttl, DEFAULT_CAPACITY),

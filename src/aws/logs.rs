@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::error::{error_code, AwsError, ErrorKind};
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 use crate::finding::Finding;
 use crate::log_events::{
     batches, render, stream_name, EncodeError, FindingsFormat, LogLine, MAX_EVENT_BYTES,
@@ -42,7 +42,7 @@ pub enum WriteError {
 }
 
 pub struct CloudWatchWriter {
-    client: Client,
+    client: Lazy<Client>,
     group: String,
     instance: String,
     /// Streams known to exist: a first write to a stream that already exists costs nothing
@@ -53,11 +53,8 @@ pub struct CloudWatchWriter {
 
 impl CloudWatchWriter {
     pub fn new(config: &SdkConfig, calls: &CallCounter, group: &str, instance: &str) -> Self {
-        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
         CloudWatchWriter {
-            client: Client::from_conf(conf),
+            client: counted_client!(aws_sdk_cloudwatchlogs, config, calls),
             group: group.to_owned(),
             instance: instance.to_owned(),
             ready: HashSet::new(),

@@ -11,6 +11,21 @@
 //! transient network errors. `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE=adaptive` change it without
 //! a rebuild. Each attempt is bounded so a hung endpoint cannot eat the function's timeout.
 
+/// A [`Lazy`] client of the SDK crate `$sdk`, configured from `$config` (an `&SdkConfig`) and
+/// counting its calls in `$calls`; `|builder| ...` adjusts the configuration builder.
+macro_rules! counted_client {
+    ($sdk:ident, $config:expr, $calls:expr) => {
+        counted_client!($sdk, $config, $calls, |builder| builder)
+    };
+    ($sdk:ident, $config:expr, $calls:expr, |$builder:ident| $adjust:expr) => {{
+        let (config, calls) = (SdkConfig::clone($config), CallCounter::clone($calls));
+        $crate::aws::lazy(move || {
+            let $builder = $sdk::config::Builder::from(&config).interceptor(calls);
+            $sdk::Client::from_conf($adjust.build())
+        })
+    }};
+}
+
 pub mod accounts;
 pub mod blocking;
 pub mod cache;
@@ -29,7 +44,7 @@ pub mod state_table;
 pub use error::{error_code, About, AwsError, ErrorKind};
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -41,20 +56,50 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+/// An SDK client built at its first call, not when its owner is. Building a generated client
+/// resolves its crate's endpoint partitions (a JSON document parsed, regular expressions
+/// compiled) and assembles its runtime plugins: about a tenth of the Lambda's start when all
+/// seven were built before the first poll, though most invocations call one or two of them (an
+/// event without enrichment: CloudWatch Logs alone). Dereferences to the client, so calls read
+/// as they would on the client itself; clones share the one client.
+pub type Lazy<C> = Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>;
+
+/// A [`Lazy`] client that `build` makes at the first call.
+pub fn lazy<C>(build: impl FnOnce() -> C + Send + 'static) -> Lazy<C> {
+    Arc::new(LazyLock::new(Box::new(build)))
+}
+
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
 /// with bounded attempt and connect timeouts, and the HTTPS client of [`https`] (compiled-in
 /// root certificates, plus `SSL_CERT_FILE`'s).
+///
+/// Credentials in the environment (always, in Lambda) are taken from it directly: the default
+/// chain would find them first too, but building it makes its web-identity and SSO clients and
+/// its metadata client before anything is asked (a twentieth of the Lambda's start).
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https::client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
                 .operation_attempt_timeout(Duration::from_secs(10))
                 .build(),
+        );
+    let loader = if keys_in(&|name| std::env::var(name).ok()) {
+        loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         )
-        .load()
-        .await
+    } else {
+        loader
+    };
+    loader.load().await
+}
+
+/// Whether the environment holds keys that the default chain's first provider (environment
+/// variables) would load: then no later provider is ever asked.
+fn keys_in(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+    set("AWS_ACCESS_KEY_ID") && (set("AWS_SECRET_ACCESS_KEY") || set("SECRET_ACCESS_KEY"))
 }
 
 /// Counts API calls per `service:Operation`, once per operation (retries are not calls). The
@@ -140,4 +185,54 @@ pub fn difference(
             (delta > 0).then(|| (k.clone(), delta))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn a_lazy_client_is_built_once_at_its_first_use_and_shared_by_its_clones() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let built = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&built);
+        let client = lazy(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            String::from("client")
+        });
+        let clone = Arc::clone(&client);
+        assert_eq!(built.load(Ordering::SeqCst), 0);
+        assert_eq!(client.len(), 6);
+        assert_eq!(clone.as_str(), "client");
+        assert_eq!(built.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn keys_are_taken_from_the_environment_only_where_the_default_chain_would_take_them() {
+        assert!(keys_in(&env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "s")
+        ])));
+        // The environment provider's fallback name for the secret.
+        assert!(keys_in(&env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", " "),
+            ("SECRET_ACCESS_KEY", "s")
+        ])));
+        // Blank or missing: the default chain goes on to profiles, web identity, containers.
+        assert!(!keys_in(&env(&[
+            ("AWS_ACCESS_KEY_ID", " "),
+            ("AWS_SECRET_ACCESS_KEY", "s")
+        ])));
+        assert!(!keys_in(&env(&[("AWS_ACCESS_KEY_ID", "AKIA")])));
+        assert!(!keys_in(&env(&[("AWS_PROFILE", "dev")])));
+    }
 }

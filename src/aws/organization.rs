@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::error::AwsError;
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 use aws_config::SdkConfig;
 
 /// `source` of a sweep request.
@@ -137,8 +137,8 @@ pub enum PlanError {
 
 /// The organization's accounts and the sweep queue.
 pub struct Planner {
-    organizations: aws_sdk_organizations::Client,
-    sqs: aws_sdk_sqs::Client,
+    organizations: Lazy<aws_sdk_organizations::Client>,
+    sqs: Lazy<aws_sdk_sqs::Client>,
     queue_url: String,
 }
 
@@ -146,11 +146,7 @@ impl Planner {
     pub fn new(config: &SdkConfig, calls: &CallCounter, queue_url: &str) -> Self {
         Planner {
             organizations: organizations_client(config, calls),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(config)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            sqs: counted_client!(aws_sdk_sqs, config, calls),
             queue_url: queue_url.to_owned(),
         }
     }
@@ -241,12 +237,8 @@ pub async fn organization_accounts(
 pub fn organizations_client(
     config: &SdkConfig,
     calls: &CallCounter,
-) -> aws_sdk_organizations::Client {
-    aws_sdk_organizations::Client::from_conf(
-        aws_sdk_organizations::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build(),
-    )
+) -> Lazy<aws_sdk_organizations::Client> {
+    counted_client!(aws_sdk_organizations, config, calls)
 }
 
 #[cfg(test)]

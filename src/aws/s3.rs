@@ -12,7 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use chrono::NaiveDate;
 
 use super::error::{About, AwsError};
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 
 /// An `s3://bucket/key-or-prefix` location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub struct Object {
 /// The S3 reads of `evaluate s3://...`, the trail notifications and Batch Operations.
 #[derive(Clone)]
 pub struct TrailReader {
-    client: aws_sdk_s3::Client,
+    client: Lazy<aws_sdk_s3::Client>,
 }
 
 impl TrailReader {
@@ -134,12 +134,8 @@ impl TrailReader {
         let path_style =
             config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         TrailReader {
-            client: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(config)
-                    .force_path_style(path_style)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            client: counted_client!(aws_sdk_s3, config, calls, |builder| builder
+                .force_path_style(path_style)),
         }
     }
 

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::error::AwsError;
 use super::rest_json::{self, Call, Request};
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 use crate::asff::{to_asff, AsffFinding, Importer, MAX_FINDINGS_PER_CALL};
 use crate::finding::Finding;
 
@@ -100,7 +100,7 @@ pub struct SecurityHubWriter {
     /// The import call and the region it imports into; `None` without a region: every write
     /// then fails with [`ImportError::NoRegion`].
     target: Option<(Call<Imported>, String)>,
-    sts: aws_sdk_sts::Client,
+    sts: Lazy<aws_sdk_sts::Client>,
     /// The caller's account, asked once: Security Hub takes default-product findings only with
     /// the caller's account as `AwsAccountId`.
     importer: OnceCell<Importer>,
@@ -118,12 +118,9 @@ impl SecurityHubWriter {
             );
             (import, region.as_ref().to_owned())
         });
-        let sts = aws_sdk_sts::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
         SecurityHubWriter {
             target,
-            sts: aws_sdk_sts::Client::from_conf(sts),
+            sts: counted_client!(aws_sdk_sts, config, calls),
             importer: OnceCell::new(),
         }
     }

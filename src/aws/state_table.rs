@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::Client;
 use thiserror::Error;
 
 use super::error::AwsError;
-use super::CallCounter;
+use super::{CallCounter, Lazy};
 use crate::finding::{Finding, Status};
 use crate::lifecycle::{Record, Store};
 use crate::log_events::{render, EncodeError, FindingsFormat, MAX_EVENT_BYTES};
@@ -45,17 +45,14 @@ pub enum StateError {
 
 /// `--state dynamodb:TABLE`, `STATE_TABLE`.
 pub struct StateTable {
-    client: Client,
+    client: Lazy<Client>,
     table: String,
 }
 
 impl StateTable {
     pub fn new(config: &SdkConfig, calls: &CallCounter, table: &str) -> Self {
-        let conf = aws_sdk_dynamodb::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
         StateTable {
-            client: Client::from_conf(conf),
+            client: counted_client!(aws_sdk_dynamodb, config, calls),
             table: table.to_owned(),
         }
     }

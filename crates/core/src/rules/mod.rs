@@ -70,7 +70,7 @@ impl RuleMeta {
         let text = self.doc_text();
         let mut lines = text
             .lines()
-            .skip_while(|l| l.trim() != format!("## {heading}"));
+            .skip_while(|l| l.trim().strip_prefix("## ") != Some(heading));
         lines.next()?;
         let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
         let body = body.join("\n").trim().to_owned();
