@@ -70,7 +70,10 @@ fn line(at: &Located<'_>, limits: Limits<'_>, on_item: &mut dyn FnMut(Item)) {
 
 /// A `Records` element at the start of `bytes`, read in place when it is a valid record: the
 /// record and how many bytes it took. Anything else is left to framing, which delimits it.
-pub(crate) fn leading_record(bytes: &[u8], select: Option<Select<'_>>) -> Option<(Record, usize)> {
+pub(crate) fn leading_record(
+    bytes: &[u8],
+    select: Option<Select<'_>>,
+) -> Option<(Box<Record>, usize)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let record = RecordOrNot { select }.deserialize(&mut de).ok()??;
     // A stream starts where the record ended.
@@ -81,7 +84,7 @@ pub(crate) fn leading_record(bytes: &[u8], select: Option<Select<'_>>) -> Option
 fn record(at: &Located<'_>, top_line: u64, select: Option<Select<'_>>) -> Item {
     match parse_record(at.bytes, select) {
         Ok(Some(record)) => Item::Record {
-            record: Box::new(record),
+            record,
             envelope: None,
             position: Position {
                 line: top_line,
@@ -203,7 +206,7 @@ fn envelope_item(envelope: Envelope, detail: &Located<'_>, position: Position) -
     }
     match parse_record(detail.bytes, None) {
         Ok(Some(record)) => Item::Record {
-            record: Box::new(record),
+            record,
             envelope: Some(envelope),
             position,
         },
@@ -344,7 +347,7 @@ struct RecordOrNot<'s> {
 }
 
 impl<'de> DeserializeSeed<'de> for RecordOrNot<'_> {
-    type Value = Option<Record>;
+    type Value = Option<Box<Record>>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -352,7 +355,10 @@ impl<'de> DeserializeSeed<'de> for RecordOrNot<'_> {
 }
 
 /// One record from the whole of `bytes`.
-fn parse_record(bytes: &[u8], select: Option<Select<'_>>) -> serde_json::Result<Option<Record>> {
+fn parse_record(
+    bytes: &[u8],
+    select: Option<Select<'_>>,
+) -> serde_json::Result<Option<Box<Record>>> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let record = RecordOrNot { select }.deserialize(&mut de)?;
     de.end()?;
@@ -360,7 +366,7 @@ fn parse_record(bytes: &[u8], select: Option<Select<'_>>) -> serde_json::Result<
 }
 
 impl<'de> Visitor<'de> for RecordOrNot<'_> {
-    type Value = Option<Record>;
+    type Value = Option<Box<Record>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a CloudTrail record")

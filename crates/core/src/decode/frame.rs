@@ -488,7 +488,7 @@ impl<'s> Framer<'s> {
         self.pos += len as u64;
         self.fragment = false;
         Some(Step::Item(Item::Record {
-            record: Box::new(record),
+            record,
             envelope: None,
             position: Position {
                 line: self.top_line,
