@@ -20,8 +20,9 @@ pub struct Blocking {
 }
 
 impl Blocking {
-    /// Loads the SDK configuration with the default credential chain (environment, profile,
-    /// SSO, instance role; `AWS_ENDPOINT_URL` points it elsewhere).
+    /// Loads the SDK configuration as [`super::load_config`] does (credentials from the
+    /// environment, else the default chain: profile, web identity, container, instance role;
+    /// `AWS_ENDPOINT_URL` points it elsewhere).
     pub fn new() -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -60,11 +61,7 @@ impl Blocking {
     /// permission).
     pub fn home_account(&self) -> Result<String, AwsError> {
         const OPERATION: &str = "sts:GetCallerIdentity";
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(&self.config)
-                .interceptor(self.calls.clone())
-                .build(),
-        );
+        let sts = counted_client!(aws_sdk_sts, &self.config, &self.calls);
         self.block_on(sts.get_caller_identity().send())
             .map_err(|e| AwsError::from_sdk(OPERATION, &e))?
             .account

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::cache::{TtlCache, DEFAULT_CAPACITY};
 use super::error::{error_code, About, AwsError, ErrorKind};
-use super::{lazy, CallCounter, Lazy};
+use super::{CallCounter, Lazy};
 use crate::account::{Lookup, NamedPolicy, RoleFacts};
 use crate::policy::PolicyDocument;
 
@@ -30,16 +30,8 @@ pub struct IamReader {
 
 impl IamReader {
     pub fn new(config: &SdkConfig, calls: &CallCounter, ttl: Duration) -> Self {
-        Self::with_lazy(counted_client!(aws_sdk_iam, config, calls), ttl)
-    }
-
-    pub fn with_client(client: Client, ttl: Duration) -> Self {
-        Self::with_lazy(lazy(move || client), ttl)
-    }
-
-    fn with_lazy(client: Lazy<Client>, ttl: Duration) -> Self {
         IamReader {
-            client,
+            client: counted_client!(aws_sdk_iam, config, calls),
             roles: TtlCache::new(ttl, DEFAULT_CAPACITY),
             policies: TtlCache::new(ttl, DEFAULT_CAPACITY),
         }

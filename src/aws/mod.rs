@@ -18,7 +18,10 @@ macro_rules! counted_client {
         counted_client!($sdk, $config, $calls, |builder| builder)
     };
     ($sdk:ident, $config:expr, $calls:expr, |$builder:ident| $adjust:expr) => {{
-        let (config, calls) = (SdkConfig::clone($config), CallCounter::clone($calls));
+        let (config, calls) = (
+            ::aws_config::SdkConfig::clone($config),
+            $crate::aws::CallCounter::clone($calls),
+        );
         $crate::aws::lazy(move || {
             let $builder = $sdk::config::Builder::from(&config).interceptor(calls);
             $sdk::Client::from_conf($adjust.build())
@@ -58,10 +61,10 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// An SDK client built at its first call, not when its owner is. Building a generated client
 /// resolves its crate's endpoint partitions (a JSON document parsed, regular expressions
-/// compiled) and assembles its runtime plugins: about a tenth of the Lambda's start when all
-/// seven were built before the first poll, though most invocations call one or two of them (an
-/// event without enrichment: CloudWatch Logs alone). Dereferences to the client, so calls read
-/// as they would on the client itself; clones share the one client.
+/// compiled) and assembles its runtime plugins; the Lambda used to build all seven before its
+/// first poll, though an invocation calls one or two of them (an event without enrichment:
+/// CloudWatch Logs alone). Dereferences to the client, so calls read as they would on the
+/// client itself; clones share the one client.
 pub type Lazy<C> = Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>;
 
 /// A [`Lazy`] client that `build` makes at the first call.
@@ -74,9 +77,11 @@ pub fn lazy<C>(build: impl FnOnce() -> C + Send + 'static) -> Lazy<C> {
 /// root certificates, plus `SSL_CERT_FILE`'s).
 ///
 /// Credentials in the environment (always, in Lambda) are taken from it directly: the default
-/// chain would find them first too, but building it makes its web-identity and SSO clients and
-/// its metadata client before anything is asked (a twentieth of the Lambda's start).
+/// chain asks the same provider first, but building the chain makes its web-identity (STS) and
+/// instance-metadata clients before anything is asked. Whether the environment provider has
+/// credentials is asked of the provider itself, so the choice is the chain's own.
 pub async fn load_config() -> SdkConfig {
+    use aws_sdk_sts::config::ProvideCredentials;
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https::client())
         .timeout_config(
@@ -85,21 +90,13 @@ pub async fn load_config() -> SdkConfig {
                 .operation_attempt_timeout(Duration::from_secs(10))
                 .build(),
         );
-    let loader = if keys_in(&|name| std::env::var(name).ok()) {
-        loader.credentials_provider(
-            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-        )
+    let environment = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let loader = if environment.provide_credentials().await.is_ok() {
+        loader.credentials_provider(environment)
     } else {
         loader
     };
     loader.load().await
-}
-
-/// Whether the environment holds keys that the default chain's first provider (environment
-/// variables) would load: then no later provider is ever asked.
-fn keys_in(env: &dyn Fn(&str) -> Option<String>) -> bool {
-    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
-    set("AWS_ACCESS_KEY_ID") && (set("AWS_SECRET_ACCESS_KEY") || set("SECRET_ACCESS_KEY"))
 }
 
 /// Counts API calls per `service:Operation`, once per operation (retries are not calls). The
@@ -191,14 +188,6 @@ pub fn difference(
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
     #[test]
     fn a_lazy_client_is_built_once_at_its_first_use_and_shared_by_its_clones() {
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -213,26 +202,5 @@ mod tests {
         assert_eq!(client.len(), 6);
         assert_eq!(clone.as_str(), "client");
         assert_eq!(built.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn keys_are_taken_from_the_environment_only_where_the_default_chain_would_take_them() {
-        assert!(keys_in(&env(&[
-            ("AWS_ACCESS_KEY_ID", "AKIA"),
-            ("AWS_SECRET_ACCESS_KEY", "s")
-        ])));
-        // The environment provider's fallback name for the secret.
-        assert!(keys_in(&env(&[
-            ("AWS_ACCESS_KEY_ID", "AKIA"),
-            ("AWS_SECRET_ACCESS_KEY", " "),
-            ("SECRET_ACCESS_KEY", "s")
-        ])));
-        // Blank or missing: the default chain goes on to profiles, web identity, containers.
-        assert!(!keys_in(&env(&[
-            ("AWS_ACCESS_KEY_ID", " "),
-            ("AWS_SECRET_ACCESS_KEY", "s")
-        ])));
-        assert!(!keys_in(&env(&[("AWS_ACCESS_KEY_ID", "AKIA")])));
-        assert!(!keys_in(&env(&[("AWS_PROFILE", "dev")])));
     }
 }

@@ -35,6 +35,13 @@ pub struct Evaluation {
 pub struct Watched(Arc<Vec<(String, HashSet<String>)>>);
 
 impl Watched {
+    /// Sorted, so that the order a lookup walks does not change from one process to the next.
+    fn of(map: HashMap<String, HashSet<String>>) -> Self {
+        let mut list: Vec<_> = map.into_iter().collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        Watched(Arc::new(list))
+    }
+
     /// Whether any enabled rule consumes this event (`eventSource` in any case).
     pub fn contains(&self, source: &str, name: &str) -> bool {
         self.0
@@ -93,7 +100,7 @@ impl Engine {
                 Trigger::Listed => pairs.extend(
                     meta.events
                         .iter()
-                        .map(|(s, n)| ((*s).to_owned(), (*n).to_owned())),
+                        .map(|(s, n)| (s.to_ascii_lowercase(), (*n).to_owned())),
                 ),
                 Trigger::Passes => pairs.extend(pass_events.iter().cloned()),
                 Trigger::AnyWatched | Trigger::Engine | Trigger::Sweep => {}
@@ -120,7 +127,7 @@ impl Engine {
             baseline,
             event_rules,
             sweep_rules,
-            watched: Watched(Arc::new(watched.into_iter().collect())),
+            watched: Watched::of(watched),
             remediations,
             pass_events,
             today: None,
@@ -352,5 +359,25 @@ impl Engine {
         };
         finding.id = finding.compute_id();
         finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watched_source_is_matched_in_any_ascii_case_and_only_with_a_watched_name() {
+        let engine = Engine::new(Baseline::embedded().unwrap());
+        assert!(engine.is_watched("iam.amazonaws.com", "PutRolePolicy"));
+        assert!(engine.is_watched("IAM.AmazonAWS.com", "PutRolePolicy"));
+        // Names are matched exactly, as CloudTrail writes them.
+        assert!(!engine.is_watched("iam.amazonaws.com", "putrolepolicy"));
+        assert!(!engine.is_watched("ec2.amazonaws.com", "PutRolePolicy"));
+        assert!(!engine.is_watched("", ""));
+        // Every source is held once, in lowercase, whatever case a rule or profile gave it.
+        let sources: Vec<&str> = engine.watched.0.iter().map(|(s, _)| s.as_str()).collect();
+        assert!(sources.windows(2).all(|w| w[0] < w[1]), "{sources:?}");
+        assert!(sources.iter().all(|s| *s == s.to_ascii_lowercase()));
     }
 }

@@ -185,12 +185,14 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
         on_item(at.unreadable("object is neither a CloudTrail record (no `eventName`), an EventBridge event nor a log file (no `Records`)".into()));
         return;
     }
-    on_item(match serde_json::from_slice::<Record>(at.bytes) {
-        Ok(record) => Item::Record {
-            record: Box::new(record),
+    on_item(match parse_record(at.bytes, None) {
+        Ok(Some(record)) => Item::Record {
+            record,
             envelope: None,
             position,
         },
+        // Not reached: the bytes start with `{`.
+        Ok(None) => at.unreadable("not an object".into()),
         Err(e) => at.error(&e, "not a CloudTrail record"),
     });
 }
