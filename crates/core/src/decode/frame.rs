@@ -21,6 +21,7 @@
 
 use super::classify::{json_error, leading_record, unreadable};
 use super::position::{Lines, Place, Position};
+use super::quick;
 use super::record::Select;
 use super::stream::Item;
 
@@ -479,10 +480,22 @@ impl<'s> Framer<'s> {
         // A record over the limit must not be parsed whole: one byte more is enough to tell.
         let most = usize::try_from(self.limits.max_record_bytes.saturating_add(1)).ok();
         let rest = most.and_then(|n| rest.get(..n)).unwrap_or(rest);
-        let (record, len) = leading_record(rest, self.limits.select)?;
-        let bytes = rest.get(..len)?;
-        if len as u64 > self.limits.max_record_bytes || !framed_alike(bytes, self.limits.max_depth)
-        {
+        let max_depth = self.limits.max_depth;
+        // A record the quick read takes has no line break (no control byte at all) and nests
+        // no deeper than `max_depth`: as framing would find it, without a pass to tell.
+        let quick = self
+            .limits
+            .select
+            .and_then(|select| quick::turned_down(rest, select, max_depth));
+        let (record, len, alike) = match quick {
+            Some((record, len)) => (record, len, true),
+            None => {
+                let (record, len) = leading_record(rest, self.limits.select)?;
+                let alike = rest.get(..len).is_some_and(|b| framed_alike(b, max_depth));
+                (record, len, alike)
+            }
+        };
+        if len as u64 > self.limits.max_record_bytes || !alike {
             return None;
         }
         self.pos += len as u64;
@@ -1005,8 +1018,12 @@ mod tests {
     /// Frames as `role#index:bytes` (`!` marks a cut-off one), framing errors as `error: ...`,
     /// valid one-line records read in place as `Record#index read`.
     fn frames(input: &str) -> Vec<String> {
+        frames_with(LIMITS, input)
+    }
+
+    fn frames_with(limits: Limits<'_>, input: &str) -> Vec<String> {
         let bytes = input.as_bytes();
-        let mut framer = Framer::new(LIMITS, true, 1, 0);
+        let mut framer = Framer::new(limits, true, 1, 0);
         let mut out = Vec::new();
         loop {
             match framer.next(bytes, 0, true) {
@@ -1086,6 +1103,37 @@ mod tests {
                 "error@line 2, record 3: nested deeper than 4",
                 "Record#4 read",
             ]
+        );
+    }
+
+    #[test]
+    fn a_record_turned_down_is_read_quickly_only_as_deep_as_framing_allows() {
+        let turned_down = |_: &str, _: &str| false;
+        let selective = Limits {
+            select: Some(&turned_down),
+            ..LIMITS
+        };
+        // Nested 4 deep (the limit), then 5.
+        let input = concat!(
+            r#"{"Records":[{"eventSource":"s","eventName":"n","a":{"b":{"c":[]}}},"#,
+            r#"{"eventSource":"s","eventName":"n","a":{"b":{"c":[[]]}}}]}"#
+        );
+        let want = [
+            "Record#0 read",
+            "error@line 1, record 1: nested deeper than 4",
+        ];
+        assert_eq!(frames(input), want);
+        assert_eq!(frames_with(selective, input), want);
+        let shallow = Limits {
+            max_depth: 1,
+            ..selective
+        };
+        assert_eq!(
+            frames_with(
+                shallow,
+                r#"{"Records":[{"eventSource":"s","eventName":"n","a":{}}]}"#
+            ),
+            ["error@line 1, record 0: nested deeper than 1"]
         );
     }
 

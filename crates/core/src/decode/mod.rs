@@ -8,6 +8,7 @@ mod classify;
 mod frame;
 pub mod lenient;
 mod position;
+mod quick;
 pub mod record;
 mod sniff;
 pub mod stream;

@@ -31,6 +31,19 @@ pub struct Record {
     pub recipient_account_id: Option<String>,
 }
 
+impl Record {
+    /// Drops every field but `eventSource`, `eventName` and `eventID`: all a skimmed record
+    /// holds.
+    fn keep_only_names(&mut self) {
+        *self = Record {
+            event_source: self.event_source.take(),
+            event_name: self.event_name.take(),
+            event_id: self.event_id.take(),
+            ..Record::default()
+        };
+    }
+}
+
 /// Which records are read whole, by `(eventSource, eventName)`. In a real trail almost every
 /// record is an event nothing watches (EC2, S3, STS, KMS...), of which only the `eventID` is
 /// ever read: such a record is checked as JSON like any other but its other fields are skipped,
@@ -53,7 +66,7 @@ pub(crate) struct RecordVisitor<'s> {
 
 /// The fields a record is read for, by their CloudTrail names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
     EventVersion,
     UserIdentity,
     EventTime,
@@ -75,23 +88,29 @@ enum Field {
 impl Field {
     /// A `match` on the key, not a search of a table: every key of every record of a log file
     /// comes through here.
-    fn of(key: &str) -> Field {
+    pub(super) fn of(key: &str) -> Field {
+        Field::of_bytes(key.as_bytes())
+    }
+
+    /// [`Field::of`] of a key's bytes, for a reader that has not checked them as UTF-8 (no
+    /// field name matches bytes that are not).
+    pub(super) fn of_bytes(key: &[u8]) -> Field {
         match key {
-            "eventVersion" => Field::EventVersion,
-            "userIdentity" => Field::UserIdentity,
-            "eventTime" => Field::EventTime,
-            "eventSource" => Field::EventSource,
-            "eventName" => Field::EventName,
-            "awsRegion" => Field::AwsRegion,
-            "sourceIPAddress" => Field::SourceIpAddress,
-            "userAgent" => Field::UserAgent,
-            "requestParameters" => Field::RequestParameters,
-            "responseElements" => Field::ResponseElements,
-            "errorCode" => Field::ErrorCode,
-            "errorMessage" => Field::ErrorMessage,
-            "eventID" => Field::EventId,
-            "eventType" => Field::EventType,
-            "recipientAccountId" => Field::RecipientAccountId,
+            b"eventVersion" => Field::EventVersion,
+            b"userIdentity" => Field::UserIdentity,
+            b"eventTime" => Field::EventTime,
+            b"eventSource" => Field::EventSource,
+            b"eventName" => Field::EventName,
+            b"awsRegion" => Field::AwsRegion,
+            b"sourceIPAddress" => Field::SourceIpAddress,
+            b"userAgent" => Field::UserAgent,
+            b"requestParameters" => Field::RequestParameters,
+            b"responseElements" => Field::ResponseElements,
+            b"errorCode" => Field::ErrorCode,
+            b"errorMessage" => Field::ErrorMessage,
+            b"eventID" => Field::EventId,
+            b"eventType" => Field::EventType,
+            b"recipientAccountId" => Field::RecipientAccountId,
             _ => Field::Other,
         }
     }
@@ -117,8 +136,38 @@ impl Field {
         }
     }
 
-    fn bit(self) -> u16 {
+    pub(super) fn bit(self) -> u16 {
         1 << (self as u16)
+    }
+
+    /// Kept as raw JSON, not as text.
+    pub(super) fn is_raw(self) -> bool {
+        matches!(
+            self,
+            Field::UserIdentity | Field::RequestParameters | Field::ResponseElements
+        )
+    }
+
+    /// Where a text field is kept in `record`; `None` for the raw parts and unknown fields.
+    pub(super) fn text(self, record: &mut Record) -> Option<&mut Option<String>> {
+        Some(match self {
+            Field::EventVersion => &mut record.event_version,
+            Field::EventTime => &mut record.event_time,
+            Field::EventSource => &mut record.event_source,
+            Field::EventName => &mut record.event_name,
+            Field::AwsRegion => &mut record.aws_region,
+            Field::SourceIpAddress => &mut record.source_ip_address,
+            Field::UserAgent => &mut record.user_agent,
+            Field::ErrorCode => &mut record.error_code,
+            Field::ErrorMessage => &mut record.error_message,
+            Field::EventId => &mut record.event_id,
+            Field::EventType => &mut record.event_type,
+            Field::RecipientAccountId => &mut record.recipient_account_id,
+            Field::UserIdentity
+            | Field::RequestParameters
+            | Field::ResponseElements
+            | Field::Other => return None,
+        })
     }
 }
 
@@ -168,21 +217,12 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
             Field::UserIdentity => r.user_identity = Deserialize::deserialize(d)?,
             Field::RequestParameters => r.request_parameters = Deserialize::deserialize(d)?,
             Field::ResponseElements => r.response_elements = Deserialize::deserialize(d)?,
-            Field::EventVersion => r.event_version = lenient::string(d)?,
-            Field::EventTime => r.event_time = lenient::string(d)?,
-            Field::EventSource => r.event_source = lenient::string(d)?,
-            Field::EventName => r.event_name = lenient::string(d)?,
-            Field::AwsRegion => r.aws_region = lenient::string(d)?,
-            Field::SourceIpAddress => r.source_ip_address = lenient::string(d)?,
-            Field::UserAgent => r.user_agent = lenient::string(d)?,
-            Field::ErrorCode => r.error_code = lenient::string(d)?,
-            Field::ErrorMessage => r.error_message = lenient::string(d)?,
-            Field::EventId => r.event_id = lenient::string(d)?,
-            Field::EventType => r.event_type = lenient::string(d)?,
-            Field::RecipientAccountId => r.recipient_account_id = lenient::string(d)?,
-            Field::Other => {
-                IgnoredAny::deserialize(d)?;
-            }
+            field => match field.text(r) {
+                Some(text) => *text = lenient::string(d)?,
+                None => {
+                    IgnoredAny::deserialize(d)?;
+                }
+            },
         }
         Ok(())
     }
@@ -244,10 +284,7 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 return Err(de::Error::duplicate_field(field.name()));
             }
             seen |= field.bit();
-            let raw = matches!(
-                field,
-                Field::UserIdentity | Field::RequestParameters | Field::ResponseElements
-            );
+            let raw = field.is_raw();
             if skim && field != Field::EventId {
                 // Not kept, but checked as a whole read checks it: the same parse of a text
                 // field, the same raw capture of a JSON part (only unknown fields are skipped,
@@ -269,8 +306,10 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 let source = record.event_source.as_deref().unwrap_or_default();
                 let name = record.event_name.as_deref().unwrap_or_default();
                 skim = !select(source, name);
-                if let Some(early) = early.take().filter(|_| !skim) {
-                    early.into_record(&mut record);
+                match early.take() {
+                    Some(early) if !skim => early.into_record(&mut record),
+                    // What a skimmed record holds does not depend on the order of its fields.
+                    _ => record.keep_only_names(),
                 }
             }
         }
@@ -398,11 +437,13 @@ mod tests {
     }
 
     #[test]
-    fn a_record_turned_down_keeps_its_id_and_the_text_before_its_name() {
+    fn a_record_turned_down_keeps_its_source_name_and_id_only() {
         let skimmed = read(RUN_INSTANCES, Some(&|_, _| false)).unwrap();
         assert_eq!(skimmed.event_id.as_deref(), Some("e-1"));
         assert_eq!(skimmed.event_name.as_deref(), Some("RunInstances"));
-        assert_eq!(skimmed.event_version.as_deref(), Some("1.08"));
+        assert_eq!(skimmed.event_source.as_deref(), Some("ec2.amazonaws.com"));
+        // Read before the name, and dropped with the rest.
+        assert!(skimmed.event_version.is_none());
         assert!(skimmed.user_identity.is_none());
         assert!(skimmed.aws_region.is_none());
         assert!(skimmed.request_parameters.is_none());

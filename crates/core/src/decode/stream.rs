@@ -89,9 +89,8 @@ pub fn read_items_with<R: Read>(
 }
 
 /// [`read_items_with`], where the records of a log file that `select` turns down are only
-/// checked and counted: their [`Record`] holds what was read before `eventSource` and
-/// `eventName` were both known, and `eventID`. Every item is the same as without `select`
-/// otherwise, bad input included.
+/// checked and counted: their [`Record`] holds only `eventSource`, `eventName` and `eventID`.
+/// Every item is the same as without `select` otherwise, bad input included.
 pub fn read_items_selecting<R: Read>(
     reader: R,
     options: &Options,

@@ -1,0 +1,410 @@
+//! The quick read of a log-file record that the selection turns down.
+//!
+//! In a real trail almost every record is an event no rule watches, and reading one through
+//! serde costs three times what skimming its bytes does: every top-level key is parsed and
+//! matched, every string of a kept field is checked, the raw parts are captured. Here such a
+//! record is read in one pass of our own when it is plainly well formed: keys without
+//! escapes, kept fields that are plain strings or `null`, JSON that this pass accepts only
+//! where serde_json accepts it too (strings, escapes, numbers, literals, nesting), no control
+//! byte and valid UTF-8 anywhere. Anything else (a watched record, an escaped key, a number
+//! where text was expected, a repeated field, damage of any kind) is left to the serde read,
+//! which reports it exactly as before. So this path never decides an error and never accepts
+//! what the serde read would reject; its records equal the serde read's field for field
+//! (the tests below hold it to that at every byte of damaged records).
+
+use super::record::{Field, Record, Select};
+
+/// Nesting this pass follows before it leaves the record to serde (whose limit is 128).
+const MAX_NESTING: u32 = 64;
+
+/// The record at the start of `bytes`, when `select` turns it down and it is plainly well
+/// formed, nested no deeper than `max_depth` (the record itself is 1): what a skimmed record
+/// holds (`eventSource`, `eventName`, `eventID`) and how many bytes it took. `None`: read it
+/// with serde.
+pub(super) fn turned_down(
+    bytes: &[u8],
+    select: Select<'_>,
+    max_depth: u32,
+) -> Option<(Box<Record>, usize)> {
+    let mut scan = Scan {
+        bytes,
+        at: 0,
+        nesting: max_depth.min(MAX_NESTING),
+    };
+    if scan.nesting == 0 {
+        return None;
+    }
+    scan.eat(b'{')?;
+    scan.blank();
+    if scan.peek()? == b'}' {
+        // Nothing to decide on: the serde read takes it whole.
+        return None;
+    }
+    // Borrowed until the record is known to be turned down and well formed.
+    let (mut source, mut name, mut id) = (None, None, None);
+    let mut seen = 0u16;
+    let both = Field::EventSource.bit() | Field::EventName.bit();
+    let mut decided = false;
+    loop {
+        let field = Field::of_bytes(scan.plain_string()?);
+        scan.blank();
+        scan.eat(b':')?;
+        scan.blank();
+        if field != Field::Other {
+            if seen & field.bit() != 0 {
+                return None;
+            }
+            seen |= field.bit();
+        }
+        if field == Field::Other || field.is_raw() {
+            scan.value(1)?;
+        } else {
+            // Text as a skimmed record checks it: a plain string or `null` only, here.
+            let text = match scan.peek()? {
+                b'"' => Some(std::str::from_utf8(scan.plain_string()?).ok()?),
+                b'n' => scan.literal(b"null").map(|()| None)?,
+                _ => return None,
+            };
+            match field {
+                Field::EventSource => source = text,
+                Field::EventName => name = text,
+                Field::EventId => id = text,
+                _ => {}
+            }
+            if !decided && seen & both == both {
+                if select(source.unwrap_or_default(), name.unwrap_or_default()) {
+                    return None;
+                }
+                decided = true;
+            }
+        }
+        scan.blank();
+        match scan.next()? {
+            b',' => scan.blank(),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    if !decided || !plain_text(bytes.get(..scan.at)?) {
+        return None;
+    }
+    let record = Record {
+        event_source: source.map(str::to_owned),
+        event_name: name.map(str::to_owned),
+        event_id: id.map(str::to_owned),
+        ..Record::default()
+    };
+    Some((Box::new(record), scan.at))
+}
+
+/// No control byte (serde_json rejects one inside a string; outside one, this pass takes only
+/// spaces) and valid UTF-8 (which serde_json checks in kept text and raw parts).
+fn plain_text(bytes: &[u8]) -> bool {
+    // One pass for both: chunks folded without an early exit, so that the compiler vectorises
+    // the test; only a record with a byte past ASCII is read again, for UTF-8.
+    let mut ascii = true;
+    for chunk in bytes.chunks(64) {
+        let (control, high) = chunk.iter().fold((false, false), |(control, high), &b| {
+            (control | (b < 0x20), high | (b >= 0x80))
+        });
+        if control {
+            return false;
+        }
+        ascii &= !high;
+    }
+    ascii || std::str::from_utf8(bytes).is_ok()
+}
+
+/// The first `"` or `\` in `rest`, eight bytes at a time (the zero-byte test of each word
+/// XORed with the byte sought; its first hit is exact). Control bytes need no test here: the
+/// record is checked for them once, whole ([`plain_text`]).
+fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = rest.chunks_exact(8);
+    let mut offset = 0;
+    for word in words.by_ref() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let v = u64::from_le_bytes(bytes);
+        let hits = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\')));
+        if hits != 0 {
+            return Some(offset + hits.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|n| offset + n)
+}
+
+struct Scan<'b> {
+    bytes: &'b [u8],
+    at: usize,
+    /// The deepest level followed; the record is level 1.
+    nesting: u32,
+}
+
+impl<'b> Scan<'b> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    /// Spaces only: a tab or a line break is a control byte, which leaves the record to serde.
+    fn blank(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.at += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at.checked_add(word.len())?;
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// A string without escapes; its content.
+    fn plain_string(&mut self) -> Option<&'b [u8]> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let n = quote_or_backslash(self.bytes.get(start..)?)?;
+        self.at = start + n;
+        match self.next()? {
+            b'"' => self.bytes.get(start..start + n),
+            _ => None,
+        }
+    }
+
+    /// A string, escapes checked as serde_json checks them in a string it skips.
+    fn string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let n = quote_or_backslash(self.bytes.get(self.at..)?)?;
+            self.at += n;
+            match self.next()? {
+                b'"' => return Some(()),
+                _ => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        for _ in 0..4 {
+                            if !self.next()?.is_ascii_hexdigit() {
+                                return None;
+                            }
+                        }
+                    }
+                    _ => return None,
+                },
+            }
+        }
+    }
+
+    /// Any JSON value, at nesting `depth`.
+    fn value(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string(),
+            b'{' => self.container(depth, b'}', true),
+            b'[' => self.container(depth, b']', false),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// An object (`keyed`) or an array at level `depth + 1`, from its opening bracket to
+    /// `close`.
+    fn container(&mut self, depth: u32, close: u8, keyed: bool) -> Option<()> {
+        if depth >= self.nesting {
+            return None;
+        }
+        self.at += 1;
+        self.blank();
+        if self.peek()? == close {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            if keyed {
+                self.string()?;
+                self.blank();
+                self.eat(b':')?;
+                self.blank();
+            }
+            self.value(depth + 1)?;
+            self.blank();
+            match self.next()? {
+                b',' => self.blank(),
+                b if b == close => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A number as JSON writes one: `-`, then `0` or digits not starting with `0`, then an
+    /// optional fraction and exponent, each with at least one digit.
+    fn number(&mut self) -> Option<()> {
+        if self.peek()? == b'-' {
+            self.at += 1;
+        }
+        match self.next()? {
+            b'0' => {
+                if self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+            }
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.some_digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            self.some_digits()?;
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        if !self.peek()?.is_ascii_digit() {
+            return None;
+        }
+        self.digits();
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::classify::leading_record;
+
+    /// Records as CloudTrail writes them, none of them watched: nested parts, numbers,
+    /// booleans, escapes and non-ASCII text in values, an unknown field, `null`s.
+    const RECORDS: [&str; 3] = [
+        r#"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROA:i-0ab","arn":"arn:aws:sts::111122223333:assumed-role/app/i-0ab","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/app"},"attributes":{"creationDate":"2024-05-06T13:00:00Z","mfaAuthenticated":"false"},"ec2RoleDelivery":"2.0"}},"eventTime":"2024-05-06T13:36:08Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"eu-west-2","sourceIPAddress":"203.0.113.10","userAgent":"aws-cli/2.15.0 Python/3.11","requestParameters":{"instancesSet":{"items":[{"imageId":"ami-0abc","minCount":1,"maxCount":-2}]},"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"volumeSize":8.5e1,"deleteOnTermination":true,"iops":0}}]},"tagSpecificationSet":{"items":[{"tags":[{"key":"Name","value":"caf\u00e9 \"prod\" \\ x"}]}]},"monitoring":{"enabled":false},"userData":null},"responseElements":null,"requestID":"5f2c","eventID":"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","clientProvidedHostHeader":"ec2.eu-west-2.amazonaws.com"}}"#,
+        r#"{"eventVersion":"1.08","eventTime":"2024-05-06T13:36:09Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","awsRegion":"us-east-1","errorCode":null,"requestParameters":{"bucketName":"logs-ü","Host":"logs.s3.amazonaws.com","acl":""},"additionalEventData":{"bytesTransferredIn":0,"x-amz-id-2":"a/b+c="},"eventID":"e-2","eventType":"AwsApiCall","resources":[],"recipientAccountId":"111122223333"}"#,
+        r#"{ "eventSource" : "kms.amazonaws.com" , "eventName" : "Decrypt" , "eventID" : "e-3" , "requestParameters" : { "encryptionContext" : { } , "keys" : [ ] } }"#,
+    ];
+
+    fn select(_source: &str, name: &str) -> bool {
+        name == "PutRolePolicy"
+    }
+
+    /// The quick read may decline anything, but what it reads must be what serde reads.
+    fn agrees(bytes: &[u8]) -> bool {
+        let Some((quick, used)) = turned_down(bytes, &select, 128) else {
+            return false;
+        };
+        let serde = leading_record(bytes, Some(&select));
+        assert_eq!(
+            serde.map(|(r, n)| (format!("{r:?}"), n)),
+            Some((format!("{quick:?}"), used)),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+        true
+    }
+
+    #[test]
+    fn a_plain_record_turned_down_is_read_quickly_and_as_serde_reads_it() {
+        for record in RECORDS {
+            assert!(agrees(record.as_bytes()), "{record}");
+            // What follows the record (the next one, the end of `Records`) is not taken.
+            assert!(agrees(format!("{record},\n{record}]}}").as_bytes()));
+        }
+        let (quick, _) = turned_down(RECORDS[0].as_bytes(), &select, 128).unwrap();
+        assert_eq!(quick.event_name.as_deref(), Some("RunInstances"));
+        assert_eq!(quick.event_source.as_deref(), Some("ec2.amazonaws.com"));
+        assert!(quick.event_version.is_none());
+        assert_eq!(
+            quick.event_id.as_deref(),
+            Some("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")
+        );
+        assert!(quick.aws_region.is_none() && quick.request_parameters.is_none());
+    }
+
+    #[test]
+    fn what_is_watched_or_unusual_is_left_to_serde() {
+        let watched = RECORDS[1].replace("GetBucketAcl", "PutRolePolicy");
+        let escaped_key = RECORDS[1].replace(r#""eventID""#, r#""event\u0049D""#);
+        let escaped_text = RECORDS[1].replace("2024-05-06T13:36:09Z", r#"2024\/05"#);
+        let number_as_text = RECORDS[1].replace(r#""eventType":"AwsApiCall""#, r#""eventType":7"#);
+        let repeated = RECORDS[1].replace(r#""eventType""#, r#""eventType":"x","eventType""#);
+        let nameless = RECORDS[1].replace(r#""eventName":"GetBucketAcl","#, "");
+        let tab = RECORDS[2].replace(" , ", "\t, ");
+        for bytes in [
+            watched,
+            escaped_key,
+            escaped_text,
+            number_as_text,
+            repeated,
+            nameless,
+            tab,
+            "{}".to_owned(),
+        ] {
+            assert!(
+                turned_down(bytes.as_bytes(), &select, 128).is_none(),
+                "{bytes}"
+            );
+        }
+        // serde reads these (a repeated field and a bad byte in an unknown field aside).
+        let mut bad_utf8 = RECORDS[1].as_bytes().to_vec();
+        let at = RECORDS[1].find("a/b+c=").unwrap();
+        bad_utf8[at] = 0xff;
+        assert!(turned_down(&bad_utf8, &select, 128).is_none());
+        assert!(leading_record(&bad_utf8, Some(&select)).is_some());
+    }
+
+    /// Every byte of each record replaced by bytes that matter to JSON, removed, or doubled:
+    /// whatever the quick read accepts, serde reads the same.
+    #[test]
+    fn damage_at_any_byte_never_makes_the_quick_read_differ_from_serde() {
+        const BYTES: &[u8] = b"\"\\{}[],: 0-.eE+u9nx\x01\x7f\xc3\xff";
+        let mut accepted = 0;
+        for record in RECORDS {
+            let record = record.as_bytes();
+            for at in 0..record.len() {
+                let mut cases: Vec<Vec<u8>> = BYTES
+                    .iter()
+                    .map(|&b| {
+                        let mut damaged = record.to_vec();
+                        damaged[at] = b;
+                        damaged
+                    })
+                    .collect();
+                let mut removed = record.to_vec();
+                removed.remove(at);
+                let mut doubled = record.to_vec();
+                doubled.insert(at, record[at]);
+                cases.extend([removed, doubled, record[..at].to_vec()]);
+                accepted += cases.iter().filter(|case| agrees(case)).count();
+            }
+        }
+        // Damage inside text that changes nothing JSON cares about is still read quickly.
+        assert!(accepted > 1000, "{accepted}");
+    }
+}
