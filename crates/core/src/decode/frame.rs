@@ -482,7 +482,10 @@ impl<'s> Framer<'s> {
         let rest = most.and_then(|n| rest.get(..n)).unwrap_or(rest);
         let max_depth = self.limits.max_depth;
         // A record the quick read takes has no line break (no control byte at all) and nests
-        // no deeper than `max_depth`: as framing would find it, without a pass to tell.
+        // no deeper than `max_depth`: framing would take it as it is. `framed_alike` is the
+        // conservative test for the serde read, which does not know the nesting (it counts
+        // every bracket, those in strings too); a record it turns away is framed, then read
+        // the same way.
         let quick = self
             .limits
             .select
@@ -1124,6 +1127,25 @@ mod tests {
         ];
         assert_eq!(frames(input), want);
         assert_eq!(frames_with(selective, input), want);
+        // The first record is taken by the quick read, the second is not.
+        let (first, second) = input
+            .trim_start_matches(r#"{"Records":["#)
+            .split_once("},{")
+            .unwrap();
+        let first = format!("{first}}}");
+        let second = format!("{{{second}");
+        assert!(quick::turned_down(first.as_bytes(), &turned_down, 4).is_some());
+        assert!(quick::turned_down(second.as_bytes(), &turned_down, 4).is_none());
+        assert!(quick::turned_down(second.as_bytes(), &turned_down, 5).is_some());
+        // Its own nesting is bounded too, whatever the limit.
+        let deep = format!(
+            r#"{{"eventSource":"s","eventName":"n","a":{}{}}}"#,
+            "[".repeat(64),
+            "]".repeat(64)
+        );
+        assert!(quick::turned_down(deep.as_bytes(), &turned_down, 128).is_none());
+        let within = deep.replacen('[', "", 1).replacen(']', "", 1);
+        assert!(quick::turned_down(within.as_bytes(), &turned_down, 128).is_some());
         let shallow = Limits {
             max_depth: 1,
             ..selective

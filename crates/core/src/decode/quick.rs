@@ -14,7 +14,8 @@
 
 use super::record::{Field, Record, Select};
 
-/// Nesting this pass follows before it leaves the record to serde (whose limit is 128).
+/// Nesting this pass follows before it leaves the record to serde: it recurses once per level,
+/// and no CloudTrail record comes near this.
 const MAX_NESTING: u32 = 64;
 
 /// The record at the start of `bytes`, when `select` turns it down and it is plainly well
@@ -304,10 +305,12 @@ mod tests {
 
     /// Records as CloudTrail writes them, none of them watched: nested parts, numbers,
     /// booleans, escapes and non-ASCII text in values, an unknown field, `null`s.
-    const RECORDS: [&str; 3] = [
+    const RECORDS: [&str; 4] = [
         r#"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROA:i-0ab","arn":"arn:aws:sts::111122223333:assumed-role/app/i-0ab","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/app"},"attributes":{"creationDate":"2024-05-06T13:00:00Z","mfaAuthenticated":"false"},"ec2RoleDelivery":"2.0"}},"eventTime":"2024-05-06T13:36:08Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"eu-west-2","sourceIPAddress":"203.0.113.10","userAgent":"aws-cli/2.15.0 Python/3.11","requestParameters":{"instancesSet":{"items":[{"imageId":"ami-0abc","minCount":1,"maxCount":-2}]},"blockDeviceMapping":{"items":[{"deviceName":"/dev/xvda","ebs":{"volumeSize":8.5e1,"deleteOnTermination":true,"iops":0}}]},"tagSpecificationSet":{"items":[{"tags":[{"key":"Name","value":"caf\u00e9 \"prod\" \\ x"}]}]},"monitoring":{"enabled":false},"userData":null},"responseElements":null,"requestID":"5f2c","eventID":"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","clientProvidedHostHeader":"ec2.eu-west-2.amazonaws.com"}}"#,
         r#"{"eventVersion":"1.08","eventTime":"2024-05-06T13:36:09Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","awsRegion":"us-east-1","errorCode":null,"requestParameters":{"bucketName":"logs-ü","Host":"logs.s3.amazonaws.com","acl":""},"additionalEventData":{"bytesTransferredIn":0,"x-amz-id-2":"a/b+c="},"eventID":"e-2","eventType":"AwsApiCall","resources":[],"recipientAccountId":"111122223333"}"#,
         r#"{ "eventSource" : "kms.amazonaws.com" , "eventName" : "Decrypt" , "eventID" : "e-3" , "requestParameters" : { "encryptionContext" : { } , "keys" : [ ] } }"#,
+        // The id before the names, a name that is `null`, nesting, an escape in a nested key.
+        r#"{"eventID":"e-4","eventVersion":"1.08","eventSource":null,"eventName":"Describe","x":[[[-0.5E-3,{"k\n":[]}]]]}"#,
     ];
 
     fn select(_source: &str, name: &str) -> bool {
