@@ -52,6 +52,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::CallCounter;
+use crate::arn::Partition;
 
 /// An AWS service spoken to in REST-JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -553,60 +554,6 @@ fn resolve(
         (true, _) => format!("{}-fips", service.host),
     };
     Ok(format!("https://{host}.{region}.{suffix}"))
-}
-
-/// An AWS partition's DNS names (the SDK's partition table).
-struct Partition {
-    id: &'static str,
-    suffix: &'static str,
-    dual_stack_suffix: &'static str,
-}
-
-impl Partition {
-    /// The partition a region belongs to, by its name's prefix; any other name is in `aws`, as
-    /// the SDK's partition resolver falls back to it.
-    fn of(region: &str) -> Self {
-        let (id, suffix, dual_stack_suffix) = [
-            ("us-gov-", "aws-us-gov", "amazonaws.com", "api.aws"),
-            (
-                "cn-",
-                "aws-cn",
-                "amazonaws.com.cn",
-                "api.amazonwebservices.com.cn",
-            ),
-            (
-                "eusc-de-",
-                "aws-eusc",
-                "amazonaws.eu",
-                "api.amazonwebservices.eu",
-            ),
-            ("us-iso-", "aws-iso", "c2s.ic.gov", "api.aws.ic.gov"),
-            ("us-isob-", "aws-iso-b", "sc2s.sgov.gov", "api.aws.scloud"),
-            (
-                "eu-isoe-",
-                "aws-iso-e",
-                "cloud.adc-e.uk",
-                "api.cloud-aws.adc-e.uk",
-            ),
-            (
-                "us-isof-",
-                "aws-iso-f",
-                "csp.hci.ic.gov",
-                "api.aws.hci.ic.gov",
-            ),
-        ]
-        .into_iter()
-        .find(|(prefix, ..)| region.starts_with(prefix))
-        .map_or(
-            ("aws", "amazonaws.com", "api.aws"),
-            |(_, id, suffix, dual)| (id, suffix, dual),
-        );
-        Partition {
-            id,
-            suffix,
-            dual_stack_suffix,
-        }
-    }
 }
 
 #[cfg(test)]

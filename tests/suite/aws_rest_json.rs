@@ -129,7 +129,7 @@ fn header<'h>(head: &'h [String], name: &str) -> &'h str {
 }
 
 #[tokio::test]
-async fn a_failing_answer_is_retried_signed_again_and_counted_once() {
+async fn a_failing_answer_is_retried_each_attempt_signed_and_counted_once() {
     let (url, heads) = bare::serve(vec![
         bare::answer(
             503,
@@ -179,7 +179,7 @@ async fn a_failing_answer_is_retried_signed_again_and_counted_once() {
             "{head:?}"
         );
     }
-    // One invocation, each attempt with its own signature (checked above).
+    // One invocation, each attempt signed for the service and region (checked above).
     assert_eq!(
         header(&first, "amz-sdk-invocation-id"),
         header(&second, "amz-sdk-invocation-id")

@@ -14,9 +14,9 @@
 //! - `trail_gz`: the same trail as a `.json.gz` file, evaluated, next to decompressing it alone
 //!   (flate2's configured backend, and miniz_oxide called directly, for comparison).
 //!
-//! The printed ratios and rates are best-of-five in thread CPU time (wall time where Linux does
-//! not say), so that other work on a shared machine weighs less; criterion's own figures are wall
-//! time.
+//! The printed ratios and rates are the best of five timings in thread CPU time (wall time where
+//! Linux does not say), each the mean of repeats over at least 200 ms (see `best`), so that
+//! other work on a shared machine weighs less; criterion's own figures are wall time.
 //!
 //! `cargo bench --bench engine -- --test` runs each once on a small file (CI does this).
 
@@ -47,7 +47,8 @@ fn engine() -> Engine {
 }
 
 fn quick() -> bool {
-    std::env::args().any(|a| a == "--test")
+    static QUICK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *QUICK.get_or_init(|| std::env::args().any(|a| a == "--test"))
 }
 
 fn samples() -> Vec<String> {

@@ -2,21 +2,71 @@
 //! its ARN. An ARN takes the partition of the region its resource lives in: a role in an
 //! `aws-cn` account named `arn:aws:...` would match no exception or approved pass written for it.
 
-/// The partition of `region`: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
-/// partitions for theirs, else `aws`.
+/// The partition of `region`: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws-eusc` for
+/// the European Sovereign Cloud, the ISO partitions for theirs, else `aws`.
 pub fn partition(region: &str) -> &'static str {
-    const PREFIXES: [(&str, &str); 6] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-iso-", "aws-iso"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition)
+    Partition::of(region).id
+}
+
+/// An AWS partition: its id (an ARN's second field) and its DNS names (the SDK's partition
+/// table), one table for the ARNs rolewarden builds and the endpoints it calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub id: &'static str,
+    pub suffix: &'static str,
+    pub dual_stack_suffix: &'static str,
+}
+
+impl Partition {
+    /// The partition a region belongs to, by its name's prefix; any other name is in `aws`, as
+    /// the SDK's partition resolver falls back to it.
+    pub fn of(region: &str) -> Self {
+        const TABLE: [(&str, Partition); 7] = [
+            (
+                "us-gov-",
+                Partition::new("aws-us-gov", "amazonaws.com", "api.aws"),
+            ),
+            (
+                "cn-",
+                Partition::new("aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+            ),
+            (
+                "eusc-de-",
+                Partition::new("aws-eusc", "amazonaws.eu", "api.amazonwebservices.eu"),
+            ),
+            (
+                "us-iso-",
+                Partition::new("aws-iso", "c2s.ic.gov", "api.aws.ic.gov"),
+            ),
+            (
+                "us-isob-",
+                Partition::new("aws-iso-b", "sc2s.sgov.gov", "api.aws.scloud"),
+            ),
+            (
+                "eu-isoe-",
+                Partition::new("aws-iso-e", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+            ),
+            (
+                "us-isof-",
+                Partition::new("aws-iso-f", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+            ),
+        ];
+        TABLE
+            .iter()
+            .find(|(prefix, _)| region.starts_with(prefix))
+            .map_or(
+                Partition::new("aws", "amazonaws.com", "api.aws"),
+                |(_, partition)| *partition,
+            )
+    }
+
+    const fn new(id: &'static str, suffix: &'static str, dual_stack_suffix: &'static str) -> Self {
+        Partition {
+            id,
+            suffix,
+            dual_stack_suffix,
+        }
+    }
 }
 
 /// Field `index` of `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (1 is the partition); none
@@ -62,6 +112,9 @@ mod tests {
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
         assert_eq!(partition("us-iso-east-1"), "aws-iso");
         assert_eq!(partition("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(partition("eusc-de-east-1"), "aws-eusc");
+        assert_eq!(partition("eu-isoe-west-1"), "aws-iso-e");
+        assert_eq!(partition("us-isof-south-1"), "aws-iso-f");
         assert_eq!(partition(""), "aws");
     }
 }

@@ -1,7 +1,7 @@
 //! The engine: picks the rules an event triggers, runs them, and turns their drafts into
 //! findings with severity overrides and baseline exceptions applied.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -35,11 +35,17 @@ pub struct Evaluation {
 pub struct Watched(Arc<Vec<(String, HashSet<String>)>>);
 
 impl Watched {
-    /// Sorted, so that the order a lookup walks does not change from one process to the next.
-    fn of(map: HashMap<String, HashSet<String>>) -> Self {
-        let mut list: Vec<_> = map.into_iter().collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        Watched(Arc::new(list))
+    /// From `(eventSource, eventName)` pairs in any case: one entry per source, in lowercase
+    /// (so that a lookup finds all its names), sorted (so that the order a lookup walks does not
+    /// change from one process to the next).
+    fn of(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut map: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+        for (source, name) in pairs {
+            map.entry(source.to_ascii_lowercase())
+                .or_default()
+                .insert(name);
+        }
+        Watched(Arc::new(map.into_iter().collect()))
     }
 
     /// Whether any enabled rule consumes this event (`eventSource` in any case).
@@ -100,7 +106,7 @@ impl Engine {
                 Trigger::Listed => pairs.extend(
                     meta.events
                         .iter()
-                        .map(|(s, n)| (s.to_ascii_lowercase(), (*n).to_owned())),
+                        .map(|(s, n)| ((*s).to_owned(), (*n).to_owned())),
                 ),
                 Trigger::Passes => pairs.extend(pass_events.iter().cloned()),
                 Trigger::AnyWatched | Trigger::Engine | Trigger::Sweep => {}
@@ -110,14 +116,10 @@ impl Engine {
         if !sweep_rules.is_empty() {
             for profile in &baseline.profiles {
                 if let Some(spec) = &profile.dependents {
-                    let source = profile.event_source.to_ascii_lowercase();
+                    let source = &profile.event_source;
                     pairs.extend(spec.deleted_by.iter().map(|n| (source.clone(), n.clone())));
                 }
             }
-        }
-        let mut watched: HashMap<String, HashSet<String>> = HashMap::new();
-        for (source, name) in pairs {
-            watched.entry(source).or_default().insert(name);
         }
         let remediations = rules::ALL
             .iter()
@@ -127,7 +129,7 @@ impl Engine {
             baseline,
             event_rules,
             sweep_rules,
-            watched: Watched::of(watched),
+            watched: Watched::of(pairs),
             remediations,
             pass_events,
             today: None,
@@ -198,14 +200,14 @@ impl Engine {
         event: &'s Event,
     ) -> impl Iterator<Item = &'static dyn EventRule> + 's {
         let is_pass = self.is_pass_event(event);
-        let source = event.source().to_ascii_lowercase();
         self.event_rules.iter().copied().filter(move |rule| {
             let meta = rule.meta();
             match meta.trigger {
+                // In any case, as `Watched` matches it.
                 Trigger::Listed => meta
                     .events
                     .iter()
-                    .any(|(s, n)| *s == source && *n == event.name()),
+                    .any(|(s, n)| s.eq_ignore_ascii_case(event.source()) && *n == event.name()),
                 Trigger::Passes => is_pass,
                 Trigger::AnyWatched => true,
                 Trigger::Engine | Trigger::Sweep => false,
@@ -375,9 +377,20 @@ mod tests {
         assert!(!engine.is_watched("iam.amazonaws.com", "putrolepolicy"));
         assert!(!engine.is_watched("ec2.amazonaws.com", "PutRolePolicy"));
         assert!(!engine.is_watched("", ""));
-        // Every source is held once, in lowercase, whatever case a rule or profile gave it.
-        let sources: Vec<&str> = engine.watched.0.iter().map(|(s, _)| s.as_str()).collect();
-        assert!(sources.windows(2).all(|w| w[0] < w[1]), "{sources:?}");
-        assert!(sources.iter().all(|s| *s == s.to_ascii_lowercase()));
+    }
+
+    #[test]
+    fn a_source_given_in_two_cases_is_one_entry_with_all_its_names() {
+        let pair = |s: &str, n: &str| (s.to_owned(), n.to_owned());
+        let watched = Watched::of([
+            pair("lex.amazonaws.com", "DeleteBot"),
+            pair("IAM.amazonaws.com", "PutRolePolicy"),
+            pair("iam.amazonaws.com", "DeleteRole"),
+        ]);
+        let sources: Vec<&str> = watched.0.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(sources, ["iam.amazonaws.com", "lex.amazonaws.com"]);
+        assert!(watched.contains("iam.amazonaws.com", "PutRolePolicy"));
+        assert!(watched.contains("Iam.amazonaws.com", "DeleteRole"));
+        assert!(!watched.contains("iam.amazonaws.com", "DeleteBot"));
     }
 }

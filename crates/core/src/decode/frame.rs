@@ -197,8 +197,7 @@ enum Scan {
 
 /// The bytes that matter outside strings, unless a log file is being looked for.
 const STRUCTURAL: ByteSet = ByteSet::of(b"\"{}[]\n");
-/// The bytes that end a run inside a string, without and with line breaks.
-const IN_STRING: ByteSet = ByteSet::of(b"\"\\");
+/// The bytes that end a run inside a string when line breaks matter.
 const IN_STRING_OR_LINE: ByteSet = ByteSet::of(b"\"\\\n");
 
 /// A set of bytes, tested with one load instead of a chain of comparisons.
@@ -226,25 +225,44 @@ impl ByteSet {
 
 /// The first quote or backslash in `rest` (or line break, with `lines`).
 fn string_stop(rest: &[u8], lines: bool) -> Option<usize> {
+    if !lines {
+        return quote_or_backslash(rest);
+    }
     // Most keys and values are short: a plain loop finds their end before a vector search
     // would have started.
     const SHORT: usize = 32;
-    let set = if lines {
-        &IN_STRING_OR_LINE
-    } else {
-        &IN_STRING
-    };
     let head = rest.get(..SHORT).unwrap_or(rest);
-    if let Some(n) = head.iter().position(|&b| set.contains(b)) {
+    if let Some(n) = head.iter().position(|&b| IN_STRING_OR_LINE.contains(b)) {
         return Some(n);
     }
     let tail = rest.get(SHORT..)?;
-    let found = if lines {
-        memchr::memchr3(b'"', b'\\', b'\n', tail)
-    } else {
-        memchr::memchr2(b'"', b'\\', tail)
-    };
-    found.map(|n| n + SHORT)
+    memchr::memchr3(b'"', b'\\', b'\n', tail).map(|n| n + SHORT)
+}
+
+/// The first `"` or `\` in `rest`, eight bytes at a time (the zero-byte test of each word
+/// XORed with the byte sought; its first hit is exact): most strings end within a few words,
+/// before a vector search would have started.
+pub(super) fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = rest.chunks_exact(8);
+    let mut offset = 0;
+    for word in words.by_ref() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let v = u64::from_le_bytes(bytes);
+        let hits = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\')));
+        if hits != 0 {
+            return Some(offset + hits.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|n| offset + n)
 }
 
 fn is_blank(b: u8) -> bool {
@@ -474,7 +492,8 @@ impl<'s> Framer<'s> {
     }
 
     /// A record of a log file read where it starts, when it is valid and framing could not have
-    /// told it otherwise: one pass over its bytes instead of a scan to frame it and a parse.
+    /// told it otherwise: a read and a vectorised check instead of a scan to frame it and a
+    /// parse.
     fn whole_record(&mut self, index: u64, window: &[u8], base: u64) -> Option<Step> {
         let rest = window.get(self.pos.saturating_sub(base) as usize..)?;
         // A record over the limit must not be parsed whole: one byte more is enough to tell.
@@ -490,15 +509,17 @@ impl<'s> Framer<'s> {
             .limits
             .select
             .and_then(|select| quick::turned_down(rest, select, max_depth));
-        let (record, len, alike) = match quick {
-            Some((record, len)) => (record, len, true),
+        let (record, len) = match quick {
+            Some(read) => read,
             None => {
                 let (record, len) = leading_record(rest, self.limits.select)?;
-                let alike = rest.get(..len).is_some_and(|b| framed_alike(b, max_depth));
-                (record, len, alike)
+                if !framed_alike(rest.get(..len)?, max_depth) {
+                    return None;
+                }
+                (record, len)
             }
         };
-        if len as u64 > self.limits.max_record_bytes || !alike {
+        if len as u64 > self.limits.max_record_bytes {
             return None;
         }
         self.pos += len as u64;

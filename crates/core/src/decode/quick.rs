@@ -4,7 +4,7 @@
 //! serde costs three times what skimming its bytes does: every top-level key is parsed and
 //! matched, every string of a kept field is checked, the raw parts are captured. Here such a
 //! record is read in one pass of our own when it is plainly well formed: keys without
-//! escapes, kept fields that are plain strings or `null`, JSON that this pass accepts only
+//! escapes, known text fields that are plain strings or `null`, JSON that this pass accepts only
 //! where serde_json accepts it too (strings, escapes, numbers, literals, nesting), no control
 //! byte and valid UTF-8 anywhere. Anything else (a watched record, an escaped key, a number
 //! where text was expected, a repeated field, damage of any kind) is left to the serde read,
@@ -12,6 +12,7 @@
 //! what the serde read would reject; its records equal the serde read's field for field
 //! (the tests below hold it to that at every byte of damaged records).
 
+use super::frame::quote_or_backslash;
 use super::record::{Field, Record, Select};
 
 /// Nesting this pass follows before it leaves the record to serde: it recurses once per level,
@@ -60,17 +61,21 @@ pub(super) fn turned_down(
         if field == Field::Other || field.is_raw() {
             scan.value(1)?;
         } else {
-            // Text as a skimmed record checks it: a plain string or `null` only, here.
+            // Any text field: a plain string or `null` only, here (its UTF-8 is checked with
+            // the whole record's).
             let text = match scan.peek()? {
-                b'"' => Some(std::str::from_utf8(scan.plain_string()?).ok()?),
+                b'"' => Some(scan.plain_string()?),
                 b'n' => scan.literal(b"null").map(|()| None)?,
                 _ => return None,
             };
-            match field {
-                Field::EventSource => source = text,
-                Field::EventName => name = text,
-                Field::EventId => id = text,
-                _ => {}
+            let kept = match field {
+                Field::EventSource => Some(&mut source),
+                Field::EventName => Some(&mut name),
+                Field::EventId => Some(&mut id),
+                _ => None,
+            };
+            if let Some(kept) = kept {
+                *kept = text.map(std::str::from_utf8).transpose().ok()?;
             }
             if !decided && seen & both == both {
                 if select(source.unwrap_or_default(), name.unwrap_or_default()) {
@@ -89,12 +94,11 @@ pub(super) fn turned_down(
     if !decided || !plain_text(bytes.get(..scan.at)?) {
         return None;
     }
-    let record = Record {
-        event_source: source.map(str::to_owned),
-        event_name: name.map(str::to_owned),
-        event_id: id.map(str::to_owned),
-        ..Record::default()
-    };
+    let record = Record::skimmed(
+        source.map(str::to_owned),
+        name.map(str::to_owned),
+        id.map(str::to_owned),
+    );
     Some((Box::new(record), scan.at))
 }
 
@@ -114,32 +118,6 @@ fn plain_text(bytes: &[u8]) -> bool {
         ascii &= !high;
     }
     ascii || std::str::from_utf8(bytes).is_ok()
-}
-
-/// The first `"` or `\` in `rest`, eight bytes at a time (the zero-byte test of each word
-/// XORed with the byte sought; its first hit is exact). Control bytes need no test here: the
-/// record is checked for them once, whole ([`plain_text`]).
-fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut words = rest.chunks_exact(8);
-    let mut offset = 0;
-    for word in words.by_ref() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let v = u64::from_le_bytes(bytes);
-        let hits = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\')));
-        if hits != 0 {
-            return Some(offset + hits.trailing_zeros() as usize / 8);
-        }
-        offset += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|n| offset + n)
 }
 
 struct Scan<'b> {
@@ -374,7 +352,8 @@ mod tests {
                 "{bytes}"
             );
         }
-        // serde reads these (a repeated field and a bad byte in an unknown field aside).
+        // A bad byte in an unknown field: serde skips it unchecked and reads the record; this
+        // pass checks every byte, and leaves it to serde.
         let mut bad_utf8 = RECORDS[1].as_bytes().to_vec();
         let at = RECORDS[1].find("a/b+c=").unwrap();
         bad_utf8[at] = 0xff;

@@ -32,22 +32,33 @@ pub struct Record {
 }
 
 impl Record {
-    /// Drops every field but `eventSource`, `eventName` and `eventID`: all a skimmed record
-    /// holds.
-    fn keep_only_names(&mut self) {
-        *self = Record {
-            event_source: self.event_source.take(),
-            event_name: self.event_name.take(),
-            event_id: self.event_id.take(),
+    /// All a skimmed record holds, whichever read skimmed it.
+    pub(super) fn skimmed(
+        source: Option<String>,
+        name: Option<String>,
+        id: Option<String>,
+    ) -> Self {
+        Record {
+            event_source: source,
+            event_name: name,
+            event_id: id,
             ..Record::default()
-        };
+        }
+    }
+
+    /// Drops every field a skimmed record does not hold.
+    fn keep_only_names(&mut self) {
+        *self = Record::skimmed(
+            self.event_source.take(),
+            self.event_name.take(),
+            self.event_id.take(),
+        );
     }
 }
 
 /// Which records are read whole, by `(eventSource, eventName)`. In a real trail almost every
-/// record is an event nothing watches (EC2, S3, STS, KMS...), of which only the `eventID` is
-/// ever read: such a record is checked as JSON like any other but its other fields are skipped,
-/// not copied.
+/// record is an event nothing watches (EC2, S3, STS, KMS...): such a record is checked as JSON
+/// like any other, but only its `eventSource`, `eventName` and `eventID` are kept.
 pub type Select<'s> = &'s dyn Fn(&str, &str) -> bool;
 
 impl<'de> Deserialize<'de> for Record {
@@ -189,7 +200,7 @@ impl Visitor<'_> for FieldVisitor {
         Ok(Field::of(key))
     }
     fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Field, E> {
-        Ok(std::str::from_utf8(key).map_or(Field::Other, Field::of))
+        Ok(Field::of_bytes(key))
     }
 }
 
