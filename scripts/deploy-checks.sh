@@ -34,6 +34,8 @@ timed() {
 }
 report() {
   local status=$?
+  # Not in a background job's child that a signal caught before it exec'd (it inherits this trap).
+  [ "$BASHPID" = "$$" ] || return 0
   stop_servers
   if [ ${#TIMINGS[@]} -gt 0 ]; then
     printf '\n==> deploy checks: durations\n'

@@ -135,6 +135,10 @@ stop_pid() {
 }
 cleanup() {
   local status=$?
+  # A background command's forked child is this shell until it execs, traps and all: a signal in
+  # that window (stop_pid on an invoke started a moment ago, when the function died at once) ran
+  # this cleanup in the child, which stopped everything and removed $work under the script.
+  [ "$BASHPID" = "$$" ] || exit "$status"
   trap - EXIT INT TERM
   stop_pid "$invoke_pid"
   stop_pid "$function_pid"
@@ -204,6 +208,8 @@ fi
 
 # cargo lambda watch prints the environment the function needs, then starts serving.
 port=$(free_port)
+# Created here: the background child opens it, maybe after the first grep below.
+: >"$work/watch.log"
 "$cargo_lambda" lambda watch --only-lambda-apis -A 127.0.0.1 -P "$port" >"$work/watch.log" 2>&1 &
 watch_pid=$!
 ready=false

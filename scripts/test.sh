@@ -12,6 +12,8 @@ source scripts/lib.sh
 BACKGROUND_GROUPS=()
 # Servers, and any background build still running when a step fails.
 cleanup() {
+  # Not in a background job's child that a signal caught before it exec'd (it inherits this trap).
+  [ "$BASHPID" = "$$" ] || return 0
   stop_servers
   local group
   for group in "${BACKGROUND_GROUPS[@]}"; do
