@@ -8,8 +8,6 @@
 
 use serde_json::Value;
 
-use super::tree::{Json, Object};
-
 use crate::policy::PolicyError;
 
 /// A decoded IAM policy document (identity policy or trust policy).
@@ -116,8 +114,12 @@ impl PolicyDocument {
     pub fn from_value(value: &Value) -> Result<Self, PolicyError> {
         match value {
             Value::String(s) => Self::decode_str(s),
-            // Rare (CloudTrail and IAM carry documents as text): the same tree, borrowed.
-            Value::Object(map) => Self::from_object(Object::from_map(map)),
+            // Rare (CloudTrail and IAM carry documents as text): read by the same visitors.
+            Value::Object(_) => super::read::document(value).unwrap_or_else(|e| {
+                Err(PolicyError::NotJson {
+                    reason: e.to_string(),
+                })
+            }),
             other => Err(PolicyError::WrongType {
                 found: json_type(other),
             }),
@@ -130,16 +132,16 @@ impl PolicyDocument {
         // IAM encodes once; tolerate one more layer from tools that encode again.
         for _ in 0..3 {
             if current.starts_with('{') {
-                let tree: Json =
-                    serde_json::from_str(&current).map_err(|e| PolicyError::NotJson {
+                let mut json = serde_json::Deserializer::from_str(&current);
+                let read = super::read::document(&mut json).and_then(|doc| {
+                    json.end()?;
+                    Ok(doc)
+                });
+                return read.unwrap_or_else(|e| {
+                    Err(PolicyError::NotJson {
                         reason: e.to_string(),
-                    })?;
-                return match tree {
-                    Json::Object(object) => Self::from_object(object),
-                    other => Err(PolicyError::WrongType {
-                        found: other.kind(),
-                    }),
-                };
+                    })
+                });
             }
             if !current.contains('%') {
                 break;
@@ -154,249 +156,15 @@ impl PolicyDocument {
             current = std::borrow::Cow::Owned(decoded);
         }
         // Valid JSON of another type is a type error, not a syntax error.
-        match serde_json::from_str::<Json>(&current) {
+        match serde_json::from_str::<Value>(&current) {
             Ok(other) => Err(PolicyError::WrongType {
-                found: other.kind(),
+                found: json_type(&other),
             }),
             Err(_) => Err(PolicyError::NotJson {
                 reason: format!("expected a JSON object, found `{}`", preview(&current)),
             }),
         }
     }
-
-    /// Takes the document apart rather than copying out of it: every string moves into the
-    /// statements, which keeps decoding a large policy to at most one allocation per string.
-    fn from_object(mut object: Object) -> Result<Self, PolicyError> {
-        let version = get(&object, "Version").cloned().and_then(Json::into_text);
-        let statement_key = key_of(&object, "Statement")
-            .ok_or(PolicyError::MissingStatement)?
-            .to_owned();
-        let raw_statements: Vec<Json> = match object.remove(&statement_key) {
-            Some(Json::Array(items)) => items,
-            Some(single @ Json::Object(_)) => vec![single],
-            Some(other) => {
-                return Err(PolicyError::BadStatement {
-                    found: other.kind(),
-                })
-            }
-            None => return Err(PolicyError::MissingStatement),
-        };
-        let mut doc = PolicyDocument {
-            version,
-            statements: Vec::with_capacity(raw_statements.len()),
-            ..Default::default()
-        };
-        for (index, raw) in raw_statements.into_iter().enumerate() {
-            match decode_statement(index, raw) {
-                Ok(statement) => doc.statements.push(statement),
-                Err(reason) => doc.problems.push(format!("statement {index}: {reason}")),
-            }
-        }
-        Ok(doc)
-    }
-}
-
-/// Looks a policy key up as written, then case-insensitively: IAM itself is strict, but a
-/// document that reached CloudTrail may come from a tool that is not.
-fn get<'o, 'a>(object: &'o Object<'a>, key: &str) -> Option<&'o Json<'a>> {
-    object.get(key_of(object, key)?)
-}
-
-/// The key [`get`] finds `key` under: as written, else the first (in key order) that matches
-/// case-insensitively.
-fn key_of<'o>(object: &'o Object, key: &str) -> Option<&'o str> {
-    object
-        .key(key)
-        .or_else(|| object.keys().find(|k| k.eq_ignore_ascii_case(key)))
-}
-
-/// The elements of a statement, found in one pass over its keys with [`get`]'s rule: the key as
-/// written wins, else the first that matches case-insensitively.
-#[derive(Default)]
-struct Elements<'a> {
-    slots: [Option<(Json<'a>, bool)>; ELEMENTS.len()],
-}
-
-const ELEMENTS: [&str; 9] = [
-    "Effect",
-    "Sid",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Principal",
-    "NotPrincipal",
-    "Condition",
-];
-
-impl<'a> Elements<'a> {
-    fn of(object: Object<'a>) -> Self {
-        let mut elements = Elements::default();
-        for (key, value) in object {
-            let Some(i) = ELEMENTS.iter().position(|e| e.eq_ignore_ascii_case(&key)) else {
-                continue;
-            };
-            let exact = ELEMENTS.get(i).is_some_and(|e| *e == key);
-            if let Some(slot) = elements.slots.get_mut(i) {
-                let replace = match slot {
-                    None => true,
-                    Some((_, was_exact)) => exact && !*was_exact,
-                };
-                if replace {
-                    *slot = Some((value, exact));
-                }
-            }
-        }
-        elements
-    }
-
-    fn take(&mut self, name: &str) -> Option<Json<'a>> {
-        let i = ELEMENTS.iter().position(|e| *e == name)?;
-        self.slots.get_mut(i)?.take().map(|(value, _)| value)
-    }
-}
-
-fn decode_statement(index: usize, raw: Json) -> Result<Statement, String> {
-    let Json::Object(object) = raw else {
-        return Err(format!("expected an object, found {}", raw.kind()));
-    };
-    let mut elements = Elements::of(object);
-    let effect = match elements.take("Effect") {
-        Some(Json::String(e)) => match e.trim() {
-            e if e.eq_ignore_ascii_case("allow") => Effect::Allow,
-            e if e.eq_ignore_ascii_case("deny") => Effect::Deny,
-            e => return Err(format!("unknown Effect `{e}`")),
-        },
-        _ => return Err("missing Effect".into()),
-    };
-    let sid = elements
-        .take("Sid")
-        .and_then(Json::into_text)
-        .filter(|s| !s.is_empty());
-    let actions = polar(&mut elements, "Action", "NotAction", string_list)?;
-    let resources = polar(&mut elements, "Resource", "NotResource", string_list)?;
-    let principals = polar(&mut elements, "Principal", "NotPrincipal", principal_list)?;
-    let conditions = match elements.take("Condition") {
-        None | Some(Json::Null) => Vec::new(),
-        Some(value) => conditions(value)?,
-    };
-    Ok(Statement {
-        index,
-        sid,
-        effect,
-        actions,
-        resources,
-        principals,
-        conditions,
-    })
-}
-
-fn polar<'a, T>(
-    elements: &mut Elements<'a>,
-    is: &str,
-    not: &str,
-    decode: fn(Json<'a>) -> Result<T, String>,
-) -> Result<Option<(Polarity, T)>, String> {
-    match (elements.take(is), elements.take(not)) {
-        (Some(_), Some(_)) => Err(format!("both {is} and {not}")),
-        (Some(v), None) => decode(v)
-            .map(|x| Some((Polarity::Is, x)))
-            .map_err(|e| format!("{is}: {e}")),
-        (None, Some(v)) => decode(v)
-            .map(|x| Some((Polarity::Not, x)))
-            .map_err(|e| format!("{not}: {e}")),
-        (None, None) => Ok(None),
-    }
-}
-
-fn string_list(value: Json) -> Result<Vec<String>, String> {
-    match value {
-        Json::String(s) => Ok(vec![s.into_owned()]),
-        Json::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                Json::String(s) => Ok(s.into_owned()),
-                other => Err(format!("expected a string, found {}", other.kind())),
-            })
-            .collect(),
-        other => Err(format!(
-            "expected a string or an array, found {}",
-            other.kind()
-        )),
-    }
-}
-
-fn principal_list(value: Json) -> Result<Principals, String> {
-    match value {
-        Json::String(s) if s.trim() == "*" => Ok(Principals {
-            wildcard: true,
-            entries: Vec::new(),
-        }),
-        // A bare string other than "*" is not valid IAM; read it as an AWS principal.
-        Json::String(s) => Ok(Principals {
-            wildcard: false,
-            entries: vec![("AWS".into(), s.into_owned())],
-        }),
-        Json::Object(object) => {
-            let mut principals = Principals::default();
-            for (kind, values) in object {
-                for v in string_list(values).map_err(|e| format!("{kind}: {e}"))? {
-                    principals.entries.push((kind.to_string(), v));
-                }
-            }
-            Ok(principals)
-        }
-        other => Err(format!(
-            "expected \"*\" or an object, found {}",
-            other.kind()
-        )),
-    }
-}
-
-fn conditions(value: Json) -> Result<Vec<Condition>, String> {
-    let Json::Object(ops) = value else {
-        return Err(format!(
-            "Condition: expected an object, found {}",
-            value.kind()
-        ));
-    };
-    let mut out = Vec::new();
-    for (operator, keys) in ops {
-        let Json::Object(keys) = keys else {
-            return Err(format!(
-                "Condition {operator}: expected an object, found {}",
-                keys.kind()
-            ));
-        };
-        let without_set = operator
-            .split_once(':')
-            .map_or(operator.as_ref(), |(_, rest)| rest);
-        let (base, if_exists) = match without_set.len().checked_sub("IfExists".len()) {
-            Some(cut)
-                if without_set
-                    .get(cut..)
-                    .is_some_and(|tail| tail.eq_ignore_ascii_case("IfExists")) =>
-            {
-                (without_set.get(..cut).unwrap_or(without_set), true)
-            }
-            _ => (without_set, false),
-        };
-        let base_operator = base.to_owned();
-        for (key, raw_values) in keys {
-            let values = match raw_values {
-                Json::Array(items) => items.into_iter().filter_map(Json::into_text).collect(),
-                other => other.into_text().into_iter().collect(),
-            };
-            out.push(Condition {
-                operator: operator.to_string(),
-                base_operator: base_operator.clone(),
-                if_exists,
-                key: key.into_owned(),
-                values,
-            });
-        }
-    }
-    Ok(out)
 }
 
 pub(crate) fn json_type(value: &Value) -> &'static str {

@@ -6,7 +6,7 @@ pub mod evaluate;
 mod notes;
 pub mod passrole;
 pub mod probe;
-mod tree;
+mod read;
 pub mod trust;
 pub mod value;
 pub mod wildcard;
