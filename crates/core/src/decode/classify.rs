@@ -75,7 +75,12 @@ pub(crate) fn leading_record(
     select: Option<Select<'_>>,
 ) -> Option<(Box<Record>, usize)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let record = RecordOrNot { select }.deserialize(&mut de).ok()??;
+    let record = RecordOrNot {
+        select,
+        bare: false,
+    }
+    .deserialize(&mut de)
+    .ok()??;
     // A stream starts where the record ended.
     Some((record, de.into_iter::<IgnoredAny>().byte_offset()))
 }
@@ -136,6 +141,24 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
                 Err(e) => at.error(&e, "not valid JSON"),
             },
         );
+        return;
+    }
+    // Most objects given alone are bare records (an event file, a record per line): read as
+    // one at once. An object with a key the skim below decides on, or anything wrong, takes the
+    // skim's way, which gives it the item and the error it always had; what the skim accepts
+    // as a record it then reads with this same visitor, without `bare`.
+    if let Ok(Some(record)) = read_record(
+        at.bytes,
+        RecordOrNot {
+            select: None,
+            bare: true,
+        },
+    ) {
+        on_item(Item::Record {
+            record,
+            envelope: None,
+            position,
+        });
         return;
     }
     let skim = match serde_json::from_slice::<Skim<'_>>(at.bytes) {
@@ -346,6 +369,8 @@ pub(crate) fn json_error(message: &str, line: u64, column: u64, index: Option<u6
 #[derive(Clone, Copy)]
 struct RecordOrNot<'s> {
     select: Option<Select<'s>>,
+    /// See [`RecordVisitor::bare`].
+    bare: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordOrNot<'_> {
@@ -361,8 +386,18 @@ fn parse_record(
     bytes: &[u8],
     select: Option<Select<'_>>,
 ) -> serde_json::Result<Option<Box<Record>>> {
+    read_record(
+        bytes,
+        RecordOrNot {
+            select,
+            bare: false,
+        },
+    )
+}
+
+fn read_record(bytes: &[u8], seed: RecordOrNot<'_>) -> serde_json::Result<Option<Box<Record>>> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let record = RecordOrNot { select }.deserialize(&mut de)?;
+    let record = seed.deserialize(&mut de)?;
     de.end()?;
     Ok(record)
 }
@@ -376,6 +411,7 @@ impl<'de> Visitor<'de> for RecordOrNot<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         RecordVisitor {
             select: self.select,
+            bare: self.bare,
         }
         .visit_map(map)
         .map(Some)
@@ -401,5 +437,120 @@ impl<'de> Visitor<'de> for RecordOrNot<'_> {
     }
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bare records of every sample, and of each a set of variants: with each key the skim
+    /// decides on (plain and escaped), without its names, with a name twice or of another type,
+    /// cut short, with bytes that are not UTF-8.
+    fn objects() -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
+        let mut records = Vec::new();
+        for entry in std::fs::read_dir(root).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            records.push(value.get("detail").cloned().unwrap_or(value).to_string());
+        }
+        assert!(records.len() > 50, "{}", records.len());
+        let mut out = Vec::new();
+        for record in records {
+            let body = record.strip_prefix('{').unwrap();
+            for key in [
+                "Records",
+                "detail",
+                "detail-type",
+                "source",
+                "id",
+                "account",
+                "region",
+                "time",
+                "\\u0073ource",
+                "Detail",
+                "eventName",
+                "eventSource",
+                "eventID",
+            ] {
+                for value in ["\"x\"", "[]", "{}", "7", "null"] {
+                    out.push(format!("{{\"{key}\":{value},{body}").into_bytes());
+                    let end = record.len() - 1;
+                    out.push(format!("{},\"{key}\":{value}}}", &record[..end]).into_bytes());
+                }
+            }
+            out.push(
+                record
+                    .replace("\"eventName\"", "\"eventNam\"")
+                    .replace("\"eventSource\"", "\"eventSourc\"")
+                    .into_bytes(),
+            );
+            out.push(
+                record
+                    .replace("\"eventName\":", "\"eventName\":7,\"x\":")
+                    .into_bytes(),
+            );
+            out.push(record.as_bytes()[..record.len() / 2].to_vec());
+            let mut bad = record.clone().into_bytes();
+            if let Some(at) = record.find("us-east-1") {
+                bad[at] = 0xff;
+            }
+            out.push(bad);
+            out.push(record.into_bytes());
+        }
+        out
+    }
+
+    /// The fast path's claim: what it reads as a bare record, the skim's way reads as the same
+    /// bare record (so it gives the same item), and it leaves everything else to that way.
+    #[test]
+    fn a_bare_read_takes_only_what_the_skim_reads_as_the_same_record() {
+        let (mut taken, mut left) = (0, 0);
+        for bytes in objects() {
+            let bare = read_record(
+                &bytes,
+                RecordOrNot {
+                    select: None,
+                    bare: true,
+                },
+            );
+            let Ok(Some(record)) = bare else {
+                left += 1;
+                continue;
+            };
+            taken += 1;
+            let text = String::from_utf8_lossy(&bytes);
+            let skim = serde_json::from_slice::<Skim<'_>>(&bytes).expect(&text);
+            assert!(skim.records.is_none() && skim.detail.is_none(), "{text}");
+            assert!(
+                skim.event_name.is_some() || skim.event_source.is_some(),
+                "{text}"
+            );
+            let whole = parse_record(&bytes, None).expect(&text).expect(&text);
+            assert_eq!(format!("{record:?}"), format!("{whole:?}"), "{text}");
+        }
+        // Both ways are exercised: the records themselves and most variants taken, every
+        // variant with a key the skim decides on left.
+        assert!(taken > 500 && left > 1000, "{taken} taken, {left} left");
+    }
+
+    #[test]
+    fn an_envelope_and_a_log_file_are_left_at_their_first_deciding_key() {
+        for text in [
+            r#"{"version":"0","id":"1","detail-type":"x","detail":{"eventName":"A"}}"#,
+            r#"{"Records":[{"eventName":"A"}]}"#,
+            r#"{"eventName":"A","source":"aws.iam"}"#,
+            r#"{"awsRegion":"us-east-1"}"#,
+        ] {
+            let bare = read_record(
+                text.as_bytes(),
+                RecordOrNot {
+                    select: None,
+                    bare: true,
+                },
+            );
+            assert!(bare.is_err(), "{text}");
+        }
     }
 }

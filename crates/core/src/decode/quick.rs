@@ -52,13 +52,13 @@ pub(super) fn turned_down(
         scan.blank();
         scan.eat(b':')?;
         scan.blank();
-        if field != Field::Other {
+        if !field.is_unknown() {
             if seen & field.bit() != 0 {
                 return None;
             }
             seen |= field.bit();
         }
-        if field == Field::Other || field.is_raw() {
+        if field.is_unknown() || field.is_raw() {
             scan.value(1)?;
         } else {
             // Any text field: a plain string or `null` only, here (its UTF-8 is checked with

@@ -63,8 +63,11 @@ pub type Select<'s> = &'s dyn Fn(&str, &str) -> bool;
 
 impl<'de> Deserialize<'de> for Record {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RecordVisitor { select: None })
-            .map(|r| *r)
+        d.deserialize_map(RecordVisitor {
+            select: None,
+            bare: false,
+        })
+        .map(|r| *r)
     }
 }
 
@@ -73,7 +76,14 @@ impl<'de> Deserialize<'de> for Record {
 /// unknown fields are skipped and a repeated field is an error, as serde's derive does.
 pub(crate) struct RecordVisitor<'s> {
     pub select: Option<Select<'s>>,
+    /// Read only an object that is plainly a bare record: fail at the first key the classifier
+    /// decides on, and at the end when neither `eventSource` nor `eventName` was there, so that
+    /// `classify` takes anything else its longer way (and gives it the item and error it did).
+    pub bare: bool,
 }
+
+/// Why a [`RecordVisitor`] with `bare` stopped; never reported (the caller reads again).
+const NOT_BARE: &str = "not plainly a bare record";
 
 /// The fields a record is read for, by their CloudTrail names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +103,11 @@ pub(super) enum Field {
     EventId,
     EventType,
     RecipientAccountId,
+    /// A key no record field has.
     Other,
+    /// A key that tells the classifier the object is something else (a log file's `Records`,
+    /// an EventBridge event's `detail`, `source`...): to a record, an unknown key like `Other`.
+    Classifier,
 }
 
 impl Field {
@@ -122,6 +136,9 @@ impl Field {
             b"eventID" => Field::EventId,
             b"eventType" => Field::EventType,
             b"recipientAccountId" => Field::RecipientAccountId,
+            // `classify::Skim`'s keys, besides the two names.
+            b"Records" | b"detail" | b"detail-type" | b"source" | b"id" | b"account"
+            | b"region" | b"time" => Field::Classifier,
             _ => Field::Other,
         }
     }
@@ -143,12 +160,22 @@ impl Field {
             Field::EventId => "eventID",
             Field::EventType => "eventType",
             Field::RecipientAccountId => "recipientAccountId",
-            Field::Other => "",
+            Field::Other | Field::Classifier => "",
         }
     }
 
+    /// A key that is no record field, skipped when a record is read.
+    pub(super) fn is_unknown(self) -> bool {
+        matches!(self, Field::Other | Field::Classifier)
+    }
+
+    /// The field's bit in a set of fields seen; none for an unknown key.
     pub(super) fn bit(self) -> u16 {
-        1 << (self as u16)
+        if self.is_unknown() {
+            0
+        } else {
+            1 << (self as u16)
+        }
     }
 
     /// Kept as raw JSON, not as text.
@@ -177,7 +204,8 @@ impl Field {
             Field::UserIdentity
             | Field::RequestParameters
             | Field::ResponseElements
-            | Field::Other => return None,
+            | Field::Other
+            | Field::Classifier => return None,
         })
     }
 }
@@ -287,7 +315,10 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
         let mut early = self.select.map(|_| Early::default());
         let mut skim = false;
         while let Some(field) = map.next_key::<Field>()? {
-            if field == Field::Other {
+            if field == Field::Classifier && self.bare {
+                return Err(de::Error::custom(NOT_BARE));
+            }
+            if field.is_unknown() {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
@@ -323,6 +354,9 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                     _ => record.keep_only_names(),
                 }
             }
+        }
+        if self.bare && seen & both == 0 {
+            return Err(de::Error::custom(NOT_BARE));
         }
         // A record without `eventSource` or `eventName`: nothing decided, read whole.
         if let Some(early) = early {
@@ -444,7 +478,10 @@ mod tests {
     const RUN_INSTANCES: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"Root"},"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","requestParameters":{"instanceType":"t3.micro"},"eventID":"e-1","recipientAccountId":"111122223333"}"#;
 
     fn read(json: &str, select: Option<Select<'_>>) -> serde_json::Result<Box<Record>> {
-        serde_json::Deserializer::from_str(json).deserialize_map(RecordVisitor { select })
+        serde_json::Deserializer::from_str(json).deserialize_map(RecordVisitor {
+            select,
+            bare: false,
+        })
     }
 
     #[test]
