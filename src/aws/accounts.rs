@@ -130,14 +130,12 @@ impl Accounts {
     pub async fn home(&self) -> Option<String> {
         self.home
             .get_or_init(|| async {
-                match self.sts.get_caller_identity().send().await {
-                    Ok(answer) => answer.account,
-                    Err(e) => {
-                        let e = AwsError::from_sdk("sts:GetCallerIdentity", &e);
+                super::caller_account(&self.sts)
+                    .await
+                    .map_err(|e| {
                         tracing::warn!("cannot tell which account the credentials are in: {e}");
-                        None
-                    }
-                }
+                    })
+                    .ok()
             })
             .await
             .clone()

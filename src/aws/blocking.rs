@@ -60,12 +60,8 @@ impl Blocking {
     /// The account the credentials belong to (`sts:GetCallerIdentity`, which needs no
     /// permission).
     pub fn home_account(&self) -> Result<String, AwsError> {
-        const OPERATION: &str = "sts:GetCallerIdentity";
         let sts = counted_client!(aws_sdk_sts, &self.config, &self.calls);
-        self.block_on(sts.get_caller_identity().send())
-            .map_err(|e| AwsError::from_sdk(OPERATION, &e))?
-            .account
-            .ok_or_else(|| AwsError::unusable(OPERATION, "the answer names no account"))
+        self.block_on(super::caller_account(&sts))
     }
 
     /// Finding state in a DynamoDB table (`--state dynamodb:TABLE`).

@@ -170,6 +170,18 @@ impl Intercept for CallCounter {
     }
 }
 
+/// The account the credentials belong to (`sts:GetCallerIdentity`, which needs no
+/// permission): what the sweep, the Security Hub sink and the cross-account reader each ask.
+pub async fn caller_account(sts: &aws_sdk_sts::Client) -> Result<String, AwsError> {
+    const OPERATION: &str = "sts:GetCallerIdentity";
+    sts.get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(OPERATION, &e))?
+        .account
+        .ok_or_else(|| AwsError::unusable(OPERATION, "the answer names no account"))
+}
+
 /// Calls made between two snapshots of a [`CallCounter`].
 pub fn difference(
     before: &BTreeMap<String, u64>,

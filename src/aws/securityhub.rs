@@ -15,7 +15,6 @@ use crate::asff::{to_asff, AsffFinding, Importer, MAX_FINDINGS_PER_CALL};
 use crate::finding::Finding;
 
 const IMPORT: &str = "securityhub:BatchImportFindings";
-const WHO: &str = "sts:GetCallerIdentity";
 /// Refused findings named in an error message; the count says how many more.
 const NAMED: usize = 10;
 
@@ -130,18 +129,9 @@ impl SecurityHubWriter {
         let (_, region) = self.target.as_ref().ok_or(ImportError::NoRegion)?;
         self.importer
             .get_or_try_init(|| async {
-                let who = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
+                let account = super::caller_account(&self.sts)
                     .await
-                    .map_err(|e| ImportError::Account(Box::new(AwsError::from_sdk(WHO, &e))))?;
-                let account = who.account().map(str::to_owned).ok_or_else(|| {
-                    ImportError::Account(Box::new(AwsError::unusable(
-                        WHO,
-                        "the answer names no account",
-                    )))
-                })?;
+                    .map_err(|e| ImportError::Account(Box::new(e)))?;
                 Ok(Importer {
                     account,
                     region: region.clone(),
