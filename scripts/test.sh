@@ -27,11 +27,18 @@ mkdir -p target
 step "python tools into .venv* in the background (moto_server, cargo-lambda; SAM, cfn-lint; checkov; pinned in scripts/requirements/)"
 # pip waits on the network and unpacking, the compiler on the CPU: the venvs install while cargo
 # compiles, and each step that needs one waits for it. Their logs are printed if they fail.
-ensure_venv .venv scripts/requirements/test.txt >target/venv-test.log 2>&1 &
+# setsid: each its own process group, so a step that fails stops pip too (it went on writing
+# into .venv* after the script had ended).
+# One command a line under `set -e`: in `a && b` errexit is off inside `a`, so a failed pip
+# would still have written the venv's marker.
+setsid bash -c 'set -euo pipefail; source scripts/lib.sh
+  ensure_venv .venv scripts/requirements/test.txt' >target/venv-test.log 2>&1 &
 VENV_TEST_PID=$!
-( ensure_venv .venv-sam scripts/requirements/sam.txt &&
-  ensure_venv .venv-checkov scripts/requirements/checkov.txt ) >target/venvs.log 2>&1 &
+setsid bash -c 'set -euo pipefail; source scripts/lib.sh
+  ensure_venv .venv-sam scripts/requirements/sam.txt
+  ensure_venv .venv-checkov scripts/requirements/checkov.txt' >target/venvs.log 2>&1 &
 VENVS_PID=$!
+BACKGROUND_GROUPS+=("$VENV_TEST_PID" "$VENVS_PID")
 # wait_venv PID LOG: the install's status, its log if it failed.
 wait_venv() {
   if ! wait "$1"; then

@@ -468,7 +468,10 @@ mod tests {
                 "account",
                 "region",
                 "time",
+                "\\u0052ecords",
+                "d\\u0065tail",
                 "\\u0073ource",
+                "t\\u0069me",
                 "Detail",
                 "eventName",
                 "eventSource",
@@ -486,11 +489,18 @@ mod tests {
                     .replace("\"eventSource\"", "\"eventSourc\"")
                     .into_bytes(),
             );
-            out.push(
-                record
-                    .replace("\"eventName\":", "\"eventName\":7,\"x\":")
-                    .into_bytes(),
-            );
+            // Both names `null` (the skim counts them as absent), or of another type.
+            for value in ["null", "7", "[]"] {
+                out.push(
+                    record
+                        .replace("\"eventName\":", &format!("\"eventName\":{value},\"x\":"))
+                        .replace(
+                            "\"eventSource\":",
+                            &format!("\"eventSource\":{value},\"y\":"),
+                        )
+                        .into_bytes(),
+                );
+            }
             out.push(record.as_bytes()[..record.len() / 2].to_vec());
             let mut bad = record.clone().into_bytes();
             if let Some(at) = record.find("us-east-1") {
@@ -536,12 +546,13 @@ mod tests {
     }
 
     #[test]
-    fn an_envelope_and_a_log_file_are_left_at_their_first_deciding_key() {
+    fn what_the_skim_decides_on_is_not_read_as_a_bare_record() {
         for text in [
             r#"{"version":"0","id":"1","detail-type":"x","detail":{"eventName":"A"}}"#,
             r#"{"Records":[{"eventName":"A"}]}"#,
             r#"{"eventName":"A","source":"aws.iam"}"#,
             r#"{"awsRegion":"us-east-1"}"#,
+            r#"{"eventName":null,"eventSource":null,"awsRegion":"us-east-1"}"#,
         ] {
             let bare = read_record(
                 text.as_bytes(),

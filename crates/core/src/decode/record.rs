@@ -77,7 +77,7 @@ impl<'de> Deserialize<'de> for Record {
 pub(crate) struct RecordVisitor<'s> {
     pub select: Option<Select<'s>>,
     /// Read only an object that is plainly a bare record: fail at the first key the classifier
-    /// decides on, and at the end when neither `eventSource` nor `eventName` was there, so that
+    /// decides on, and at the end when neither `eventSource` nor `eventName` was kept, so that
     /// `classify` takes anything else its longer way (and gives it the item and error it did).
     pub bare: bool,
 }
@@ -355,7 +355,9 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 }
             }
         }
-        if self.bare && seen & both == 0 {
+        // The skim counts a name only when it is there and not `null`; text of any other type
+        // is kept, so a name kept here is one the skim counts.
+        if self.bare && record.event_source.is_none() && record.event_name.is_none() {
             return Err(de::Error::custom(NOT_BARE));
         }
         // A record without `eventSource` or `eventName`: nothing decided, read whole.

@@ -129,8 +129,11 @@ impl PolicyDocument {
     /// Decodes a document from text: JSON, or URL-encoded JSON as IAM returns it.
     pub fn decode_str(text: &str) -> Result<Self, PolicyError> {
         let mut current = std::borrow::Cow::Borrowed(text.trim());
-        // IAM encodes once; tolerate one more layer from tools that encode again.
-        for _ in 0..3 {
+        // IAM encodes once; tolerate one more layer from tools that encode again. (A third
+        // layer was once decoded and then never parsed, which called the document "an object,
+        // expected a JSON object".)
+        const LAYERS: usize = 2;
+        for layer in 0..=LAYERS {
             if current.starts_with('{') {
                 let mut json = serde_json::Deserializer::from_str(&current);
                 let read = super::read::document(&mut json).and_then(|doc| {
@@ -143,7 +146,7 @@ impl PolicyDocument {
                     })
                 });
             }
-            if !current.contains('%') {
+            if layer == LAYERS || !current.contains('%') {
                 break;
             }
             let decoded = percent_encoding::percent_decode_str(&current)
@@ -272,6 +275,26 @@ mod tests {
         assert_eq!(doc.statements.len(), 1);
         assert_eq!(doc.problems.len(), 2);
         assert!(doc.problems[0].contains("unknown Effect `Maybe`"));
+    }
+
+    #[test]
+    fn two_layers_of_url_encoding_are_read_and_a_third_is_named() {
+        let once: String =
+            percent_encoding::utf8_percent_encode(COMPACT, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let twice: String =
+            percent_encoding::utf8_percent_encode(&once, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let thrice: String =
+            percent_encoding::utf8_percent_encode(&twice, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let plain = PolicyDocument::decode_str(COMPACT).unwrap();
+        assert_eq!(PolicyDocument::decode_str(&once).unwrap(), plain);
+        assert_eq!(PolicyDocument::decode_str(&twice).unwrap(), plain);
+        match PolicyDocument::decode_str(&thrice) {
+            Err(PolicyError::NotJson { reason }) => assert!(reason.contains("`%7B"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

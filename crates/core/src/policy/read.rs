@@ -4,18 +4,19 @@
 //! it apart was most of the cost of decoding a 2 KB policy: a vector per object, a vector per
 //! array, a sort per object, then the statements built from it (README, Performance: the
 //! typical event). Here each element is read into its final form as the parser meets it, and
-//! the value of a key that will not be kept is skimmed.
+//! the value of a key that will not be kept is read without being kept ([`Unkept`]).
 //!
 //! The reading is the one a `serde_json::Value` gives a document, which the findings depend on:
 //! of a key written twice the last one counts; of keys that differ only in case, the one
 //! spelled as IAM spells it wins, else the first in byte order; principals and conditions come
 //! in key order. Problems inside a statement (a wrong type, an unknown `Effect`) make that
-//! statement a problem and never stop the reading; only invalid JSON fails the document.
+//! statement a problem and never stop the reading. The document fails on invalid JSON anywhere
+//! in it (kept or not), and when its `Statement` is missing or neither an object nor an array.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
 use super::document::{Condition, Effect, Polarity, PolicyDocument, Principals, Statement};
@@ -61,8 +62,8 @@ impl Scalar<'_> {
 const ARRAY: &str = "an array";
 const OBJECT: &str = "an object";
 
-/// What a value is read into. A shape that does not take arrays or objects still consumes them
-/// (skimmed), then answers with [`Shape::other`].
+/// What a value is read into. A shape that does not take arrays or objects still reads them
+/// ([`Unkept`]), then answers with [`Shape::other`].
 trait Shape<'de>: Sized {
     type Out;
 
@@ -75,12 +76,12 @@ trait Shape<'de>: Sized {
     }
 
     fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Out, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Unkept>()?.is_some() {}
         Ok(self.other(ARRAY))
     }
 
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Out, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Key, Unkept>()?.is_some() {}
         Ok(self.other(OBJECT))
     }
 }
@@ -147,6 +148,28 @@ impl<'de, S: Shape<'de>> Visitor<'de> for Read<S> {
     }
 }
 
+/// A value that is not kept (an unknown key's, a losing spelling's, a wrong type's), read as a
+/// kept one is: a string's escapes and UTF-8, a number's range, the nesting limit. serde's
+/// `IgnoredAny` only skims (serde_json does not check what it skips), and a document must not
+/// pass or fail by which of its values are kept.
+struct Unkept;
+
+impl<'de> de::Deserialize<'de> for Unkept {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Read(UnkeptShape))
+    }
+}
+
+struct UnkeptShape;
+
+impl<'de> Shape<'de> for UnkeptShape {
+    type Out = Unkept;
+
+    fn other(self, _kind: &'static str) -> Unkept {
+        Unkept
+    }
+}
+
 /// An object key, borrowed when it has no escapes.
 struct Key<'de>(Cow<'de, str>);
 
@@ -192,7 +215,7 @@ impl<T> Default for Pick<T> {
 
 impl<T> Pick<T> {
     /// Whether a value under `key` would replace what is held; decided before it is read, so a
-    /// value that loses is only skimmed.
+    /// value that loses is only checked ([`Unkept`]).
     fn wants(&self, key: &str, exact: bool) -> bool {
         match &self.held {
             None => true,
@@ -209,7 +232,7 @@ impl<T> Pick<T> {
         self.held.map(|(_, value)| value)
     }
 
-    /// Reads the entry's value with `shape` when it is wanted, else skims it.
+    /// Reads the entry's value with `shape` when it is wanted, else only checks it.
     fn offer<'de, A, S>(
         &mut self,
         map: &mut A,
@@ -225,7 +248,7 @@ impl<T> Pick<T> {
             let value = map.next_value_seed(Read(shape))?;
             self.put(key, exact, value);
         } else {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Unkept>()?;
         }
         Ok(())
     }
@@ -521,7 +544,7 @@ impl Elements {
                 e.condition
                     .offer(m, key, exact(CONDITION), ConditionShape)?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Unkept>()?;
             }
         }
         Ok(e)
@@ -661,7 +684,7 @@ impl<'de> Shape<'de> for DocumentShape {
                 let shape = StatementsShape { doc: &mut doc };
                 statement.offer(&mut map, key, key == "Statement", shape)?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Unkept>()?;
             }
         }
         match statement.take() {
@@ -1128,21 +1151,43 @@ mod tests {
         );
     }
 
+    /// Kept or not (an unknown key, a losing spelling, a value of the wrong type), a value is
+    /// read as fully: serde_json's skim would pass a lone surrogate, a number out of range and
+    /// any depth.
     #[test]
     fn invalid_json_anywhere_fails_the_document() {
+        let deep = format!("{}{}", "[".repeat(130), "]".repeat(130));
         for text in [
-            r#"{"Statement":[{"Effect":"Allow"}]"#,
-            r#"{"Statement":[],"Other":[1,]}"#,
-            r#"{"Statement":[]} trailing"#,
-            r#"{"Statement":[{"Effect":"Allow","Action":"\ud800"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow"}]"#.to_owned(),
+            r#"{"Statement":[],"Other":[1,]}"#.to_owned(),
+            r#"{"Statement":[]} trailing"#.to_owned(),
+            r#"{"Statement":[{"Effect":"Allow","Action":"\ud800"}]}"#.to_owned(),
+            r#"{"Statement":[],"Other":"\ud800"}"#.to_owned(),
+            r#"{"Statement":[],"x":1e400}"#.to_owned(),
+            format!(r#"{{"Statement":[],"x":{deep}}}"#),
+            r#"{"Statement":{"Effect":"Allow","action":"\ud800","Action":"s3:*"}}"#.to_owned(),
+            r#"{"Statement":{"Effect":"Allow","Action":[["\ud800"]]}}"#.to_owned(),
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":{"\ud800":1}}}}"#.to_owned(),
         ] {
+            let doc = PolicyDocument::decode_str(&text);
             assert!(
-                matches!(
-                    PolicyDocument::decode_str(text),
-                    Err(PolicyError::NotJson { .. })
-                ),
-                "{text}"
+                matches!(doc, Err(PolicyError::NotJson { .. })),
+                "{text}: {doc:?}"
             );
+            assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn escaped_keys_are_the_keys_they_spell() {
+        let text =
+            r#"{"St\u0061tement":[{"\u0045ffect":"Allow","Acti\u006fn":["a","b"],"Sid":"x"}]}"#;
+        let expected = reference::document(&serde_json::from_str(text).unwrap());
+        let doc = PolicyDocument::decode_str(text);
+        assert_eq!(doc, expected);
+        assert_eq!(
+            doc.unwrap().statements[0].actions.as_ref().unwrap().1,
+            ["a", "b"]
+        );
     }
 }
