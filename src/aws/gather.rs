@@ -544,7 +544,7 @@ fn swept_role(role: &aws_sdk_iam::types::Role) -> (SweptRole, Option<String>) {
     let (trust_policy, problem) = match role.assume_role_policy_document.as_deref() {
         None => (None, None),
         Some(text) => match crate::policy::PolicyDocument::decode_str(text) {
-            Ok(doc) => (Some(doc), None),
+            Ok(doc) => (Some(doc.into_owned()), None),
             Err(e) => (None, Some(e.to_string())),
         },
     };

@@ -25,7 +25,7 @@ pub struct IamReader {
     client: Lazy<Client>,
     /// Found (`Some`) and missing (`None`) entities; failures are not cached.
     roles: TtlCache<String, Option<RoleFacts>>,
-    policies: TtlCache<String, Option<PolicyDocument>>,
+    policies: TtlCache<String, Option<PolicyDocument<'static>>>,
 }
 
 impl IamReader {
@@ -43,11 +43,11 @@ impl IamReader {
     }
 
     /// The default version of a managed policy.
-    pub async fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument> {
+    pub async fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument<'static>> {
         lookup(self.policy(arn).await)
     }
 
-    async fn policy(&self, arn: &str) -> Result<Option<PolicyDocument>, AwsError> {
+    async fn policy(&self, arn: &str) -> Result<Option<PolicyDocument<'static>>, AwsError> {
         cached(&self.policies, arn, || self.fetch_managed_policy(arn)).await
     }
 
@@ -101,7 +101,10 @@ impl IamReader {
         Ok(out)
     }
 
-    async fn fetch_managed_policy(&self, arn: &str) -> Result<Option<PolicyDocument>, AwsError> {
+    async fn fetch_managed_policy(
+        &self,
+        arn: &str,
+    ) -> Result<Option<PolicyDocument<'static>>, AwsError> {
         const GET_VERSION: &str = "iam:GetPolicyVersion";
         let answer = self.client.get_policy().policy_arn(arn).send().await;
         let about = || About::Policy(arn.to_owned());
@@ -153,8 +156,9 @@ fn decode(
     text: &str,
     operation: &'static str,
     about: impl FnOnce() -> About,
-) -> Result<PolicyDocument, AwsError> {
+) -> Result<PolicyDocument<'static>, AwsError> {
     PolicyDocument::decode_str(text)
+        .map(PolicyDocument::into_owned)
         .map_err(|e| AwsError::new(operation, ErrorKind::Document(e)).about(about()))
 }
 

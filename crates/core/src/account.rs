@@ -26,7 +26,7 @@ pub enum Lookup<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedPolicy {
     pub name: String,
-    pub document: PolicyDocument,
+    pub document: PolicyDocument<'static>,
 }
 
 /// A role as IAM describes it.
@@ -37,7 +37,7 @@ pub struct RoleFacts {
     pub path: String,
     pub create_date: Option<DateTime<Utc>>,
     pub last_used: Option<DateTime<Utc>>,
-    pub trust_policy: Option<PolicyDocument>,
+    pub trust_policy: Option<PolicyDocument<'static>>,
     pub inline_policies: Vec<NamedPolicy>,
     /// Attached managed policies; `name` is the policy ARN.
     pub attached_policies: Vec<NamedPolicy>,
@@ -65,7 +65,7 @@ pub trait AccountView {
     /// A role by name.
     fn role(&self, name: &str) -> Lookup<RoleFacts>;
     /// The default version of a managed policy by ARN.
-    fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument>;
+    fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument<'static>>;
     /// A profile's dependent resources (bots, instances) across the swept regions.
     fn dependents(&self, profile: &str) -> Lookup<Vec<Dependent>>;
     /// The organization the account belongs to (TR003: its accounts and id are not outside).
@@ -108,7 +108,7 @@ impl AccountView for NoAccountView {
     fn role(&self, _name: &str) -> Lookup<RoleFacts> {
         Lookup::Unavailable(ENRICHMENT_OFF.into())
     }
-    fn managed_policy(&self, _arn: &str) -> Lookup<PolicyDocument> {
+    fn managed_policy(&self, _arn: &str) -> Lookup<PolicyDocument<'static>> {
         Lookup::Unavailable(ENRICHMENT_OFF.into())
     }
     fn dependents(&self, _profile: &str) -> Lookup<Vec<Dependent>> {
@@ -120,7 +120,7 @@ impl AccountView for NoAccountView {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub roles: HashMap<String, Lookup<RoleFacts>>,
-    pub managed_policies: HashMap<String, Lookup<PolicyDocument>>,
+    pub managed_policies: HashMap<String, Lookup<PolicyDocument<'static>>>,
     pub dependents: HashMap<String, Lookup<Vec<Dependent>>>,
     pub organization: Option<Lookup<Organization>>,
     /// Why anything not in the maps is unavailable; `None`: "was not fetched".
@@ -148,7 +148,7 @@ impl AccountView for Snapshot {
             .cloned()
             .unwrap_or_else(|| self.absent(format!("role `{name}` was not fetched")))
     }
-    fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument> {
+    fn managed_policy(&self, arn: &str) -> Lookup<PolicyDocument<'static>> {
         self.managed_policies
             .get(arn)
             .cloned()

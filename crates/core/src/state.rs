@@ -35,7 +35,7 @@ pub struct SweptRole {
     pub detailed: bool,
     /// The trust policy (`ListRoles` carries it, URL-encoded).
     #[serde(default, deserialize_with = "policy_document")]
-    pub trust_policy: Option<PolicyDocument>,
+    pub trust_policy: Option<PolicyDocument<'static>>,
     /// Inline policy names; read for profiled service-linked roles only.
     #[serde(default)]
     pub inline_policies: Option<Vec<String>>,
@@ -48,10 +48,12 @@ fn root_path() -> String {
     "/".into()
 }
 
-fn policy_document<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PolicyDocument>, D::Error> {
+fn policy_document<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<PolicyDocument<'static>>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(d)?;
     value
-        .map(|v| PolicyDocument::from_value(&v).map_err(serde::de::Error::custom))
+        .map(|v| PolicyDocument::from_value_owned(&v).map_err(serde::de::Error::custom))
         .transpose()
 }
 

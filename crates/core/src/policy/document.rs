@@ -6,15 +6,20 @@
 //! an array, `Principal` a `"*"` or a map of string-or-array. The decoder keeps every statement it
 //! can understand and lists the ones it cannot, so a single odd statement never hides the rest.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::policy::PolicyError;
 
-/// A decoded IAM policy document (identity policy or trust policy).
+/// A decoded IAM policy document (identity policy or trust policy). The `Sid`, actions and
+/// resources of its statements borrow from the text it was read from where they can (a string
+/// without escapes): for a 2 KB policy that was most of decoding it (README, Performance: the
+/// typical event). [`PolicyDocument::into_owned`] detaches it from the text.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct PolicyDocument {
+pub struct PolicyDocument<'a> {
     pub version: Option<String>,
-    pub statements: Vec<Statement>,
+    pub statements: Vec<Statement<'a>>,
     /// Statements that could not be decoded, with the reason; they grant nothing.
     pub problems: Vec<String>,
 }
@@ -33,13 +38,13 @@ pub enum Polarity {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
+pub struct Statement<'a> {
     /// Position in the `Statement` array (0 for a lone object).
     pub index: usize,
-    pub sid: Option<String>,
+    pub sid: Option<Cow<'a, str>>,
     pub effect: Effect,
-    pub actions: Option<(Polarity, Vec<String>)>,
-    pub resources: Option<(Polarity, Vec<String>)>,
+    pub actions: Option<(Polarity, Vec<Cow<'a, str>>)>,
+    pub resources: Option<(Polarity, Vec<Cow<'a, str>>)>,
     pub principals: Option<(Polarity, Principals)>,
     pub conditions: Vec<Condition>,
 }
@@ -87,7 +92,25 @@ impl Condition {
     }
 }
 
-impl Statement {
+impl Statement<'_> {
+    /// The statement, detached from the text it was read from.
+    pub fn into_owned(self) -> Statement<'static> {
+        let owned = |list: Vec<Cow<'_, str>>| {
+            list.into_iter()
+                .map(|s| Cow::Owned(s.into_owned()))
+                .collect()
+        };
+        Statement {
+            index: self.index,
+            sid: self.sid.map(|s| Cow::Owned(s.into_owned())),
+            effect: self.effect,
+            actions: self.actions.map(|(p, list)| (p, owned(list))),
+            resources: self.resources.map(|(p, list)| (p, owned(list))),
+            principals: self.principals,
+            conditions: self.conditions,
+        }
+    }
+
     pub fn is_allow(&self) -> bool {
         self.effect == Effect::Allow
     }
@@ -108,10 +131,28 @@ impl Statement {
     }
 }
 
-impl PolicyDocument {
+impl<'a> PolicyDocument<'a> {
+    /// The document, detached from the text it was read from.
+    pub fn into_owned(self) -> PolicyDocument<'static> {
+        PolicyDocument {
+            version: self.version,
+            statements: self
+                .statements
+                .into_iter()
+                .map(Statement::into_owned)
+                .collect(),
+            problems: self.problems,
+        }
+    }
+
+    /// [`PolicyDocument::from_value`], detached from the value (one built in place, a stored one).
+    pub fn from_value_owned(value: &Value) -> Result<PolicyDocument<'static>, PolicyError> {
+        PolicyDocument::from_value(value).map(PolicyDocument::into_owned)
+    }
+
     /// Decodes a document from any JSON value CloudTrail may carry: a string (JSON, pretty JSON,
     /// URL-encoded JSON) or an object.
-    pub fn from_value(value: &Value) -> Result<Self, PolicyError> {
+    pub fn from_value(value: &'a Value) -> Result<Self, PolicyError> {
         match value {
             Value::String(s) => Self::decode_str(s),
             // Rare (CloudTrail and IAM carry documents as text): read by the same visitors.
@@ -127,24 +168,19 @@ impl PolicyDocument {
     }
 
     /// Decodes a document from text: JSON, or URL-encoded JSON as IAM returns it.
-    pub fn decode_str(text: &str) -> Result<Self, PolicyError> {
-        let mut current = std::borrow::Cow::Borrowed(text.trim());
+    pub fn decode_str(text: &'a str) -> Result<Self, PolicyError> {
+        let mut current = Cow::Borrowed(text.trim());
         // IAM encodes once; tolerate one more layer from tools that encode again. (A third
         // layer was once decoded and then never parsed, which called the document "an object,
         // expected a JSON object".)
         const LAYERS: usize = 2;
         for layer in 0..=LAYERS {
             if current.starts_with('{') {
-                let mut json = serde_json::Deserializer::from_str(&current);
-                let read = super::read::document(&mut json).and_then(|doc| {
-                    json.end()?;
-                    Ok(doc)
-                });
-                return read.unwrap_or_else(|e| {
-                    Err(PolicyError::NotJson {
-                        reason: e.to_string(),
-                    })
-                });
+                return match current {
+                    Cow::Borrowed(text) => read_text(text),
+                    // Decoded here: nothing to borrow from once this returns.
+                    Cow::Owned(text) => read_text(&text).map(PolicyDocument::into_owned),
+                };
             }
             if layer == LAYERS || !current.contains('%') {
                 break;
@@ -156,7 +192,7 @@ impl PolicyDocument {
                 })?
                 .trim()
                 .to_owned();
-            current = std::borrow::Cow::Owned(decoded);
+            current = Cow::Owned(decoded);
         }
         // Valid JSON of another type is a type error, not a syntax error.
         match serde_json::from_str::<Value>(&current) {
@@ -168,6 +204,20 @@ impl PolicyDocument {
             }),
         }
     }
+}
+
+/// A document from JSON text, borrowing from it.
+fn read_text(text: &str) -> Result<PolicyDocument<'_>, PolicyError> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    let read = super::read::document(&mut json).and_then(|doc| {
+        json.end()?;
+        Ok(doc)
+    });
+    read.unwrap_or_else(|e| {
+        Err(PolicyError::NotJson {
+            reason: e.to_string(),
+        })
+    })
 }
 
 pub(crate) fn json_type(value: &Value) -> &'static str {
@@ -207,7 +257,8 @@ mod tests {
                 .to_string();
         let url = PolicyDocument::decode_str(&encoded).unwrap();
         let object =
-            PolicyDocument::from_value(&serde_json::from_str::<Value>(COMPACT).unwrap()).unwrap();
+            PolicyDocument::from_value_owned(&serde_json::from_str::<Value>(COMPACT).unwrap())
+                .unwrap();
         assert_eq!(compact, pretty);
         assert_eq!(compact, url);
         assert_eq!(compact, object);
@@ -217,22 +268,22 @@ mod tests {
 
     #[test]
     fn single_statement_object_and_scalar_elements() {
-        let doc = PolicyDocument::from_value(&json!({
+        let doc = PolicyDocument::from_value_owned(&json!({
             "Statement": {"Effect": "Deny", "NotAction": "s3:*", "NotResource": ["arn:aws:s3:::b"]}
         }))
         .unwrap();
         let s = &doc.statements[0];
         assert_eq!(s.effect, Effect::Deny);
-        assert_eq!(s.actions, Some((Polarity::Not, vec!["s3:*".to_string()])));
+        assert_eq!(s.actions, Some((Polarity::Not, vec!["s3:*".into()])));
         assert_eq!(
             s.resources,
-            Some((Polarity::Not, vec!["arn:aws:s3:::b".to_string()]))
+            Some((Polarity::Not, vec!["arn:aws:s3:::b".into()]))
         );
     }
 
     #[test]
     fn condition_operators_are_split() {
-        let doc = PolicyDocument::from_value(&json!({"Statement": [{
+        let doc = PolicyDocument::from_value_owned(&json!({"Statement": [{
             "Effect": "Allow", "Action": "*", "Resource": "*",
             "Condition": {"ForAnyValue:StringLikeIfExists": {"IAM:PassedToService": ["a", "b"]}}
         }]}))
@@ -246,7 +297,7 @@ mod tests {
 
     #[test]
     fn principals_star_and_map() {
-        let doc = PolicyDocument::from_value(&json!({"Statement": [
+        let doc = PolicyDocument::from_value_owned(&json!({"Statement": [
             {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
             {"Effect": "Allow", "Principal": {"Service": ["lex.amazonaws.com"], "AWS": "arn:aws:iam::1:root"}, "Action": "sts:AssumeRole"}
         ]}))
@@ -266,7 +317,7 @@ mod tests {
 
     #[test]
     fn bad_statements_are_listed_not_fatal() {
-        let doc = PolicyDocument::from_value(&json!({"Statement": [
+        let doc = PolicyDocument::from_value_owned(&json!({"Statement": [
             {"Effect": "Maybe", "Action": "*"},
             {"Effect": "Allow", "Action": 42, "Resource": "*"},
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
@@ -301,7 +352,7 @@ mod tests {
     fn garbage_is_an_error() {
         assert!(PolicyDocument::decode_str("{\"Statement\": [").is_err());
         assert!(PolicyDocument::decode_str("None").is_err());
-        assert!(PolicyDocument::from_value(&json!(42)).is_err());
-        assert!(PolicyDocument::from_value(&json!({"Version": "x"})).is_err());
+        assert!(PolicyDocument::from_value_owned(&json!(42)).is_err());
+        assert!(PolicyDocument::from_value_owned(&json!({"Version": "x"})).is_err());
     }
 }

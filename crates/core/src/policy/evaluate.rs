@@ -296,7 +296,7 @@ impl CompiledStatement {
         };
         Some(CompiledStatement {
             index: statement.index,
-            sid: statement.sid.clone(),
+            sid: statement.sid.as_deref().map(str::to_owned),
             effect: statement.effect,
             matched_action,
             resources: statement.resources.as_ref().map(|(polarity, patterns)| {
@@ -386,7 +386,7 @@ mod tests {
     use serde_json::json;
 
     fn statement(condition: serde_json::Value) -> CompiledStatement {
-        let doc = PolicyDocument::from_value(&json!({"Version": "2012-10-17", "Statement": {
+        let doc = PolicyDocument::from_value_owned(&json!({"Version": "2012-10-17", "Statement": {
             "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": condition}}))
         .unwrap();
         CompiledStatement::new(&doc.statements[0], true).unwrap()

@@ -547,9 +547,10 @@ fn dedup_indices(items: impl IntoIterator<Item = usize>) -> Vec<usize> {
 /// The pattern through which a statement's Action/NotAction covers `action`, if it does.
 pub fn statement_action(statement: &Statement, action: &str) -> Option<String> {
     match &statement.actions {
-        Some((Polarity::Is, patterns)) => {
-            patterns.iter().find(|p| action_matches(p, action)).cloned()
-        }
+        Some((Polarity::Is, patterns)) => patterns
+            .iter()
+            .find(|p| action_matches(p, action))
+            .map(|p| p.to_string()),
         Some((Polarity::Not, patterns)) => (!patterns.iter().any(|p| action_matches(p, action)))
             .then(|| format!("NotAction {}", patterns.join(", "))),
         None => None,

@@ -3,7 +3,8 @@
 //! Why: building a tree of the document (even one that borrows from the text) and then taking
 //! it apart was most of the cost of decoding a 2 KB policy: a vector per object, a vector per
 //! array, a sort per object, then the statements built from it (README, Performance: the
-//! typical event). Here each element is read into its final form as the parser meets it, and
+//! typical event). Here each element is read into its final form as the parser meets it; a
+//! `Sid`, action or resource without escapes is borrowed from the text (`'de`), not copied; and
 //! the value of a key that will not be kept is read without being kept ([`Unkept`]).
 //!
 //! The reading is the one a `serde_json::Value` gives a document, which the findings depend on:
@@ -26,35 +27,48 @@ use super::PolicyError;
 /// but no policy document.
 pub(super) fn document<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Result<PolicyDocument, PolicyError>, D::Error> {
+) -> Result<Result<PolicyDocument<'de>, PolicyError>, D::Error> {
     deserializer.deserialize_any(Read(DocumentShape))
 }
 
-/// A JSON scalar as the parser hands it over.
-enum Scalar<'s> {
+/// A JSON scalar as the parser hands it over. Text is borrowed from the input when it has no
+/// escapes (`'de`), else lent for the call (`'s`) or given.
+enum Scalar<'s, 'de> {
     Null,
     Bool(bool),
     Number(Number),
-    Str(Cow<'s, str>),
+    Borrowed(&'de str),
+    Lent(&'s str),
+    Given(String),
 }
 
-impl Scalar<'_> {
+impl<'de> Scalar<'_, 'de> {
     fn kind(&self) -> &'static str {
         match self {
             Scalar::Null => "null",
             Scalar::Bool(_) => "a boolean",
             Scalar::Number(_) => "a number",
-            Scalar::Str(_) => "a string",
+            Scalar::Borrowed(_) | Scalar::Lent(_) | Scalar::Given(_) => "a string",
+        }
+    }
+
+    /// The string, if it is one, kept: borrowed from the input when it can be.
+    fn into_str(self) -> Option<Cow<'de, str>> {
+        match self {
+            Scalar::Borrowed(s) => Some(Cow::Borrowed(s)),
+            Scalar::Lent(s) => Some(Cow::Owned(s.to_owned())),
+            Scalar::Given(s) => Some(Cow::Owned(s)),
+            _ => None,
         }
     }
 
     /// The scalar as text, as `crate::decode::lenient::text_of` reads a `Value`.
-    fn into_text(self) -> Option<String> {
+    fn into_text(self) -> Option<Cow<'de, str>> {
         match self {
             Scalar::Null => None,
-            Scalar::Bool(b) => Some(b.to_string()),
-            Scalar::Number(n) => Some(n.to_string()),
-            Scalar::Str(s) => Some(s.into_owned()),
+            Scalar::Bool(b) => Some(Cow::Owned(b.to_string())),
+            Scalar::Number(n) => Some(Cow::Owned(n.to_string())),
+            text => text.into_str(),
         }
     }
 }
@@ -70,7 +84,7 @@ trait Shape<'de>: Sized {
     /// A value of a type this shape does not take, named as error messages name it.
     fn other(self, kind: &'static str) -> Self::Out;
 
-    fn scalar(self, value: Scalar<'_>) -> Self::Out {
+    fn scalar(self, value: Scalar<'_, 'de>) -> Self::Out {
         let kind = value.kind();
         self.other(kind)
     }
@@ -123,12 +137,16 @@ impl<'de, S: Shape<'de>> Visitor<'de> for Read<S> {
             .scalar(Number::from_f64(v).map_or(Scalar::Null, Scalar::Number)))
     }
 
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<S::Out, E> {
+        Ok(self.0.scalar(Scalar::Borrowed(v)))
+    }
+
     fn visit_str<E>(self, v: &str) -> Result<S::Out, E> {
-        Ok(self.0.scalar(Scalar::Str(Cow::Borrowed(v))))
+        Ok(self.0.scalar(Scalar::Lent(v)))
     }
 
     fn visit_string<E>(self, v: String) -> Result<S::Out, E> {
-        Ok(self.0.scalar(Scalar::Str(Cow::Owned(v))))
+        Ok(self.0.scalar(Scalar::Given(v)))
     }
 
     fn visit_unit<E>(self) -> Result<S::Out, E> {
@@ -273,13 +291,13 @@ fn in_key_order<T>(mut entries: Vec<(String, T)>) -> Vec<(String, T)> {
 struct TextShape;
 
 impl<'de> Shape<'de> for TextShape {
-    type Out = Option<String>;
+    type Out = Option<Cow<'de, str>>;
 
-    fn other(self, _kind: &'static str) -> Option<String> {
+    fn other(self, _kind: &'static str) -> Self::Out {
         None
     }
 
-    fn scalar(self, value: Scalar<'_>) -> Option<String> {
+    fn scalar(self, value: Scalar<'_, 'de>) -> Self::Out {
         value.into_text()
     }
 }
@@ -288,17 +306,15 @@ impl<'de> Shape<'de> for TextShape {
 struct StringShape;
 
 impl<'de> Shape<'de> for StringShape {
-    type Out = Result<String, &'static str>;
+    type Out = Result<Cow<'de, str>, &'static str>;
 
     fn other(self, kind: &'static str) -> Self::Out {
         Err(kind)
     }
 
-    fn scalar(self, value: Scalar<'_>) -> Self::Out {
-        match value {
-            Scalar::Str(s) => Ok(s.into_owned()),
-            other => Err(other.kind()),
-        }
+    fn scalar(self, value: Scalar<'_, 'de>) -> Self::Out {
+        let kind = value.kind();
+        value.into_str().ok_or(kind)
     }
 }
 
@@ -306,16 +322,17 @@ impl<'de> Shape<'de> for StringShape {
 struct ListShape;
 
 impl<'de> Shape<'de> for ListShape {
-    type Out = Result<Vec<String>, String>;
+    type Out = Result<Vec<Cow<'de, str>>, String>;
 
     fn other(self, kind: &'static str) -> Self::Out {
         Err(format!("expected a string or an array, found {kind}"))
     }
 
-    fn scalar(self, value: Scalar<'_>) -> Self::Out {
-        match value {
-            Scalar::Str(s) => Ok(vec![s.into_owned()]),
-            other => self.other(other.kind()),
+    fn scalar(self, value: Scalar<'_, 'de>) -> Self::Out {
+        let kind = value.kind();
+        match value.into_str() {
+            Some(s) => Ok(vec![s]),
+            None => self.other(kind),
         }
     }
 
@@ -347,18 +364,19 @@ impl<'de> Shape<'de> for PrincipalShape {
         Err(format!("expected \"*\" or an object, found {kind}"))
     }
 
-    fn scalar(self, value: Scalar<'_>) -> Self::Out {
-        match value {
-            Scalar::Str(s) if s.trim() == "*" => Ok(Principals {
+    fn scalar(self, value: Scalar<'_, 'de>) -> Self::Out {
+        let kind = value.kind();
+        match value.into_str() {
+            Some(s) if s.trim() == "*" => Ok(Principals {
                 wildcard: true,
                 entries: Vec::new(),
             }),
             // A bare string other than "*" is not valid IAM; read it as an AWS principal.
-            Scalar::Str(s) => Ok(Principals {
+            Some(s) => Ok(Principals {
                 wildcard: false,
                 entries: vec![("AWS".into(), s.into_owned())],
             }),
-            other => self.other(other.kind()),
+            None => self.other(kind),
         }
     }
 
@@ -372,7 +390,7 @@ impl<'de> Shape<'de> for PrincipalShape {
             match values {
                 Ok(values) => principals
                     .entries
-                    .extend(values.into_iter().map(|v| (kind.clone(), v))),
+                    .extend(values.into_iter().map(|v| (kind.clone(), v.into_owned()))),
                 Err(e) => return Ok(Err(format!("{kind}: {e}"))),
             }
         }
@@ -390,7 +408,7 @@ impl<'de> Shape<'de> for ConditionShape {
         Err(format!("Condition: expected an object, found {kind}"))
     }
 
-    fn scalar(self, value: Scalar<'_>) -> Self::Out {
+    fn scalar(self, value: Scalar<'_, 'de>) -> Self::Out {
         match value {
             Scalar::Null => Ok(Vec::new()),
             other => self.other(other.kind()),
@@ -475,14 +493,14 @@ impl<'de> Shape<'de> for ValuesShape {
         Vec::new()
     }
 
-    fn scalar(self, value: Scalar<'_>) -> Vec<String> {
-        value.into_text().into_iter().collect()
+    fn scalar(self, value: Scalar<'_, 'de>) -> Vec<String> {
+        value.into_text().map(Cow::into_owned).into_iter().collect()
     }
 
     fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
         let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(value) = seq.next_element_seed(Read(TextShape))? {
-            values.extend(value);
+            values.extend(value.map(Cow::into_owned));
         }
         Ok(values)
     }
@@ -501,20 +519,20 @@ const CONDITION: &str = "Condition";
 
 /// One statement's elements as read, before they are judged together.
 #[derive(Default)]
-struct Elements {
-    effect: Pick<Result<String, &'static str>>,
-    sid: Pick<Option<String>>,
-    action: Pick<Result<Vec<String>, String>>,
-    not_action: Pick<Result<Vec<String>, String>>,
-    resource: Pick<Result<Vec<String>, String>>,
-    not_resource: Pick<Result<Vec<String>, String>>,
+struct Elements<'de> {
+    effect: Pick<Result<Cow<'de, str>, &'static str>>,
+    sid: Pick<Option<Cow<'de, str>>>,
+    action: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    not_action: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    resource: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    not_resource: Pick<Result<Vec<Cow<'de, str>>, String>>,
     principal: Pick<Result<Principals, String>>,
     not_principal: Pick<Result<Principals, String>>,
     condition: Pick<Result<Vec<Condition>, String>>,
 }
 
-impl Elements {
-    fn read<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+impl<'de> Elements<'de> {
+    fn read<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut e = Elements::default();
         while let Some(Key(key)) = map.next_key()? {
             let key = key.as_ref();
@@ -551,7 +569,7 @@ impl Elements {
     }
 
     /// The statement, or why it is not one; the checks in the order IAM's reading implies.
-    fn judge(self, index: usize) -> Result<Statement, String> {
+    fn judge(self, index: usize) -> Result<Statement<'de>, String> {
         let effect = match self.effect.take() {
             Some(Ok(e)) => match e.trim() {
                 e if e.eq_ignore_ascii_case("allow") => Effect::Allow,
@@ -602,7 +620,7 @@ struct StatementShape {
 }
 
 impl<'de> Shape<'de> for StatementShape {
-    type Out = Result<Statement, String>;
+    type Out = Result<Statement<'de>, String>;
 
     fn other(self, kind: &'static str) -> Self::Out {
         Err(format!("expected an object, found {kind}"))
@@ -615,17 +633,17 @@ impl<'de> Shape<'de> for StatementShape {
 
 /// `Statement`: an array of statements or a lone one, read into the document (`Err`: what it
 /// was instead). A later `Statement` key that wins replaces what an earlier one read.
-struct StatementsShape<'d> {
-    doc: &'d mut PolicyDocument,
+struct StatementsShape<'d, 'de> {
+    doc: &'d mut PolicyDocument<'de>,
 }
 
-impl StatementsShape<'_> {
+impl<'de> StatementsShape<'_, 'de> {
     fn clear(&mut self) {
         self.doc.statements.clear();
         self.doc.problems.clear();
     }
 
-    fn push(&mut self, index: usize, statement: Result<Statement, String>) {
+    fn push(&mut self, index: usize, statement: Result<Statement<'de>, String>) {
         match statement {
             Ok(statement) => self.doc.statements.push(statement),
             Err(reason) => self
@@ -636,7 +654,7 @@ impl StatementsShape<'_> {
     }
 }
 
-impl<'de> Shape<'de> for StatementsShape<'_> {
+impl<'de> Shape<'de> for StatementsShape<'_, 'de> {
     type Out = Result<(), &'static str>;
 
     fn other(mut self, kind: &'static str) -> Self::Out {
@@ -666,7 +684,7 @@ impl<'de> Shape<'de> for StatementsShape<'_> {
 struct DocumentShape;
 
 impl<'de> Shape<'de> for DocumentShape {
-    type Out = Result<PolicyDocument, PolicyError>;
+    type Out = Result<PolicyDocument<'de>, PolicyError>;
 
     fn other(self, kind: &'static str) -> Self::Out {
         Err(PolicyError::WrongType { found: kind })
@@ -691,7 +709,7 @@ impl<'de> Shape<'de> for DocumentShape {
             None => Ok(Err(PolicyError::MissingStatement)),
             Some(Err(found)) => Ok(Err(PolicyError::BadStatement { found })),
             Some(Ok(())) => {
-                doc.version = version.take().flatten();
+                doc.version = version.take().flatten().map(Cow::into_owned);
                 Ok(Ok(doc))
             }
         }
@@ -825,7 +843,7 @@ mod tests {
             }
         }
 
-        fn statement(index: usize, v: &Value) -> Result<Statement, String> {
+        fn statement(index: usize, v: &Value) -> Result<Statement<'static>, String> {
             let Value::Object(m) = v else {
                 return Err(format!("expected an object, found {}", kind(v)));
             };
@@ -837,9 +855,15 @@ mod tests {
                 },
                 _ => return Err("missing Effect".into()),
             };
-            let sid = get(m, "Sid").and_then(text).filter(|s| !s.is_empty());
-            let actions = polar(m, "Action", "NotAction", list)?;
-            let resources = polar(m, "Resource", "NotResource", list)?;
+            let sid = get(m, "Sid")
+                .and_then(text)
+                .filter(|s| !s.is_empty())
+                .map(Cow::Owned);
+            let cows = |(p, list): (Polarity, Vec<String>)| {
+                (p, list.into_iter().map(Cow::Owned).collect::<Vec<_>>())
+            };
+            let actions = polar(m, "Action", "NotAction", list)?.map(cows);
+            let resources = polar(m, "Resource", "NotResource", list)?.map(cows);
             let principals = polar(m, "Principal", "NotPrincipal", principals)?;
             let conditions = match get(m, "Condition") {
                 None | Some(Value::Null) => vec![],
@@ -856,7 +880,7 @@ mod tests {
             })
         }
 
-        pub fn document(v: &Value) -> Result<PolicyDocument, PolicyError> {
+        pub fn document(v: &Value) -> Result<PolicyDocument<'static>, PolicyError> {
             let Value::Object(m) = v else {
                 return Err(PolicyError::WrongType { found: kind(v) });
             };
@@ -1122,7 +1146,7 @@ mod tests {
         .unwrap();
         let s = &doc.statements[0];
         assert_eq!(s.effect, Effect::Allow, "EFFECT sorts before effect");
-        assert_eq!(s.actions, Some((Polarity::Is, vec!["c".to_string()])));
+        assert_eq!(s.actions, Some((Polarity::Is, vec!["c".into()])));
     }
 
     #[test]

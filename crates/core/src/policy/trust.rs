@@ -60,7 +60,7 @@ pub fn trusted_principals(doc: &PolicyDocument) -> Vec<TrustedPrincipal> {
         let mut push = |kind, value: &str| {
             out.push(TrustedPrincipal {
                 statement: s.index,
-                sid: s.sid.clone(),
+                sid: s.sid.as_deref().map(str::to_owned),
                 kind,
                 value: value.to_owned(),
                 source_guarded,
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn reads_principals_and_guards() {
-        let doc = PolicyDocument::from_value(&json!({"Statement": [
+        let doc = PolicyDocument::from_value_owned(&json!({"Statement": [
             {"Effect": "Allow", "Principal": {"Service": "lexv2.amazonaws.com"}, "Action": "sts:AssumeRole",
              "Condition": {"StringEquals": {"AWS:SourceAccount": "111122223333"}}},
             {"Effect": "Allow", "Principal": {"AWS": ["*", "arn:aws:iam::444455556666:root"], "Federated": "cognito-identity.amazonaws.com"}, "Action": "sts:AssumeRoleWithWebIdentity"},

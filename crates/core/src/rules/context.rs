@@ -51,9 +51,9 @@ pub struct SlrTarget<'b> {
     pub profile: Option<&'b Profile>,
 }
 
-enum Slot {
+enum Slot<'a> {
     Absent,
-    Decoded(PolicyDocument),
+    Decoded(PolicyDocument<'a>),
     Failed(DecodeFailure),
 }
 
@@ -61,9 +61,9 @@ pub struct Context<'a> {
     pub event: &'a Event,
     pub baseline: &'a Baseline,
     pub view: &'a dyn AccountView,
-    permission: OnceCell<Slot>,
-    trust: OnceCell<Slot>,
-    lex_policy: OnceCell<Slot>,
+    permission: OnceCell<Slot<'a>>,
+    trust: OnceCell<Slot<'a>>,
+    lex_policy: OnceCell<Slot<'a>>,
     passed: OnceCell<Vec<PassedRole<'a>>>,
     grants: OnceCell<Vec<crate::policy::PassRoleGrant>>,
 }
@@ -116,7 +116,7 @@ impl<'a> Context<'a> {
     }
 
     /// The permissions policy a `CreatePolicy`/`Put*Policy` call sends, decoded.
-    pub fn permission_policy(&self) -> Option<&PolicyDocument> {
+    pub fn permission_policy(&self) -> Option<&PolicyDocument<'a>> {
         let slot = self.permission.get_or_init(|| {
             let name = self.event.name();
             if !self.is_iam() || !super::POLICY_WRITES.iter().any(|(_, n)| *n == name) {
@@ -131,7 +131,7 @@ impl<'a> Context<'a> {
     }
 
     /// The trust policy a `CreateRole`/`UpdateAssumeRolePolicy` call sets, decoded.
-    pub fn trust_policy(&self) -> Option<&PolicyDocument> {
+    pub fn trust_policy(&self) -> Option<&PolicyDocument<'a>> {
         let slot = self
             .trust
             .get_or_init(|| match (self.is_iam(), self.event.name()) {
@@ -151,7 +151,7 @@ impl<'a> Context<'a> {
     /// The resource-based policy a Lex V2 call writes, decoded: the whole document of
     /// `CreateResourcePolicy`/`UpdateResourcePolicy` (`policy`), or the one statement
     /// `CreateResourcePolicyStatement` adds, built from its request parameters.
-    pub fn lex_resource_policy(&self) -> Option<&PolicyDocument> {
+    pub fn lex_resource_policy(&self) -> Option<&PolicyDocument<'a>> {
         let slot = self.lex_policy.get_or_init(|| {
             if !self.event.source().eq_ignore_ascii_case(super::LEX) {
                 return Slot::Absent;
@@ -172,7 +172,7 @@ impl<'a> Context<'a> {
     /// same reading as a whole policy. Its parameters: `statementId`, `effect`, `principal` (a
     /// list of `{"service": ...}` or `{"arn": ...}`), `action` (a list), `condition` (operator
     /// to key to value), and the `resourceArn` it applies to.
-    fn statement_document(&self) -> Slot {
+    fn statement_document(&self) -> Slot<'a> {
         let e = self.event;
         let (Some(effect), Some(principals), Some(action)) = (
             e.param_text("effect"),
@@ -220,7 +220,8 @@ impl<'a> Context<'a> {
             }
         }
         let document = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
-        match PolicyDocument::from_value(&document) {
+        // Built here: nothing to borrow from once this returns.
+        match PolicyDocument::from_value_owned(&document) {
             Ok(doc) => Slot::Decoded(doc),
             Err(err) => Slot::Failed(DecodeFailure {
                 field: "requestParameters".into(),
@@ -231,12 +232,14 @@ impl<'a> Context<'a> {
 
     /// Decodes the first present field. A missing field is only a failure when the call
     /// succeeded: a refused call often carries no parameters at all.
-    fn decode_field(&self, candidates: &[&str]) -> Slot {
+    fn decode_field(&self, candidates: &[&str]) -> Slot<'a> {
+        // The document borrows from the event, which outlives this context.
+        let event: &'a Event = self.event;
         for candidate in candidates {
             let (root, path, label) = match candidate.strip_prefix("response:") {
-                Some(p) => (self.event.response(), p, format!("responseElements.{p}")),
+                Some(p) => (event.response(), p, format!("responseElements.{p}")),
                 None => (
-                    &self.event.params,
+                    &event.params,
                     *candidate,
                     format!("requestParameters.{candidate}"),
                 ),

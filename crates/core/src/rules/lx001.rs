@@ -61,8 +61,9 @@ impl EventRule for LexTagConditionUnsupported {
             let Some((Polarity::Is, actions)) = &s.actions else {
                 continue;
             };
-            let ignored: Vec<&String> = actions
+            let ignored: Vec<&str> = actions
                 .iter()
+                .map(|a| a.as_ref())
                 .filter(|a| !wildcard::has_wildcard(a))
                 .filter(|a| unsupported.iter().any(|u| u.eq_ignore_ascii_case(a.trim())))
                 .collect();

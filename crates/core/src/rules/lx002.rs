@@ -129,14 +129,14 @@ impl EventRule for LexResourcePolicyOpen {
                 continue;
             };
             let actions = match &s.actions {
-                Some((Polarity::Is, a)) => a.clone(),
+                Some((Polarity::Is, a)) => a.iter().map(|a| a.to_string()).collect(),
                 Some((Polarity::Not, a)) => vec![format!("NotAction {}", a.join(", "))],
                 None => Vec::new(),
             };
             for (principal, who) in outside(s, &trusted) {
                 openings.push(Opening {
                     statement: s.index,
-                    sid: s.sid.clone(),
+                    sid: s.sid.as_deref().map(str::to_owned),
                     principal,
                     who,
                     allows,
@@ -181,16 +181,20 @@ fn allows(s: &Statement) -> Option<&'static str> {
         Some((Polarity::Not, _)) => return Some("change"),
         None => return None,
     };
-    let lower = |p: &String| p.trim().to_ascii_lowercase();
-    let reads = |p: &String| {
+    let lower = |p: &str| p.trim().to_ascii_lowercase();
+    let reads = |p: &str| {
         let p = lower(p);
         p.starts_with("lex:describe") || p.starts_with("lex:list")
     };
-    let runtime = |p: &String| {
+    let runtime = |p: &str| {
         let p = lower(p);
         RUNTIME_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(&p))
     };
-    let doing: Vec<&String> = patterns.iter().filter(|p| !reads(p)).collect();
+    let doing: Vec<&str> = patterns
+        .iter()
+        .map(|p| p.as_ref())
+        .filter(|p| !reads(p))
+        .collect();
     if doing.is_empty() {
         None
     } else if doing.iter().all(|p| runtime(p)) {
@@ -295,8 +299,8 @@ mod tests {
     use super::*;
     use crate::policy::PolicyDocument;
 
-    fn statement(s: serde_json::Value) -> Statement {
-        PolicyDocument::from_value(&json!({ "Statement": [s] }))
+    fn statement(s: serde_json::Value) -> Statement<'static> {
+        PolicyDocument::from_value_owned(&json!({ "Statement": [s] }))
             .unwrap()
             .statements[0]
             .clone()

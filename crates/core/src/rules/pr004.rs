@@ -117,7 +117,7 @@ mod tests {
         let mut account = Snapshot::default();
         account.managed_policies.insert(
             ARN.into(),
-            Lookup::Found(PolicyDocument::from_value(&policy).unwrap()),
+            Lookup::Found(PolicyDocument::from_value_owned(&policy).unwrap()),
         );
         let record: Record = serde_json::from_value(json!({
             "eventSource": "iam.amazonaws.com",

@@ -93,7 +93,7 @@ fn excess_permissions(facts: &RoleFacts, profile: &Profile) -> Vec<Excess> {
                 out.push(Excess {
                     policy: policy.name.clone(),
                     statement: s.index,
-                    sid: s.sid.clone(),
+                    sid: s.sid.as_deref().map(str::to_owned),
                     actions,
                     resources,
                 });
@@ -108,12 +108,12 @@ fn excess_permissions(facts: &RoleFacts, profile: &Profile) -> Vec<Excess> {
 /// `logs:Put*`), which reads containment of one glob in another conservatively.
 fn statement_excess(s: &Statement, profile: &Profile) -> (Vec<String>, Vec<String>) {
     let resources = match &s.resources {
-        Some((Polarity::Is, r)) => r.clone(),
+        Some((Polarity::Is, r)) => r.iter().map(|r| r.to_string()).collect(),
         Some((Polarity::Not, r)) => vec![format!("NotResource {}", r.join(", "))],
         None => vec!["*".into()],
     };
     let actions = match &s.actions {
-        Some((Polarity::Is, a)) => a.clone(),
+        Some((Polarity::Is, a)) => a.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         Some((Polarity::Not, a)) => {
             return (vec![format!("NotAction {}", a.join(", "))], resources)
         }

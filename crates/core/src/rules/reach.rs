@@ -143,7 +143,7 @@ mod tests {
     use crate::policy::PolicyDocument;
 
     fn reach(statement: serde_json::Value, principal: Reach) -> Option<Reach> {
-        let doc = PolicyDocument::from_value(&json!({ "Statement": [statement] })).unwrap();
+        let doc = PolicyDocument::from_value_owned(&json!({ "Statement": [statement] })).unwrap();
         Guards::of(doc.statements.first()).narrow(principal)
     }
 
@@ -192,8 +192,8 @@ mod tests {
         assert_eq!(reach(s, accounts(&["444455556666"])), Some(accounts(&[])));
     }
 
-    fn statement(condition: serde_json::Value) -> Statement {
-        let doc = PolicyDocument::from_value(&json!({"Statement": [
+    fn statement(condition: serde_json::Value) -> Statement<'static> {
+        let doc = PolicyDocument::from_value_owned(&json!({"Statement": [
             {"Effect": "Allow", "Principal": {"Service": "connect.amazonaws.com"},
              "Action": "lex:RecognizeText", "Condition": condition}]}))
         .unwrap();

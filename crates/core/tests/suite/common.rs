@@ -50,7 +50,7 @@ fn role(name: &str, policy: &str) -> RoleFacts {
         trust_policy: None,
         inline_policies: vec![NamedPolicy {
             name: format!("{name}-policy"),
-            document: PolicyDocument::decode_str(policy).unwrap(),
+            document: PolicyDocument::decode_str(policy).unwrap().into_owned(),
         }],
         attached_policies: Vec::new(),
     }

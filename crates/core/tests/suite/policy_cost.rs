@@ -97,7 +97,8 @@ fn star_heavy_values_of_a_hand_made_document_are_cut_short_and_said() {
 
 #[test]
 fn the_grants_of_a_star_heavy_document_keep_the_fresh_probes() {
-    let doc = PolicyDocument::from_value(&pathological(300, 300, 120)).unwrap();
+    let document = pathological(300, 300, 120);
+    let doc = PolicyDocument::from_value(&document).unwrap();
     let start = Instant::now();
     let grants = pass_role_grants(&doc);
     println!("grants only: {:?}", start.elapsed());
