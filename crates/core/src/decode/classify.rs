@@ -161,6 +161,16 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
         });
         return;
     }
+    // An EventBridge event (the Lambda's input): read at once with its record, for the same
+    // reason and on the same terms.
+    if let Some((envelope, record)) = cloudtrail_event(at.bytes) {
+        on_item(Item::Record {
+            record,
+            envelope: Some(envelope),
+            position,
+        });
+        return;
+    }
     let skim = match serde_json::from_slice::<Skim<'_>>(at.bytes) {
         Ok(skim) => skim,
         Err(e) => {
@@ -220,13 +230,88 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
     });
 }
 
-/// An EventBridge event: its CloudTrail record, or `OtherEvent` for other detail types.
-fn envelope_item(envelope: Envelope, detail: &Located<'_>, position: Position) -> Item {
-    let is_cloudtrail = envelope
+/// An EventBridge event that is plainly one carrying a CloudTrail record, read in one pass:
+/// the envelope's fields as the skim reads them, `detail` as a record. `None` for anything else
+/// (a key read twice, a log file's `Records`, a name at the top, no detail type and source, a
+/// `detail` that is no record, another detail type, any error): `classify` then takes it the
+/// skim's way, which gives it the item and the error it always had.
+fn cloudtrail_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let read = de.deserialize_map(EventOnce).ok()?;
+    de.end().ok()?;
+    let (envelope, record) = read;
+    let is_event = envelope.detail_type.is_some() || envelope.source.is_some();
+    (is_event && is_cloudtrail(&envelope)).then_some((envelope, record))
+}
+
+/// See [`cloudtrail_event`]: fails wherever the reading would depend on the skim's rules.
+struct EventOnce;
+
+impl<'de> Visitor<'de> for EventOnce {
+    type Value = (Envelope, Box<Record>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an EventBridge event")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        struct Text(Option<String>);
+        impl<'de> serde::Deserialize<'de> for Text {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                lenient::string(d).map(Text)
+            }
+        }
+        let not_plain = || A::Error::custom("not plainly a CloudTrail event");
+        let mut envelope = Envelope::default();
+        let mut record = None;
+        let mut seen = 0u8;
+        // An escaped key cannot be borrowed: an error, so the skim's way reads it.
+        while let Some(key) = map.next_key::<&'de str>()? {
+            let (bit, slot) = match key {
+                "id" => (1, &mut envelope.id),
+                "detail-type" => (2, &mut envelope.detail_type),
+                "source" => (4, &mut envelope.source),
+                "account" => (8, &mut envelope.account),
+                "region" => (16, &mut envelope.region),
+                "time" => (32, &mut envelope.time),
+                "detail" => {
+                    if record.is_some() {
+                        return Err(not_plain());
+                    }
+                    let seed = RecordOrNot {
+                        select: None,
+                        bare: false,
+                    };
+                    record = Some(map.next_value_seed(seed)?.ok_or_else(not_plain)?);
+                    continue;
+                }
+                "Records" | "eventName" | "eventSource" => return Err(not_plain()),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if seen & bit != 0 {
+                return Err(not_plain());
+            }
+            seen |= bit;
+            *slot = map.next_value::<Text>()?.0;
+        }
+        Ok((envelope, record.ok_or_else(not_plain)?))
+    }
+}
+
+fn is_cloudtrail(envelope: &Envelope) -> bool {
+    envelope
         .detail_type
         .as_deref()
-        .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"));
-    if !is_cloudtrail {
+        .is_some_and(|t| t == CLOUDTRAIL_DETAIL_TYPE || t.ends_with("via CloudTrail"))
+}
+
+/// An EventBridge event: its CloudTrail record, or `OtherEvent` for other detail types.
+fn envelope_item(envelope: Envelope, detail: &Located<'_>, position: Position) -> Item {
+    if !is_cloudtrail(&envelope) {
         return Item::OtherEvent { envelope, position };
     }
     match parse_record(detail.bytes, None) {
@@ -444,6 +529,25 @@ impl<'de> Visitor<'de> for RecordOrNot<'_> {
 mod tests {
     use super::*;
 
+    /// Variants of a compact object: each of `keys` added at either end with a value of each
+    /// type (so read twice where the object has it), cut short, a byte that is not UTF-8.
+    fn damaged(object: &str, keys: &[&str], out: &mut Vec<Vec<u8>>) {
+        let body = object.strip_prefix('{').unwrap();
+        let end = object.len() - 1;
+        for key in keys {
+            for value in ["\"x\"", "[]", "{}", "7", "null"] {
+                out.push(format!("{{\"{key}\":{value},{body}").into_bytes());
+                out.push(format!("{},\"{key}\":{value}}}", &object[..end]).into_bytes());
+            }
+        }
+        out.push(object.as_bytes()[..object.len() / 2].to_vec());
+        let mut bad = object.as_bytes().to_vec();
+        if let Some(at) = object.find("us-east-1") {
+            bad[at] = 0xff;
+        }
+        out.push(bad);
+    }
+
     /// Bare records of every sample, and of each a set of variants: with each key the skim
     /// decides on (plain and escaped), without its names, with a name twice or of another type,
     /// cut short, with bytes that are not UTF-8.
@@ -458,31 +562,28 @@ mod tests {
         assert!(records.len() > 50, "{}", records.len());
         let mut out = Vec::new();
         for record in records {
-            let body = record.strip_prefix('{').unwrap();
-            for key in [
-                "Records",
-                "detail",
-                "detail-type",
-                "source",
-                "id",
-                "account",
-                "region",
-                "time",
-                "\\u0052ecords",
-                "d\\u0065tail",
-                "\\u0073ource",
-                "t\\u0069me",
-                "Detail",
-                "eventName",
-                "eventSource",
-                "eventID",
-            ] {
-                for value in ["\"x\"", "[]", "{}", "7", "null"] {
-                    out.push(format!("{{\"{key}\":{value},{body}").into_bytes());
-                    let end = record.len() - 1;
-                    out.push(format!("{},\"{key}\":{value}}}", &record[..end]).into_bytes());
-                }
-            }
+            damaged(
+                &record,
+                &[
+                    "Records",
+                    "detail",
+                    "detail-type",
+                    "source",
+                    "id",
+                    "account",
+                    "region",
+                    "time",
+                    "\\u0052ecords",
+                    "d\\u0065tail",
+                    "\\u0073ource",
+                    "t\\u0069me",
+                    "Detail",
+                    "eventName",
+                    "eventSource",
+                    "eventID",
+                ],
+                &mut out,
+            );
             out.push(
                 record
                     .replace("\"eventName\"", "\"eventNam\"")
@@ -501,12 +602,6 @@ mod tests {
                         .into_bytes(),
                 );
             }
-            out.push(record.as_bytes()[..record.len() / 2].to_vec());
-            let mut bad = record.clone().into_bytes();
-            if let Some(at) = record.find("us-east-1") {
-                bad[at] = 0xff;
-            }
-            out.push(bad);
             out.push(record.into_bytes());
         }
         out
@@ -543,6 +638,117 @@ mod tests {
         // Both ways are exercised: the records themselves and most variants taken, every
         // variant with a key the skim decides on left.
         assert!(taken > 500 && left > 1000, "{taken} taken, {left} left");
+    }
+
+    /// The sample events as EventBridge delivers them, and variants: detail type and source
+    /// missing, `null`, of another type or another kind of event; `detail` `null`, not an object,
+    /// empty or damaged; a key twice or escaped; a log file's or a record's key at the top; cut
+    /// short.
+    fn events() -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(root).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if value.get("detail").is_none() {
+                continue;
+            }
+            let compact = value.to_string();
+            let with = |key: &str, v: Option<serde_json::Value>| {
+                let mut event = value.clone();
+                let map = event.as_object_mut().unwrap();
+                match v {
+                    Some(v) => map.insert(key.into(), v),
+                    None => map.remove(key),
+                };
+                event.to_string().into_bytes()
+            };
+            use serde_json::json;
+            for key in ["detail-type", "source"] {
+                for v in [
+                    None,
+                    Some(json!(null)),
+                    Some(json!(7)),
+                    Some(json!("Other Event")),
+                ] {
+                    out.push(with(key, v));
+                }
+            }
+            let mut neither = value.clone();
+            neither.as_object_mut().unwrap().remove("detail-type");
+            neither.as_object_mut().unwrap().remove("source");
+            out.push(neither.to_string().into_bytes());
+            for v in [
+                json!(null),
+                json!([]),
+                json!("x"),
+                json!({}),
+                json!({"eventName": 7}),
+            ] {
+                out.push(with("detail", Some(v)));
+            }
+            out.push(with("detail", None));
+            damaged(
+                &compact,
+                &[
+                    "id",
+                    "detail",
+                    "detail-type",
+                    "source",
+                    "time",
+                    "Records",
+                    "eventName",
+                    "eventSource",
+                    "\\u0064etail",
+                    "\\u0069d",
+                    "version",
+                ],
+                &mut out,
+            );
+            let detail = value["detail"].to_string();
+            let twice = detail.replacen("\"eventName\":", "\"eventName\":\"A\",\"eventName\":", 1);
+            out.push(compact.replacen(&detail, &twice, 1).into_bytes());
+            out.push(text.into_bytes());
+            out.push(compact.into_bytes());
+        }
+        out
+    }
+
+    /// The one-pass read of an event takes only what the skim's way reads as the same envelope
+    /// and the same record.
+    #[test]
+    fn an_event_read_at_once_is_what_the_skim_reads() {
+        let (mut taken, mut left) = (0, 0);
+        for bytes in events() {
+            let Some((envelope, record)) = cloudtrail_event(&bytes) else {
+                left += 1;
+                continue;
+            };
+            taken += 1;
+            let text = String::from_utf8_lossy(&bytes);
+            let skim = serde_json::from_slice::<Skim<'_>>(&bytes).expect(&text);
+            assert!(skim.records.is_none(), "{text}");
+            assert!(
+                skim.detail_type.is_some() || skim.source.is_some(),
+                "{text}"
+            );
+            let skimmed = Envelope {
+                id: skim.id,
+                detail_type: skim.detail_type,
+                source: skim.source,
+                account: skim.account,
+                region: skim.region,
+                time: skim.time,
+            };
+            assert_eq!(envelope, skimmed, "{text}");
+            assert!(is_cloudtrail(&skimmed), "{text}");
+            let detail = skim.detail.expect(&text);
+            let whole = parse_record(detail.get().as_bytes(), None)
+                .expect(&text)
+                .expect(&text);
+            assert_eq!(format!("{record:?}"), format!("{whole:?}"), "{text}");
+        }
+        assert!(taken > 500 && left > 2000, "{taken} taken, {left} left");
     }
 
     #[test]
