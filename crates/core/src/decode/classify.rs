@@ -236,12 +236,15 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
 /// `detail` that is no record, another detail type, any error): `classify` then takes it the
 /// skim's way, which gives it the item and the error it always had.
 fn cloudtrail_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>)> {
+    // The skim captures `detail` as a RawValue, which serde_json checks as UTF-8 whole; the
+    // record visitor skips unknown fields unchecked. Checked here so that both reject the same.
+    std::str::from_utf8(bytes).ok()?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let read = de.deserialize_map(EventOnce).ok()?;
     de.end().ok()?;
     let (envelope, record) = read;
-    let is_event = envelope.detail_type.is_some() || envelope.source.is_some();
-    (is_event && is_cloudtrail(&envelope)).then_some((envelope, record))
+    // A detail type is what the skim's envelope test also asks for (or a source) and more.
+    is_cloudtrail(&envelope).then_some((envelope, record))
 }
 
 /// See [`cloudtrail_event`]: fails wherever the reading would depend on the skim's rules.
@@ -708,6 +711,23 @@ mod tests {
             let detail = value["detail"].to_string();
             let twice = detail.replacen("\"eventName\":", "\"eventName\":\"A\",\"eventName\":", 1);
             out.push(compact.replacen(&detail, &twice, 1).into_bytes());
+            // Not UTF-8 where the record visitor skips (an unknown field, an array given for a
+            // text field) but the skim's RawValue of `detail` checks.
+            let array = compact.replacen(
+                "\"eventVersion\":\"",
+                "\"eventVersion\":[\"X\"],\"v\":\"",
+                1,
+            );
+            for (text, key) in [
+                (&compact, "\"requestID\":\""),
+                (&array, "\"eventVersion\":[\""),
+            ] {
+                if let Some(at) = text.find(key) {
+                    let mut bytes = text.clone().into_bytes();
+                    bytes[at + key.len()] = 0xff;
+                    out.push(bytes);
+                }
+            }
             out.push(text.into_bytes());
             out.push(compact.into_bytes());
         }

@@ -131,6 +131,13 @@ impl Statement<'_> {
     }
 }
 
+impl PolicyDocument<'static> {
+    /// [`PolicyDocument::from_value`], detached from the value (one built in place, a stored one).
+    pub fn from_value_owned(value: &Value) -> Result<Self, PolicyError> {
+        PolicyDocument::from_value(value).map(PolicyDocument::into_owned)
+    }
+}
+
 impl<'a> PolicyDocument<'a> {
     /// The document, detached from the text it was read from.
     pub fn into_owned(self) -> PolicyDocument<'static> {
@@ -143,11 +150,6 @@ impl<'a> PolicyDocument<'a> {
                 .collect(),
             problems: self.problems,
         }
-    }
-
-    /// [`PolicyDocument::from_value`], detached from the value (one built in place, a stored one).
-    pub fn from_value_owned(value: &Value) -> Result<PolicyDocument<'static>, PolicyError> {
-        PolicyDocument::from_value(value).map(PolicyDocument::into_owned)
     }
 
     /// Decodes a document from any JSON value CloudTrail may carry: a string (JSON, pretty JSON,
