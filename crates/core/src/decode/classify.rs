@@ -238,8 +238,8 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
 fn cloudtrail_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>)> {
     // The skim captures `detail` as a RawValue, which serde_json checks as UTF-8 whole; the
     // record visitor skips unknown fields unchecked. Checked here so that both reject the same.
-    std::str::from_utf8(bytes).ok()?;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let read = de.deserialize_map(EventOnce).ok()?;
     de.end().ok()?;
     let (envelope, record) = read;
@@ -279,7 +279,10 @@ impl<'de> Visitor<'de> for EventOnce {
                 "region" => (16, &mut envelope.region),
                 "time" => (32, &mut envelope.time),
                 "detail" => {
-                    if record.is_some() {
+                    // EventBridge writes the detail type first: another kind of event is left
+                    // to the skim's way before its detail is read as a record for nothing.
+                    let other = seen & 2 != 0 && !is_cloudtrail(&envelope);
+                    if record.is_some() || other {
                         return Err(not_plain());
                     }
                     let seed = RecordOrNot {
@@ -769,6 +772,57 @@ mod tests {
             assert_eq!(format!("{record:?}"), format!("{whole:?}"), "{text}");
         }
         assert!(taken > 500 && left > 2000, "{taken} taken, {left} left");
+    }
+
+    /// The skim's keys, as serde's derive names them, are the keys a bare read stops at (its
+    /// names aside) and the ones the one-pass event read handles or leaves: a key added to the
+    /// skim and not there would let those reads take what the skim classifies otherwise.
+    #[test]
+    fn the_skims_keys_are_the_ones_the_one_pass_reads_know() {
+        struct Fields;
+        impl<'de> Deserializer<'de> for Fields {
+            type Error = serde::de::value::Error;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+                Err(serde::de::Error::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Self::Error> {
+                Err(serde::de::Error::custom(fields.join(",")))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+                identifier ignored_any
+            }
+        }
+        let Err(fields) = <Skim<'_> as serde::Deserialize>::deserialize(Fields) else {
+            panic!("the skim read no struct");
+        };
+        let fields = fields.to_string();
+        let fields: Vec<&str> = fields.split(',').collect();
+        assert_eq!(fields.len(), 10, "{fields:?}");
+        for field in fields {
+            let kind = super::super::record::Field::of(field);
+            match field {
+                "eventName" | "eventSource" => assert!(!kind.is_unknown(), "{field}"),
+                _ => assert_eq!(kind, super::super::record::Field::Classifier, "{field}"),
+            }
+            // The one-pass event read keeps the envelope's other keys and leaves the rest
+            // (`Records`, the names) to the skim.
+            if field == "detail" || field == "detail-type" {
+                continue;
+            }
+            let text = format!(
+                r#"{{"detail-type":"AWS API Call via CloudTrail","detail":{{}},"{field}":"x"}}"#
+            );
+            let taken = cloudtrail_event(text.as_bytes()).is_some();
+            let envelope = ["id", "detail-type", "source", "account", "region", "time"];
+            assert_eq!(taken, envelope.contains(&field), "{field}");
+        }
     }
 
     #[test]

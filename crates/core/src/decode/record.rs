@@ -348,10 +348,12 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 let source = record.event_source.as_deref().unwrap_or_default();
                 let name = record.event_name.as_deref().unwrap_or_default();
                 skim = !select(source, name);
-                match early.take() {
-                    Some(early) if !skim => early.into_record(&mut record),
+                let early = early.take();
+                if skim {
                     // What a skimmed record holds does not depend on the order of its fields.
-                    _ => record.keep_only_names(),
+                    record.keep_only_names();
+                } else if let Some(early) = early {
+                    early.into_record(&mut record);
                 }
             }
         }
