@@ -259,7 +259,12 @@ async fn with_aws_the_function_enriches_and_writes_to_the_log_group() {
 #[test]
 #[ignore = "needs cargo-lambda and the bootstrap: run by scripts/test.sh"]
 fn ctrl_c_stops_everything() {
+    use std::os::unix::process::CommandExt;
+    // Ctrl-C in a terminal signals the whole foreground process group, not the script alone:
+    // the command the script waits on dies of SIGINT too, which is what bash's handling of a
+    // SIGINT received while waiting expects (the script alone signalled once ran to its end).
     let mut child = script(&["events/"], &[])
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -275,7 +280,7 @@ fn ctrl_c_stops_everything() {
         );
     }
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", "--", &format!("-{}", child.id())])
         .status()
         .unwrap();
     assert!(kill.success());
