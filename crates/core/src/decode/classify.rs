@@ -236,15 +236,40 @@ fn value(at: &Located<'_>, top_line: u64, limits: Limits<'_>, on_item: &mut dyn 
 /// `detail` that is no record, another detail type, any error): `classify` then takes it the
 /// skim's way, which gives it the item and the error it always had.
 fn cloudtrail_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>)> {
+    let (envelope, record, len) = leading_event(bytes)?;
+    // Only JSON's whitespace after it, as `Deserializer::end` requires.
+    let rest = bytes.get(len..)?;
+    rest.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .then_some((envelope, record))
+}
+
+/// [`cloudtrail_event`] of the object at the start of `bytes`, and how many bytes it took.
+fn leading_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>, usize)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let (envelope, record) = de.deserialize_map(EventOnce).ok()?;
+    let len = de.into_iter::<IgnoredAny>().byte_offset();
     // The skim captures `detail` as a RawValue, which serde_json checks as UTF-8 whole; the
     // record visitor skips unknown fields unchecked. Checked here so that both reject the same.
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let read = de.deserialize_map(EventOnce).ok()?;
-    de.end().ok()?;
-    let (envelope, record) = read;
+    std::str::from_utf8(bytes.get(..len)?).ok()?;
     // A detail type is what the skim's envelope test also asks for (or a source) and more.
-    is_cloudtrail(&envelope).then_some((envelope, record))
+    is_cloudtrail(&envelope).then_some((envelope, record, len))
+}
+
+/// An object at the start of `bytes` that [`value`] reads at once as a record (a bare record,
+/// or an EventBridge event carrying one), its envelope, and how many bytes it took. `None` for
+/// anything else: framing delimits it, and `value` reads it as it always has.
+pub(crate) fn leading_value(bytes: &[u8]) -> Option<(Box<Record>, Option<Envelope>, usize)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let bare = RecordOrNot {
+        select: None,
+        bare: true,
+    };
+    if let Ok(Some(record)) = bare.deserialize(&mut de) {
+        return Some((record, None, de.into_iter::<IgnoredAny>().byte_offset()));
+    }
+    let (envelope, record, len) = leading_event(bytes)?;
+    Some((record, Some(envelope), len))
 }
 
 /// See [`cloudtrail_event`]: fails wherever the reading would depend on the skim's rules.
@@ -644,6 +669,81 @@ mod tests {
         // Both ways are exercised: the records themselves and most variants taken, every
         // variant with a key the skim decides on left.
         assert!(taken > 500 && left > 1000, "{taken} taken, {left} left");
+    }
+
+    /// Items as the decoder gives them for `bytes` in memory, with records read in place where
+    /// they can be or every one framed first; and how many were read in place, at the top and
+    /// as elements.
+    fn items(bytes: &[u8], limits: Limits<'_>, in_place: bool) -> (Vec<String>, [usize; 2]) {
+        use super::super::frame::{Framer, Step};
+        let mut framer = Framer::new(limits, true, 1, 0);
+        if !in_place {
+            framer = framer.framing_only();
+        }
+        let (mut out, mut read) = (Vec::new(), [0, 0]);
+        loop {
+            match framer.next(bytes, 0, true) {
+                Step::Frame(frame) => {
+                    let framed = &bytes[frame.start as usize..frame.end as usize];
+                    classify(&frame, framed, limits, &mut |item| {
+                        out.push(format!("{item:?}"))
+                    });
+                }
+                Step::Item(item) => {
+                    if let Item::Record { position, .. } = &item {
+                        read[usize::from(position.index.is_some())] += 1;
+                    }
+                    out.push(format!("{item:?}"));
+                }
+                Step::NeedMore | Step::End => return (out, read),
+            }
+        }
+    }
+
+    /// Reading a record where it starts (a top-level object, an element of a top-level array
+    /// or of a log file's `Records`) gives exactly the items that framing it and then
+    /// classifying its frame gives: on every sample record and event and their variants, alone,
+    /// in arrays, in a log file, one per line, followed by more, and with limits they cross.
+    #[test]
+    fn a_record_read_in_place_is_the_item_its_frame_gives() {
+        let mut inputs = objects();
+        inputs.extend(events());
+        let (mut cases, mut read) = (0, [0, 0]);
+        for bytes in inputs {
+            let text = String::from_utf8_lossy(&bytes);
+            let mut shapes = vec![
+                bytes.clone(),
+                [&bytes[..], b"\n"].concat(),
+                [&bytes[..], b" x"].concat(),
+                [&bytes[..], b"\n", &bytes[..]].concat(),
+                [&b"["[..], &bytes[..], b",", &bytes[..], b"]"].concat(),
+                [&b"{\"Records\":["[..], &bytes[..], b",", &bytes[..], b"]}"].concat(),
+            ];
+            // Pretty-printed, where it is JSON: framed across lines, never read in place.
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                shapes.push(serde_json::to_vec_pretty(&value).unwrap());
+            }
+            for shape in shapes {
+                for (max_record_bytes, max_depth) in [(1 << 20, 128), (600, 128), (1 << 20, 3)] {
+                    let limits = Limits {
+                        select: None,
+                        max_record_bytes,
+                        max_depth,
+                    };
+                    let (framed, none) = items(&shape, limits, false);
+                    assert_eq!(none, [0, 0], "{text}");
+                    let (in_place, n) = items(&shape, limits, true);
+                    assert_eq!(in_place, framed, "{text}");
+                    cases += 1;
+                    read = [read[0] + n[0], read[1] + n[1]];
+                }
+            }
+        }
+        // Both reads in place are exercised (most variants are damaged, or over a limit).
+        assert!(
+            read[0] > 10_000 && read[1] > 10_000,
+            "{read:?} records read in place (top, elements) in {cases} cases"
+        );
     }
 
     /// The sample events as EventBridge delivers them, and variants: detail type and source

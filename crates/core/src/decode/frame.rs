@@ -19,7 +19,7 @@
 //!   broken (a raw line break inside a string).
 //! - A frame that the input ends inside (a truncated file) is the last thing of that input.
 
-use super::classify::{json_error, leading_record, unreadable};
+use super::classify::{json_error, leading_record, leading_value, unreadable};
 use super::position::{Lines, Place, Position};
 use super::quick;
 use super::record::Select;
@@ -180,6 +180,9 @@ pub(crate) struct Framer<'s> {
     /// Top-level values started so far.
     pub top_values: u64,
     ended: bool,
+    /// Whether a valid record may be read where it starts instead of framed first (off only
+    /// in tests, which compare the two).
+    reads_in_place: bool,
 }
 
 enum Scan {
@@ -291,7 +294,15 @@ impl<'s> Framer<'s> {
             top_line: line,
             top_values: 0,
             ended: false,
+            reads_in_place: true,
         }
+    }
+
+    /// Frames every record, as if nothing could be read in place.
+    #[cfg(test)]
+    pub(super) fn framing_only(mut self) -> Self {
+        self.reads_in_place = false;
+        self
     }
 
     /// The first offset still needed: bytes before it may be dropped from the window. Counts
@@ -483,22 +494,63 @@ impl<'s> Framer<'s> {
         *index += 1;
         *expect = Expect::Comma;
         let role = if *records { Role::Record } else { Role::Value };
-        if role == Role::Record && b == b'{' {
-            if let Some(step) = self.whole_record(element, window, base) {
+        if b == b'{' {
+            let whole = match role {
+                Role::Record => self.whole_record(element, window, base),
+                _ => self.whole_value(Some(element), window, base),
+            };
+            if let Some(step) = whole {
                 return Some(step);
             }
         }
         self.open_frame(b, role, Some(element), window, base)
     }
 
+    /// `window` from `self.pos`, cut one byte past the record size limit: a record over the
+    /// limit must not be parsed whole, and one byte more is enough to tell.
+    fn rest_within_limit<'w>(&self, window: &'w [u8], base: u64) -> Option<&'w [u8]> {
+        let rest = window.get(self.pos.saturating_sub(base) as usize..)?;
+        let most = usize::try_from(self.limits.max_record_bytes.saturating_add(1)).ok();
+        Some(most.and_then(|n| rest.get(..n)).unwrap_or(rest))
+    }
+
+    /// An object given alone (or as an element of a top-level array) read where it starts,
+    /// when classifying its frame would read it at once as a record and framing could not have
+    /// told it otherwise (as [`Framer::whole_record`]): most inputs are one event, and scanning
+    /// it to frame it cost as much as reading it (a 2 KB policy escaped in a string stops the
+    /// scan at every quote).
+    fn whole_value(&mut self, index: Option<u64>, window: &[u8], base: u64) -> Option<Step> {
+        if !self.reads_in_place {
+            return None;
+        }
+        let rest = self.rest_within_limit(window, base)?;
+        let (record, envelope, len) = leading_value(rest)?;
+        if len as u64 > self.limits.max_record_bytes
+            || !framed_alike(rest.get(..len)?, self.limits.max_depth)
+        {
+            return None;
+        }
+        self.pos += len as u64;
+        self.after_value(window, base);
+        self.fragment = false;
+        Some(Step::Item(Item::Record {
+            record,
+            envelope,
+            position: Position {
+                line: self.top_line,
+                index,
+            },
+        }))
+    }
+
     /// A record of a log file read where it starts, when it is valid and framing could not have
     /// told it otherwise: a read and a vectorised check instead of a scan to frame it and a
     /// parse.
     fn whole_record(&mut self, index: u64, window: &[u8], base: u64) -> Option<Step> {
-        let rest = window.get(self.pos.saturating_sub(base) as usize..)?;
-        // A record over the limit must not be parsed whole: one byte more is enough to tell.
-        let most = usize::try_from(self.limits.max_record_bytes.saturating_add(1)).ok();
-        let rest = most.and_then(|n| rest.get(..n)).unwrap_or(rest);
+        if !self.reads_in_place {
+            return None;
+        }
+        let rest = self.rest_within_limit(window, base)?;
         let max_depth = self.limits.max_depth;
         // A record the quick read takes has no line break (no control byte at all) and nests
         // no deeper than `max_depth`: framing would take it as it is. `framed_alike` is the
@@ -615,6 +667,10 @@ impl<'s> Framer<'s> {
                 self.fragment |= b == b':' && after_string;
                 Some(self.error_at("expected value", at, window, base))
             }
+            b'{' => match self.whole_value(None, window, base) {
+                Some(step) => Some(step),
+                None => self.open_frame(b, Role::Value, None, window, base),
+            },
             _ => self.open_frame(b, Role::Value, None, window, base),
         }
     }

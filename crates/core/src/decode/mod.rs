@@ -7,6 +7,7 @@
 mod classify;
 mod frame;
 pub mod lenient;
+mod parts;
 mod position;
 mod quick;
 pub mod record;

@@ -471,7 +471,7 @@ impl Identity {
 
 /// Parses a raw JSON part into a value; `None` for a missing part or JSON `null`.
 pub fn parse_part(raw: Option<&RawValue>) -> Value {
-    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+    raw.and_then(|r| super::parts::value(r.get()))
         .unwrap_or(Value::Null)
 }
 
