@@ -74,13 +74,29 @@ pub(crate) fn leading_record(
     bytes: &[u8],
     select: Option<Select<'_>>,
 ) -> Option<(Box<Record>, usize)> {
+    leading_read(
+        bytes,
+        RecordOrNot {
+            select,
+            bare: false,
+        },
+    )
+}
+
+/// A plainly bare record at the start of `bytes`, as [`value`] reads one at once.
+pub(crate) fn leading_bare(bytes: &[u8]) -> Option<(Box<Record>, usize)> {
+    leading_read(
+        bytes,
+        RecordOrNot {
+            select: None,
+            bare: true,
+        },
+    )
+}
+
+fn leading_read(bytes: &[u8], seed: RecordOrNot<'_>) -> Option<(Box<Record>, usize)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let record = RecordOrNot {
-        select,
-        bare: false,
-    }
-    .deserialize(&mut de)
-    .ok()??;
+    let record = seed.deserialize(&mut de).ok()??;
     // A stream starts where the record ended.
     Some((record, de.into_iter::<IgnoredAny>().byte_offset()))
 }
@@ -260,13 +276,8 @@ fn leading_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>, usize)> {
 /// or an EventBridge event carrying one), its envelope, and how many bytes it took. `None` for
 /// anything else: framing delimits it, and `value` reads it as it always has.
 pub(crate) fn leading_value(bytes: &[u8]) -> Option<(Box<Record>, Option<Envelope>, usize)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let bare = RecordOrNot {
-        select: None,
-        bare: true,
-    };
-    if let Ok(Some(record)) = bare.deserialize(&mut de) {
-        return Some((record, None, de.into_iter::<IgnoredAny>().byte_offset()));
+    if let Some((record, len)) = leading_bare(bytes) {
+        return Some((record, None, len));
     }
     let (envelope, record, len) = leading_event(bytes)?;
     Some((record, Some(envelope), len))

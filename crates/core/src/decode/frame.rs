@@ -524,10 +524,24 @@ impl<'s> Framer<'s> {
             return None;
         }
         let rest = self.rest_within_limit(window, base)?;
-        let (record, envelope, len) = leading_value(rest)?;
-        if len as u64 > self.limits.max_record_bytes
-            || !framed_alike(rest.get(..len)?, self.limits.max_depth)
-        {
+        let max_depth = self.limits.max_depth;
+        // As in `whole_record`: the quick read, else serde's and the conservative check.
+        let reading = quick::Reading {
+            select: None,
+            bare: true,
+            max_depth,
+        };
+        let (record, envelope, len) = match quick::record(rest, reading) {
+            Some((record, len)) => (record, None, len),
+            None => {
+                let read = leading_value(rest)?;
+                if !framed_alike(rest.get(..read.2)?, max_depth) {
+                    return None;
+                }
+                read
+            }
+        };
+        if len as u64 > self.limits.max_record_bytes {
             return None;
         }
         self.pos += len as u64;
@@ -557,11 +571,12 @@ impl<'s> Framer<'s> {
         // conservative test for the serde read, which does not know the nesting (it counts
         // every bracket, those in strings too); a record it turns away is framed, then read
         // the same way.
-        let quick = self
-            .limits
-            .select
-            .and_then(|select| quick::turned_down(rest, select, max_depth));
-        let (record, len) = match quick {
+        let reading = quick::Reading {
+            select: self.limits.select,
+            bare: false,
+            max_depth,
+        };
+        let (record, len) = match quick::record(rest, reading) {
             Some(read) => read,
             None => {
                 let (record, len) = leading_record(rest, self.limits.select)?;
@@ -1174,13 +1189,15 @@ mod tests {
     #[test]
     fn records_are_read_in_place_only_where_framing_agrees() {
         assert_eq!(
-            frames("{\"Records\":[{\"a\":[1],\"b\":[2]},{\"c\":[1],\"d\":[2],\"e\":[3],\"f\":[4]},{\"g\":\n1},{\"h\":[[[[]]]]},{}]}"),
+            frames("{\"Records\":[{\"a\":[1],\"b\":[2]},{\"\\u0063\":[1],\"d\":[2],\"e\":[3],\"f\":[4]},{\"g\":\n1},{\"h\":[[[[]]]]},{\"c\":[1],\"d\":[2],\"e\":[3],\"f\":[4]}]}"),
             [
                 "Record#0 read",
-                // More brackets than the depth limit, or a line break: framed first.
-                r#"Record#1:{"c":[1],"d":[2],"e":[3],"f":[4]}"#,
+                // Left by the quick read (an escaped key), and more brackets than the depth
+                // limit for serde's read, or a line break: framed first.
+                r#"Record#1:{"\u0063":[1],"d":[2],"e":[3],"f":[4]}"#,
                 "Record#2:{\"g\":\n1}",
                 "error@line 2, record 3: nested deeper than 4",
+                // The quick read follows the nesting: read in place.
                 "Record#4 read",
             ]
         );
@@ -1211,18 +1228,26 @@ mod tests {
             .unwrap();
         let first = format!("{first}}}");
         let second = format!("{{{second}");
-        assert!(quick::turned_down(first.as_bytes(), &turned_down, 4).is_some());
-        assert!(quick::turned_down(second.as_bytes(), &turned_down, 4).is_none());
-        assert!(quick::turned_down(second.as_bytes(), &turned_down, 5).is_some());
+        let quick = |text: &str, max_depth| {
+            let reading = quick::Reading {
+                select: Some(&turned_down),
+                bare: false,
+                max_depth,
+            };
+            quick::record(text.as_bytes(), reading).is_some()
+        };
+        assert!(quick(&first, 4));
+        assert!(!quick(&second, 4));
+        assert!(quick(&second, 5));
         // Its own nesting is bounded too, whatever the limit.
         let deep = format!(
             r#"{{"eventSource":"s","eventName":"n","a":{}{}}}"#,
             "[".repeat(64),
             "]".repeat(64)
         );
-        assert!(quick::turned_down(deep.as_bytes(), &turned_down, 128).is_none());
+        assert!(!quick(&deep, 128));
         let within = deep.replacen('[', "", 1).replacen(']', "", 1);
-        assert!(quick::turned_down(within.as_bytes(), &turned_down, 128).is_some());
+        assert!(quick(&within, 128));
         let shallow = Limits {
             max_depth: 1,
             ..selective

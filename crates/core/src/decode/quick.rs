@@ -19,19 +19,25 @@ use super::record::{Field, Record, Select};
 /// and no CloudTrail record comes near this.
 const MAX_NESTING: u32 = 64;
 
-/// The record at the start of `bytes`, when `select` turns it down and it is plainly well
-/// formed, nested no deeper than `max_depth` (the record itself is 1): what a skimmed record
-/// holds (`eventSource`, `eventName`, `eventID`) and how many bytes it took. `None`: read it
-/// with serde.
-pub(super) fn turned_down(
-    bytes: &[u8],
-    select: Select<'_>,
-    max_depth: u32,
-) -> Option<(Box<Record>, usize)> {
+/// How a record is read by this pass, as [`super::record::RecordVisitor`] with the same
+/// `select` and `bare` reads it; `max_depth` as framing counts it (the record itself is 1).
+#[derive(Clone, Copy)]
+pub(super) struct Reading<'s> {
+    /// A record this turns down keeps only `eventSource`, `eventName` and `eventID`; `None`:
+    /// every record is read whole.
+    pub select: Option<Select<'s>>,
+    /// Only a plainly bare record: none of the classifier's keys, a name kept.
+    pub bare: bool,
+    pub max_depth: u32,
+}
+
+/// The record at the start of `bytes`, when it is plainly well formed: the record as the
+/// serde read gives it and how many bytes it took. `None`: read it with serde.
+pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>, usize)> {
     let mut scan = Scan {
         bytes,
         at: 0,
-        nesting: max_depth.min(MAX_NESTING),
+        nesting: reading.max_depth.min(MAX_NESTING),
     };
     if scan.nesting == 0 {
         return None;
@@ -42,13 +48,16 @@ pub(super) fn turned_down(
         // Nothing to decide on: the serde read takes it whole.
         return None;
     }
-    // Borrowed until the record is known to be turned down and well formed.
-    let (mut source, mut name, mut id) = (None, None, None);
+    // Each known field's text (a string's content) or raw JSON, borrowed until the record is
+    // known to be well formed; `None` for `null` or absent.
+    let mut kept: [Option<&[u8]>; FIELDS] = [None; FIELDS];
     let mut seen = 0u16;
     let both = Field::EventSource.bit() | Field::EventName.bit();
-    let mut decided = false;
     loop {
         let field = Field::of_bytes(scan.plain_string()?);
+        if reading.bare && field == Field::Classifier {
+            return None;
+        }
         scan.blank();
         scan.eat(b':')?;
         scan.blank();
@@ -58,31 +67,21 @@ pub(super) fn turned_down(
             }
             seen |= field.bit();
         }
-        if field.is_unknown() || field.is_raw() {
+        if field.is_unknown() {
             scan.value(1)?;
+        } else if field.is_raw() {
+            let start = scan.at;
+            scan.value(1)?;
+            let raw = bytes.get(start..scan.at)?;
+            *kept.get_mut(field as usize)? = (raw != b"null").then_some(raw);
         } else {
             // Any text field: a plain string or `null` only, here (its UTF-8 is checked with
             // the whole record's).
-            let text = match scan.peek()? {
+            *kept.get_mut(field as usize)? = match scan.peek()? {
                 b'"' => Some(scan.plain_string()?),
                 b'n' => scan.literal(b"null").map(|()| None)?,
                 _ => return None,
             };
-            let kept = match field {
-                Field::EventSource => Some(&mut source),
-                Field::EventName => Some(&mut name),
-                Field::EventId => Some(&mut id),
-                _ => None,
-            };
-            if let Some(kept) = kept {
-                *kept = text.map(std::str::from_utf8).transpose().ok()?;
-            }
-            if !decided && seen & both == both {
-                if select(source.unwrap_or_default(), name.unwrap_or_default()) {
-                    return None;
-                }
-                decided = true;
-            }
         }
         scan.blank();
         match scan.next()? {
@@ -91,16 +90,54 @@ pub(super) fn turned_down(
             _ => return None,
         }
     }
-    if !decided || !plain_text(bytes.get(..scan.at)?) {
+    if !plain_text(bytes.get(..scan.at)?) {
         return None;
     }
-    let record = Record::skimmed(
-        source.map(str::to_owned),
-        name.map(str::to_owned),
-        id.map(str::to_owned),
+    let text = |field: Field| -> Option<Option<&str>> {
+        kept.get(field as usize)?
+            .map(std::str::from_utf8)
+            .transpose()
+            .ok()
+    };
+    let (source, name, id) = (
+        text(Field::EventSource)?,
+        text(Field::EventName)?,
+        text(Field::EventId)?,
     );
-    Some((Box::new(record), scan.at))
+    if reading.bare && source.is_none() && name.is_none() {
+        return None;
+    }
+    let owned = |text: Option<&str>| text.map(str::to_owned);
+    if let Some(select) = reading.select {
+        // A record without both names is read whole by serde, whatever it is.
+        if seen & both != both {
+            return None;
+        }
+        if !select(source.unwrap_or_default(), name.unwrap_or_default()) {
+            let record = Record::skimmed(owned(source), owned(name), owned(id));
+            return Some((Box::new(record), scan.at));
+        }
+    }
+    let mut record = Box::<Record>::default();
+    for field in Field::KNOWN {
+        let Some(value) = text(field)? else {
+            continue;
+        };
+        match field.text(&mut record) {
+            Some(slot) => *slot = Some(value.to_owned()),
+            None => match field {
+                Field::UserIdentity => record.user_identity = Some(value.into()),
+                Field::RequestParameters => record.request_parameters = Some(value.into()),
+                Field::ResponseElements => record.response_elements = Some(value.into()),
+                _ => {}
+            },
+        }
+    }
+    Some((record, scan.at))
 }
+
+/// How many known fields there are: [`Field`]'s variants before `Other`.
+const FIELDS: usize = Field::Other as usize;
 
 /// No control byte (serde_json rejects one inside a string; outside one, this pass takes only
 /// spaces) and valid UTF-8 (which serde_json checks in kept text and raw parts).
@@ -174,18 +211,24 @@ impl<'b> Scan<'b> {
             self.at += n;
             match self.next()? {
                 b'"' => return Some(()),
-                _ => match self.next()? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'u' => {
-                        for _ in 0..4 {
-                            if !self.next()?.is_ascii_hexdigit() {
-                                return None;
-                            }
-                        }
-                    }
-                    _ => return None,
-                },
+                _ => self.escape()?,
             }
+        }
+    }
+
+    /// After a backslash: an escape as serde_json checks one in a string it skips.
+    fn escape(&mut self) -> Option<()> {
+        match self.next()? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(()),
+            b'u' => {
+                for _ in 0..4 {
+                    if !self.next()?.is_ascii_hexdigit() {
+                        return None;
+                    }
+                }
+                Some(())
+            }
+            _ => None,
         }
     }
 
@@ -279,7 +322,7 @@ impl<'b> Scan<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::classify::leading_record;
+    use crate::decode::classify::{leading_bare, leading_record};
 
     /// Records as CloudTrail writes them, none of them watched: nested parts, numbers,
     /// booleans, escapes and non-ASCII text in values, an unknown field, `null`s.
@@ -295,12 +338,36 @@ mod tests {
         name == "PutRolePolicy"
     }
 
+    fn turned_down(bytes: &[u8]) -> Option<(Box<Record>, usize)> {
+        record(bytes, reading(Some(&select), false))
+    }
+
+    fn reading(select: Option<Select<'_>>, bare: bool) -> Reading<'_> {
+        Reading {
+            select,
+            bare,
+            max_depth: 128,
+        }
+    }
+
+    /// The readings: turning down what `select` does not watch, whole, and bare.
+    fn readings() -> [Reading<'static>; 3] {
+        [
+            reading(Some(&select), false),
+            reading(None, false),
+            reading(None, true),
+        ]
+    }
+
     /// The quick read may decline anything, but what it reads must be what serde reads.
-    fn agrees(bytes: &[u8]) -> bool {
-        let Some((quick, used)) = turned_down(bytes, &select, 128) else {
+    fn agrees_with(bytes: &[u8], reading: Reading<'_>) -> bool {
+        let Some((quick, used)) = record(bytes, reading) else {
             return false;
         };
-        let serde = leading_record(bytes, Some(&select));
+        let serde = match reading.bare {
+            true => leading_bare(bytes),
+            false => leading_record(bytes, reading.select),
+        };
         assert_eq!(
             serde.map(|(r, n)| (format!("{r:?}"), n)),
             Some((format!("{quick:?}"), used)),
@@ -310,14 +377,20 @@ mod tests {
         true
     }
 
+    fn agrees_all(bytes: &[u8]) -> bool {
+        readings()
+            .into_iter()
+            .all(|reading| agrees_with(bytes, reading))
+    }
+
     #[test]
-    fn a_plain_record_turned_down_is_read_quickly_and_as_serde_reads_it() {
+    fn a_plain_record_is_read_quickly_and_as_serde_reads_it() {
         for record in RECORDS {
-            assert!(agrees(record.as_bytes()), "{record}");
+            assert!(agrees_all(record.as_bytes()), "{record}");
             // What follows the record (the next one, the end of `Records`) is not taken.
-            assert!(agrees(format!("{record},\n{record}]}}").as_bytes()));
+            assert!(agrees_all(format!("{record},\n{record}]}}").as_bytes()));
         }
-        let (quick, _) = turned_down(RECORDS[0].as_bytes(), &select, 128).unwrap();
+        let (quick, _) = turned_down(RECORDS[0].as_bytes()).unwrap();
         assert_eq!(quick.event_name.as_deref(), Some("RunInstances"));
         assert_eq!(quick.event_source.as_deref(), Some("ec2.amazonaws.com"));
         assert!(quick.event_version.is_none());
@@ -326,29 +399,61 @@ mod tests {
             Some("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")
         );
         assert!(quick.aws_region.is_none() && quick.request_parameters.is_none());
+        // Read whole: every field, the raw parts as their text.
+        let (whole, _) = record(RECORDS[0].as_bytes(), reading(None, true)).unwrap();
+        assert_eq!(whole.aws_region.as_deref(), Some("eu-west-2"));
+        assert!(whole
+            .request_parameters
+            .unwrap()
+            .starts_with(r#"{"instancesSet""#));
+        assert!(whole
+            .user_identity
+            .unwrap()
+            .ends_with(r#""ec2RoleDelivery":"2.0"}}"#));
+        assert!(whole.response_elements.is_none());
+        // A watched record under a selection is read whole too.
+        let watched = RECORDS[1].replace("GetBucketAcl", "PutRolePolicy");
+        let (whole, _) = turned_down(watched.as_bytes()).unwrap();
+        assert_eq!(whole.event_type.as_deref(), Some("AwsApiCall"));
+        assert!(agrees_all(watched.as_bytes()));
     }
 
     #[test]
-    fn what_is_watched_or_unusual_is_left_to_serde() {
-        let watched = RECORDS[1].replace("GetBucketAcl", "PutRolePolicy");
+    fn what_is_unusual_is_left_to_serde() {
         let escaped_key = RECORDS[1].replace(r#""eventID""#, r#""event\u0049D""#);
         let escaped_text = RECORDS[1].replace("2024-05-06T13:36:09Z", r#"2024\/05"#);
         let number_as_text = RECORDS[1].replace(r#""eventType":"AwsApiCall""#, r#""eventType":7"#);
         let repeated = RECORDS[1].replace(r#""eventType""#, r#""eventType":"x","eventType""#);
-        let nameless = RECORDS[1].replace(r#""eventName":"GetBucketAcl","#, "");
         let tab = RECORDS[2].replace(" , ", "\t, ");
         for bytes in [
-            watched,
             escaped_key,
             escaped_text,
             number_as_text,
             repeated,
-            nameless,
             tab,
             "{}".to_owned(),
         ] {
+            for reading in readings() {
+                assert!(record(bytes.as_bytes(), reading).is_none(), "{bytes}");
+            }
+        }
+        // Without both names nothing is decided: left to serde under a selection, read whole
+        // without one.
+        let nameless = RECORDS[1].replace(r#""eventName":"GetBucketAcl","#, "");
+        assert!(turned_down(nameless.as_bytes()).is_none());
+        assert!(agrees_with(nameless.as_bytes(), reading(None, false)));
+        assert!(agrees_with(nameless.as_bytes(), reading(None, true)));
+        // A bare read takes no key the classifier decides on, and no record whose names are
+        // both missing or `null`.
+        let detail = RECORDS[1].replace(r#""eventType""#, r#""detail":{},"eventType""#);
+        let unnamed = RECORDS[3].replace(r#""eventName":"Describe""#, r#""eventName":null"#);
+        for bytes in [detail, unnamed] {
             assert!(
-                turned_down(bytes.as_bytes(), &select, 128).is_none(),
+                record(bytes.as_bytes(), reading(None, true)).is_none(),
+                "{bytes}"
+            );
+            assert!(
+                agrees_with(bytes.as_bytes(), reading(None, false)),
                 "{bytes}"
             );
         }
@@ -357,16 +462,18 @@ mod tests {
         let mut bad_utf8 = RECORDS[1].as_bytes().to_vec();
         let at = RECORDS[1].find("a/b+c=").unwrap();
         bad_utf8[at] = 0xff;
-        assert!(turned_down(&bad_utf8, &select, 128).is_none());
+        for reading in readings() {
+            assert!(record(&bad_utf8, reading).is_none());
+        }
         assert!(leading_record(&bad_utf8, Some(&select)).is_some());
     }
 
     /// Every byte of each record replaced by bytes that matter to JSON, removed, or doubled:
-    /// whatever the quick read accepts, serde reads the same.
+    /// whatever the quick read accepts, serde reads the same, in each reading.
     #[test]
     fn damage_at_any_byte_never_makes_the_quick_read_differ_from_serde() {
         const BYTES: &[u8] = b"\"\\{}[],: 0-.eE+u9nx\x01\x7f\xc3\xff";
-        let mut accepted = 0;
+        let mut accepted = [0; 3];
         for record in RECORDS {
             let record = record.as_bytes();
             for at in 0..record.len() {
@@ -383,10 +490,12 @@ mod tests {
                 let mut doubled = record.to_vec();
                 doubled.insert(at, record[at]);
                 cases.extend([removed, doubled, record[..at].to_vec()]);
-                accepted += cases.iter().filter(|case| agrees(case)).count();
+                for (n, reading) in readings().into_iter().enumerate() {
+                    accepted[n] += cases.iter().filter(|c| agrees_with(c, reading)).count();
+                }
             }
         }
         // Damage inside text that changes nothing JSON cares about is still read quickly.
-        assert!(accepted > 1000, "{accepted}");
+        assert!(accepted.iter().all(|&n| n > 1000), "{accepted:?}");
     }
 }

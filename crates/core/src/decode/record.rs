@@ -15,15 +15,17 @@ use super::lenient;
 #[derive(Debug, Clone, Default)]
 pub struct Record {
     pub event_version: Option<String>,
-    pub user_identity: Option<Box<RawValue>>,
+    /// The raw JSON of `userIdentity` (checked as JSON when the record was read), as are
+    /// `requestParameters` and `responseElements`; `None` when absent or `null`.
+    pub user_identity: Option<Box<str>>,
     pub event_time: Option<String>,
     pub event_source: Option<String>,
     pub event_name: Option<String>,
     pub aws_region: Option<String>,
     pub source_ip_address: Option<String>,
     pub user_agent: Option<String>,
-    pub request_parameters: Option<Box<RawValue>>,
-    pub response_elements: Option<Box<RawValue>>,
+    pub request_parameters: Option<Box<str>>,
+    pub response_elements: Option<Box<str>>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub event_id: Option<String>,
@@ -111,6 +113,25 @@ pub(super) enum Field {
 }
 
 impl Field {
+    /// Every record field, in declaration order (`Field::KNOWN[f as usize] == f`).
+    pub(super) const KNOWN: [Field; 15] = [
+        Field::EventVersion,
+        Field::UserIdentity,
+        Field::EventTime,
+        Field::EventSource,
+        Field::EventName,
+        Field::AwsRegion,
+        Field::SourceIpAddress,
+        Field::UserAgent,
+        Field::RequestParameters,
+        Field::ResponseElements,
+        Field::ErrorCode,
+        Field::ErrorMessage,
+        Field::EventId,
+        Field::EventType,
+        Field::RecipientAccountId,
+    ];
+
     /// A `match` on the key, not a search of a table: every key of every record of a log file
     /// comes through here.
     pub(super) fn of(key: &str) -> Field {
@@ -253,9 +274,9 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let r = self.record;
         match self.field {
-            Field::UserIdentity => r.user_identity = Deserialize::deserialize(d)?,
-            Field::RequestParameters => r.request_parameters = Deserialize::deserialize(d)?,
-            Field::ResponseElements => r.response_elements = Deserialize::deserialize(d)?,
+            Field::UserIdentity => r.user_identity = raw_text(d)?,
+            Field::RequestParameters => r.request_parameters = raw_text(d)?,
+            Field::ResponseElements => r.response_elements = raw_text(d)?,
             field => match field.text(r) {
                 Some(text) => *text = lenient::string(d)?,
                 None => {
@@ -265,6 +286,12 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
         }
         Ok(())
     }
+}
+
+/// A raw JSON part as its text (a `RawValue` cannot be made from text known to be JSON
+/// without parsing it again, which the quick read would then pay).
+fn raw_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<str>>, D::Error> {
+    Ok(Option::<Box<RawValue>>::deserialize(d)?.map(Box::<str>::from))
 }
 
 /// The raw JSON parts read before `eventSource` and `eventName` (CloudTrail writes
@@ -291,9 +318,10 @@ impl<'de> Early<'de> {
 
     /// Copies what was borrowed: already checked as JSON, so not parsed again.
     fn into_record(self, record: &mut Record) {
-        record.user_identity = self.user_identity.map(ToOwned::to_owned);
-        record.request_parameters = self.request_parameters.map(ToOwned::to_owned);
-        record.response_elements = self.response_elements.map(ToOwned::to_owned);
+        let text = |raw: Option<&RawValue>| raw.map(|r| Box::<str>::from(r.get()));
+        record.user_identity = text(self.user_identity);
+        record.request_parameters = text(self.request_parameters);
+        record.response_elements = text(self.response_elements);
     }
 }
 
@@ -422,16 +450,16 @@ struct RawIssuer {
 }
 
 impl Identity {
-    pub fn from_raw(raw: Option<&RawValue>) -> Self {
+    pub fn from_raw(raw: Option<&str>) -> Self {
         // Typed first (the common case, no Value tree); a shape it rejects, such as a
         // `sessionContext` that is a string, falls back to reading what can be read.
-        let typed = raw.map(|r| serde_json::from_str::<RawIdentity>(r.get()));
+        let typed = raw.map(serde_json::from_str::<RawIdentity>);
         let parsed = match typed {
             None => return Self::default(),
             Some(Ok(identity)) => identity,
             Some(Err(_)) => {
                 let value = raw
-                    .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+                    .and_then(|r| serde_json::from_str::<Value>(r).ok())
                     .unwrap_or(Value::Null);
                 let text = |v: Option<&Value>| v.and_then(lenient::text_of);
                 RawIdentity {
@@ -470,9 +498,8 @@ impl Identity {
 }
 
 /// Parses a raw JSON part into a value; `None` for a missing part or JSON `null`.
-pub fn parse_part(raw: Option<&RawValue>) -> Value {
-    raw.and_then(|r| super::parts::value(r.get()))
-        .unwrap_or(Value::Null)
+pub fn parse_part(raw: Option<&str>) -> Value {
+    raw.and_then(super::parts::value).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -507,7 +534,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(whole.aws_region.as_deref(), Some("us-east-1"));
-        assert_eq!(whole.user_identity.unwrap().get(), r#"{"type":"Root"}"#);
+        assert_eq!(&*whole.user_identity.unwrap(), r#"{"type":"Root"}"#);
         assert_eq!(whole.event_version.as_deref(), Some("1.08"));
         assert!(whole.request_parameters.is_some());
         assert_eq!(whole.recipient_account_id.as_deref(), Some("111122223333"));
@@ -544,23 +571,10 @@ mod tests {
 
     #[test]
     fn each_field_is_known_by_its_own_name() {
-        for field in [
-            Field::EventVersion,
-            Field::UserIdentity,
-            Field::EventTime,
-            Field::EventSource,
-            Field::EventName,
-            Field::AwsRegion,
-            Field::SourceIpAddress,
-            Field::UserAgent,
-            Field::RequestParameters,
-            Field::ResponseElements,
-            Field::ErrorCode,
-            Field::ErrorMessage,
-            Field::EventId,
-            Field::EventType,
-            Field::RecipientAccountId,
-        ] {
+        // Every variant before `Other` is in the list, each at its own index.
+        assert_eq!(Field::KNOWN.len(), Field::Other as usize);
+        for (i, field) in Field::KNOWN.into_iter().enumerate() {
+            assert_eq!(field as usize, i);
             assert_eq!(Field::of(field.name()), field);
         }
         assert_eq!(Field::of("eventid"), Field::Other);
