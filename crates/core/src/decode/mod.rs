@@ -14,7 +14,7 @@ pub mod record;
 mod sniff;
 pub mod stream;
 
-pub use record::{Envelope, Identity, Record, Select};
+pub use record::{Envelope, Identity, Parameters, Record, Select};
 pub use stream::{
     read_items, read_items_selecting, read_items_with, read_slice, read_slice_selecting,
     read_slice_with, Item, Options, Position,
@@ -35,9 +35,12 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(record: Record, envelope: Option<Envelope>) -> Self {
+    pub fn new(mut record: Record, envelope: Option<Envelope>) -> Self {
         let identity = Identity::from_raw(record.user_identity.as_deref());
-        let params = record::parse_part(record.request_parameters.as_deref());
+        let params = record
+            .request_parameters
+            .as_mut()
+            .map_or(Value::Null, record::Parameters::take_value);
         Event {
             record,
             envelope,

@@ -30,18 +30,34 @@ pub(crate) fn value(text: &str) -> Option<Value> {
 
 /// `text` as a `Value` when it is plainly simple JSON (see the module), else `None`.
 pub(crate) fn plain(text: &str) -> Option<Value> {
+    let (value, used) = plain_prefix(text.as_bytes(), MAX_DEPTH)?;
     let mut reader = Reader {
         bytes: text.as_bytes(),
-        at: 0,
+        at: used,
+        max_depth: 0,
     };
-    let value = reader.value(0)?;
     reader.skip_blanks();
     (reader.at == reader.bytes.len()).then_some(value)
+}
+
+/// [`plain`] of the value at the start of `bytes`, nested at most `max_depth` (and
+/// [`MAX_DEPTH`]) deep, and how many bytes it took (a record's reader hands it the bytes of
+/// its part, and goes on after them).
+pub(crate) fn plain_prefix(bytes: &[u8], max_depth: usize) -> Option<(Value, usize)> {
+    let mut reader = Reader {
+        bytes,
+        at: 0,
+        max_depth: max_depth.min(MAX_DEPTH),
+    };
+    let value = reader.value(0)?;
+    Some((value, reader.at))
 }
 
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// Containers nested deeper are left to serde_json.
+    max_depth: usize,
 }
 
 impl Reader<'_> {
@@ -65,8 +81,8 @@ impl Reader<'_> {
 
     fn value(&mut self, depth: usize) -> Option<Value> {
         match self.next_token()? {
-            b'{' if depth < MAX_DEPTH => self.object(depth + 1),
-            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
+            b'{' if depth < self.max_depth => self.object(depth + 1),
+            b'[' if depth < self.max_depth => self.array(depth + 1),
             b'"' => self.string().map(Value::String),
             b't' => self.literal(b"rue", Value::Bool(true)),
             b'f' => self.literal(b"alse", Value::Bool(false)),

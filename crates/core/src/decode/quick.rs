@@ -13,7 +13,8 @@
 //! (the tests below hold it to that at every byte of damaged records).
 
 use super::frame::quote_or_backslash;
-use super::record::{Field, Record, Select};
+use super::parts;
+use super::record::{Field, Parameters, Record, Select};
 
 /// Nesting this pass follows before it leaves the record to serde: it recurses once per level,
 /// and no CloudTrail record comes near this.
@@ -53,6 +54,11 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
     let mut kept: [Option<&[u8]>; FIELDS] = [None; FIELDS];
     let mut seen = 0u16;
     let both = Field::EventSource.bit() | Field::EventName.bit();
+    // Whether the record is read whole, once known: then `requestParameters` is parsed on the
+    // way (see `Parameters`), which the scan alone would only check.
+    let mut whole = reading.select.is_none();
+    let mut decided = whole;
+    let mut parameters = None;
     loop {
         let field = Field::of_bytes(scan.plain_string()?);
         if reading.bare && field == Field::Classifier {
@@ -71,7 +77,21 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
             scan.value(1)?;
         } else if field.is_raw() {
             let start = scan.at;
-            scan.value(1)?;
+            let parsed = match (whole, field) {
+                // The part nests one level below the record, at most as deep as the scan.
+                (true, Field::RequestParameters) => {
+                    let max_depth = scan.nesting.saturating_sub(1) as usize;
+                    parts::plain_prefix(bytes.get(start..)?, max_depth)
+                }
+                _ => None,
+            };
+            match parsed {
+                Some((value, used)) => {
+                    scan.at = start + used;
+                    parameters = Some(value);
+                }
+                None => scan.value(1)?,
+            }
             let raw = bytes.get(start..scan.at)?;
             *kept.get_mut(field as usize)? = (raw != b"null").then_some(raw);
         } else {
@@ -82,6 +102,14 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
                 b'n' => scan.literal(b"null").map(|()| None)?,
                 _ => return None,
             };
+            if let (Some(select), false, true) = (reading.select, decided, seen & both == both) {
+                let name = |field: Field| {
+                    let text = kept.get(field as usize).copied().flatten();
+                    std::str::from_utf8(text.unwrap_or_default()).ok()
+                };
+                whole = select(name(Field::EventSource)?, name(Field::EventName)?);
+                decided = true;
+            }
         }
         scan.blank();
         match scan.next()? {
@@ -127,7 +155,12 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
             Some(slot) => *slot = Some(value.to_owned()),
             None => match field {
                 Field::UserIdentity => record.user_identity = Some(value.into()),
-                Field::RequestParameters => record.request_parameters = Some(value.into()),
+                Field::RequestParameters => {
+                    record.request_parameters = Some(match parameters.take() {
+                        Some(parsed) => Parameters::parsed(value.into(), parsed),
+                        None => Parameters::new(value.into()),
+                    })
+                }
                 Field::ResponseElements => record.response_elements = Some(value.into()),
                 _ => {}
             },
@@ -323,6 +356,7 @@ impl<'b> Scan<'b> {
 mod tests {
     use super::*;
     use crate::decode::classify::{leading_bare, leading_record};
+    use crate::decode::record::parse_part;
 
     /// Records as CloudTrail writes them, none of them watched: nested parts, numbers,
     /// booleans, escapes and non-ASCII text in values, an unknown field, `null`s.
@@ -374,6 +408,11 @@ mod tests {
             "{}",
             String::from_utf8_lossy(bytes)
         );
+        // The parameters parsed on the way are what their text reads as.
+        if let Some(mut parameters) = quick.request_parameters.clone() {
+            let text = parameters.text().to_owned();
+            assert_eq!(parameters.take_value(), parse_part(Some(&text)), "{text}");
+        }
         true
     }
 
@@ -402,10 +441,12 @@ mod tests {
         // Read whole: every field, the raw parts as their text.
         let (whole, _) = record(RECORDS[0].as_bytes(), reading(None, true)).unwrap();
         assert_eq!(whole.aws_region.as_deref(), Some("eu-west-2"));
-        assert!(whole
-            .request_parameters
-            .unwrap()
-            .starts_with(r#"{"instancesSet""#));
+        let parameters = whole.request_parameters.unwrap();
+        assert!(parameters.text().starts_with(r#"{"instancesSet""#));
+        // A float in it: left to serde_json by the parameters' own pass, parsed later.
+        assert!(!parameters.is_parsed());
+        let (plain, _) = record(RECORDS[2].as_bytes(), reading(None, false)).unwrap();
+        assert!(plain.request_parameters.unwrap().is_parsed());
         assert!(whole
             .user_identity
             .unwrap()

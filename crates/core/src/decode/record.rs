@@ -24,13 +24,59 @@ pub struct Record {
     pub aws_region: Option<String>,
     pub source_ip_address: Option<String>,
     pub user_agent: Option<String>,
-    pub request_parameters: Option<Box<str>>,
+    pub request_parameters: Option<Parameters>,
     pub response_elements: Option<Box<str>>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub event_id: Option<String>,
     pub event_type: Option<String>,
     pub recipient_account_id: Option<String>,
+}
+
+/// `requestParameters` as raw JSON (checked as JSON when the record was read), and its value
+/// when the reader parsed it on the way (the quick read does: a policy document escaped in it
+/// is then scanned once, not twice).
+#[derive(Clone)]
+pub struct Parameters {
+    text: Box<str>,
+    value: Option<Value>,
+}
+
+impl Parameters {
+    pub fn new(text: Box<str>) -> Self {
+        Parameters { text, value: None }
+    }
+
+    /// `text` with `value`, which must be what [`parse_part`] reads from it.
+    pub(super) fn parsed(text: Box<str>, value: Value) -> Self {
+        Parameters {
+            text,
+            value: Some(value),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_parsed(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// The value, as [`parse_part`] reads the text: moved out when the reader parsed it.
+    pub fn take_value(&mut self) -> Value {
+        self.value
+            .take()
+            .unwrap_or_else(|| parse_part(Some(&self.text)))
+    }
+}
+
+/// The text only: the value is a function of it.
+impl std::fmt::Debug for Parameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_tuple("Parameters").field(&self.text).finish()
+    }
 }
 
 impl Record {
@@ -275,7 +321,7 @@ impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
         let r = self.record;
         match self.field {
             Field::UserIdentity => r.user_identity = raw_text(d)?,
-            Field::RequestParameters => r.request_parameters = raw_text(d)?,
+            Field::RequestParameters => r.request_parameters = raw_text(d)?.map(Parameters::new),
             Field::ResponseElements => r.response_elements = raw_text(d)?,
             field => match field.text(r) {
                 Some(text) => *text = lenient::string(d)?,
@@ -320,7 +366,7 @@ impl<'de> Early<'de> {
     fn into_record(self, record: &mut Record) {
         let text = |raw: Option<&RawValue>| raw.map(|r| Box::<str>::from(r.get()));
         record.user_identity = text(self.user_identity);
-        record.request_parameters = text(self.request_parameters);
+        record.request_parameters = text(self.request_parameters).map(Parameters::new);
         record.response_elements = text(self.response_elements);
     }
 }
