@@ -210,6 +210,10 @@ impl<'a> PolicyDocument<'a> {
 
 /// A document from JSON text, borrowing from it.
 fn read_text(text: &str) -> Result<PolicyDocument<'_>, PolicyError> {
+    // Most documents are plain: read by a pass of our own, which leaves anything else here.
+    if let Some(doc) = super::plain::document(text) {
+        return Ok(doc);
+    }
     let mut json = serde_json::Deserializer::from_str(text);
     let read = super::read::document(&mut json).and_then(|doc| {
         json.end()?;

@@ -5,6 +5,7 @@ mod error;
 pub mod evaluate;
 mod notes;
 pub mod passrole;
+mod plain;
 pub mod probe;
 mod read;
 pub mod trust;

@@ -220,7 +220,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 /// The value kept for one element of an object, by the rule in the module comment: the key
 /// spelled exactly wins; among other spellings the first in byte order; of one key written
 /// twice, the last.
-struct Pick<T> {
+pub(super) struct Pick<T> {
     /// The value, with the key it was written under when that was not the exact spelling.
     held: Option<(Option<Box<str>>, T)>,
 }
@@ -242,7 +242,7 @@ impl<T> Pick<T> {
         }
     }
 
-    fn put(&mut self, key: &str, exact: bool, value: T) {
+    pub(super) fn put(&mut self, key: &str, exact: bool, value: T) {
         self.held = Some(((!exact).then(|| key.into()), value));
     }
 
@@ -273,7 +273,7 @@ impl<T> Pick<T> {
 }
 
 /// Entries of an object in key order, of a key written twice the last (a `Value`'s order).
-fn in_key_order<T>(mut entries: Vec<(String, T)>) -> Vec<(String, T)> {
+pub(super) fn in_key_order<T>(mut entries: Vec<(String, T)>) -> Vec<(String, T)> {
     // Stable: of equal keys the last written stays last; `dedup_by` keeps the first of a run,
     // so the later entry is swapped into its place first.
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -385,17 +385,26 @@ impl<'de> Shape<'de> for PrincipalShape {
         while let Some(Key(kind)) = map.next_key()? {
             kinds.push((kind.into_owned(), map.next_value_seed(Read(ListShape))?));
         }
-        let mut principals = Principals::default();
+        let mut read = Vec::with_capacity(kinds.len());
         for (kind, values) in in_key_order(kinds) {
             match values {
-                Ok(values) => principals
-                    .entries
-                    .extend(values.into_iter().map(|v| (kind.clone(), v.into_owned()))),
+                Ok(values) => read.push((kind, values)),
                 Err(e) => return Ok(Err(format!("{kind}: {e}"))),
             }
         }
-        Ok(Ok(principals))
+        Ok(Ok(principals(read)))
     }
+}
+
+/// A `Principal` object's entries, its kinds in key order (see [`in_key_order`]).
+pub(super) fn principals(kinds: Vec<(String, Vec<Cow<'_, str>>)>) -> Principals {
+    let mut principals = Principals::default();
+    for (kind, values) in kinds {
+        principals
+            .entries
+            .extend(values.into_iter().map(|v| (kind.clone(), v.into_owned())));
+    }
+    principals
 }
 
 /// `Condition`: operator to key to value or values.
@@ -423,31 +432,43 @@ impl<'de> Shape<'de> for ConditionShape {
                 map.next_value_seed(Read(ConditionKeysShape))?,
             ));
         }
-        let mut out = Vec::new();
+        let mut read = Vec::with_capacity(operators.len());
         for (operator, keys) in in_key_order(operators) {
-            let keys = match keys {
-                Ok(keys) => keys,
+            match keys {
+                Ok(keys) => read.push((operator, keys)),
                 Err(kind) => {
                     return Ok(Err(format!(
                         "Condition {operator}: expected an object, found {kind}"
                     )))
                 }
-            };
-            let (base_operator, if_exists) = split_operator(&operator);
-            let base_operator = base_operator.to_owned();
-            for (key, values) in in_key_order(keys) {
-                out.push(Condition {
-                    operator: operator.clone(),
-                    base_operator: base_operator.clone(),
-                    if_exists,
-                    key,
-                    values,
-                });
             }
         }
-        Ok(Ok(out))
+        Ok(Ok(conditions(read)))
     }
 }
+
+/// A `Condition` object's conditions, its operators in key order (see [`in_key_order`]), the
+/// keys of each put in key order here.
+pub(super) fn conditions(operators: OperatorKeys) -> Vec<Condition> {
+    let mut out = Vec::new();
+    for (operator, keys) in operators {
+        let (base_operator, if_exists) = split_operator(&operator);
+        let base_operator = base_operator.to_owned();
+        for (key, values) in in_key_order(keys) {
+            out.push(Condition {
+                operator: operator.clone(),
+                base_operator: base_operator.clone(),
+                if_exists,
+                key,
+                values,
+            });
+        }
+    }
+    out
+}
+
+/// Each condition operator with its keys and their values as text.
+pub(super) type OperatorKeys = Vec<(String, Vec<(String, Vec<String>)>)>;
 
 /// `ForAnyValue:StringLikeIfExists` → (`StringLike`, true).
 fn split_operator(operator: &str) -> (&str, bool) {
@@ -519,16 +540,16 @@ const CONDITION: &str = "Condition";
 
 /// One statement's elements as read, before they are judged together.
 #[derive(Default)]
-struct Elements<'de> {
-    effect: Pick<Result<Cow<'de, str>, &'static str>>,
-    sid: Pick<Option<Cow<'de, str>>>,
-    action: Pick<Result<Vec<Cow<'de, str>>, String>>,
-    not_action: Pick<Result<Vec<Cow<'de, str>>, String>>,
-    resource: Pick<Result<Vec<Cow<'de, str>>, String>>,
-    not_resource: Pick<Result<Vec<Cow<'de, str>>, String>>,
-    principal: Pick<Result<Principals, String>>,
-    not_principal: Pick<Result<Principals, String>>,
-    condition: Pick<Result<Vec<Condition>, String>>,
+pub(super) struct Elements<'de> {
+    pub effect: Pick<Result<Cow<'de, str>, &'static str>>,
+    pub sid: Pick<Option<Cow<'de, str>>>,
+    pub action: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    pub not_action: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    pub resource: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    pub not_resource: Pick<Result<Vec<Cow<'de, str>>, String>>,
+    pub principal: Pick<Result<Principals, String>>,
+    pub not_principal: Pick<Result<Principals, String>>,
+    pub condition: Pick<Result<Vec<Condition>, String>>,
 }
 
 impl<'de> Elements<'de> {
@@ -569,7 +590,7 @@ impl<'de> Elements<'de> {
     }
 
     /// The statement, or why it is not one; the checks in the order IAM's reading implies.
-    fn judge(self, index: usize) -> Result<Statement<'de>, String> {
+    pub(super) fn judge(self, index: usize) -> Result<Statement<'de>, String> {
         let effect = match self.effect.take() {
             Some(Ok(e)) => match e.trim() {
                 e if e.eq_ignore_ascii_case("allow") => Effect::Allow,
@@ -644,13 +665,19 @@ impl<'de> StatementsShape<'_, 'de> {
     }
 
     fn push(&mut self, index: usize, statement: Result<Statement<'de>, String>) {
-        match statement {
-            Ok(statement) => self.doc.statements.push(statement),
-            Err(reason) => self
-                .doc
-                .problems
-                .push(format!("statement {index}: {reason}")),
-        }
+        push(self.doc, index, statement);
+    }
+}
+
+/// A statement into the document, or why it is none into its problems.
+pub(super) fn push<'de>(
+    doc: &mut PolicyDocument<'de>,
+    index: usize,
+    statement: Result<Statement<'de>, String>,
+) {
+    match statement {
+        Ok(statement) => doc.statements.push(statement),
+        Err(reason) => doc.problems.push(format!("statement {index}: {reason}")),
     }
 }
 
@@ -1114,6 +1141,145 @@ mod tests {
             prop_assert_eq!(&PolicyDocument::decode_str(&text), &expected, "{}", text);
             prop_assert_eq!(&PolicyDocument::from_value(&value), &expected, "{}", text);
         }
+    }
+
+    /// An object of some of `keys`, each once, in any order.
+    fn plain_object(
+        keys: &'static [&'static str],
+        value: BoxedStrategy<Written>,
+    ) -> BoxedStrategy<Written> {
+        prop::sample::subsequence(keys.to_vec(), 0..=keys.len())
+            .prop_shuffle()
+            .prop_flat_map(move |keys| {
+                let values = vec![value.clone(); keys.len()];
+                (Just(keys), values)
+            })
+            .prop_map(|(keys, values)| {
+                Written::Object(keys.into_iter().map(str::to_owned).zip(values).collect())
+            })
+            .boxed()
+    }
+
+    /// Documents as most are written: each key spelled as IAM spells it and written once,
+    /// values of the shape read, text without escapes (`SCALARS[..8]`), now and then an unknown
+    /// key with text, or a value of another shape.
+    fn plain_document_text() -> impl Strategy<Value = String> {
+        let text = prop::sample::select(&SCALARS[..8])
+            .prop_map(Written::Scalar)
+            .boxed();
+        let any = prop::sample::select(SCALARS)
+            .prop_map(Written::Scalar)
+            .boxed();
+        let list = prop_oneof![
+            4 => text.clone(),
+            4 => prop::collection::vec(text.clone(), 0..4).prop_map(Written::Array),
+            1 => any.clone(),
+        ]
+        .boxed();
+        let principal = prop_oneof![
+            text.clone(),
+            plain_object(&["AWS", "Federated", "Service"], list.clone()),
+        ]
+        .boxed();
+        let keys = plain_object(
+            &[
+                "aws:SourceArn",
+                "iam:PassedToService",
+                "IAM:passedtoservice",
+            ],
+            list.clone(),
+        );
+        let condition = plain_object(
+            &[
+                "ArnLike",
+                "Null",
+                "StringEquals",
+                "ForAnyValue:StringLikeIfExists",
+            ],
+            keys,
+        );
+        let value = move |name: &str| match name {
+            "Action" | "NotAction" | "Resource" | "NotResource" => list.clone(),
+            "Principal" | "NotPrincipal" => principal.clone(),
+            "Condition" => condition.clone(),
+            "Effect" => {
+                prop_oneof![4 => Just(Written::Scalar("\"Allow\"")), 1 => text.clone()].boxed()
+            }
+            _ => prop_oneof![4 => text.clone(), 1 => any.clone()].boxed(),
+        };
+        let names = [
+            "Sid",
+            "Effect",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Principal",
+            "NotPrincipal",
+            "Condition",
+            "Id",
+        ];
+        let statement = prop::sample::subsequence(names.to_vec(), 0..=names.len())
+            .prop_shuffle()
+            .prop_flat_map(move |names| {
+                let values: Vec<_> = names.iter().map(|n| value(n)).collect();
+                (Just(names), values)
+            })
+            .prop_map(|(names, values)| {
+                Written::Object(names.into_iter().map(str::to_owned).zip(values).collect())
+            });
+        let statements = prop_oneof![
+            4 => prop::collection::vec(statement.clone(), 0..5).prop_map(Written::Array),
+            1 => statement,
+        ];
+        (
+            statements,
+            any_of(&[None, Some("\"2012-10-17\"")]),
+            any_of(&[None, Some("\"x\"")]),
+        )
+            .prop_map(|(statements, version, id)| {
+                let mut entries = vec![("Statement".to_owned(), statements)];
+                entries.extend(version.map(|v| ("Version".to_owned(), Written::Scalar(v))));
+                entries.extend(id.map(|v| ("Id".to_owned(), Written::Scalar(v))));
+                let mut out = String::new();
+                Written::Object(entries).render(&mut out);
+                out
+            })
+    }
+
+    fn any_of(
+        options: &'static [Option<&'static str>],
+    ) -> impl Strategy<Value = Option<&'static str>> {
+        prop::sample::select(options)
+    }
+
+    /// Of generated documents, plain ones and any, those the plain pass takes it reads as the
+    /// visitors do (through `decode_str` the property above holds it to the reference too).
+    #[test]
+    fn the_plain_pass_reads_what_the_visitors_read() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut taken, mut statements) = (0, 0);
+        for case in 0..6000 {
+            let text = match case % 3 {
+                0 => document_text().new_tree(&mut runner).unwrap().current(),
+                _ => plain_document_text()
+                    .new_tree(&mut runner)
+                    .unwrap()
+                    .current(),
+            };
+            let Some(plain) = super::super::plain::document(&text) else {
+                continue;
+            };
+            let mut json = serde_json::Deserializer::from_str(&text);
+            let visitors = document(&mut json).unwrap();
+            assert_eq!(Ok(&plain), visitors.as_ref(), "{text}");
+            taken += 1;
+            statements += plain.statements.len() + plain.problems.len();
+        }
+        assert!(
+            taken > 1500 && statements > 2000,
+            "{taken} taken, {statements} statements"
+        );
     }
 
     #[test]
