@@ -98,13 +98,16 @@ impl<'a> Reader<'a> {
             return None;
         }
         let rest = self.text.get(self.at..)?;
-        let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
-        let text = rest.get(..end)?;
-        if rest.as_bytes().get(end) != Some(&b'"') || text.bytes().any(|b| b < 0x20) {
+        // A byte loop: a policy's strings are short, shorter than a vector search takes to
+        // start (`memchr2` here was a tenth of the typical event).
+        let end = rest
+            .bytes()
+            .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest.as_bytes().get(end) != Some(&b'"') {
             return None;
         }
         self.at += end + 1;
-        Some(text)
+        rest.get(..end)
     }
 
     /// An object: each key (plain, each at most once) handed to `entry`, which reads its
