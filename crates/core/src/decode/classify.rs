@@ -261,7 +261,7 @@ fn cloudtrail_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>)> {
 }
 
 /// [`cloudtrail_event`] of the object at the start of `bytes`, and how many bytes it took.
-fn leading_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>, usize)> {
+pub(crate) fn leading_event(bytes: &[u8]) -> Option<(Envelope, Box<Record>, usize)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let (envelope, record) = de.deserialize_map(EventOnce).ok()?;
     let len = de.into_iter::<IgnoredAny>().byte_offset();
@@ -344,7 +344,7 @@ impl<'de> Visitor<'de> for EventOnce {
     }
 }
 
-fn is_cloudtrail(envelope: &Envelope) -> bool {
+pub(super) fn is_cloudtrail(envelope: &Envelope) -> bool {
     envelope
         .detail_type
         .as_deref()

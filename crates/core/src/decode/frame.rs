@@ -531,8 +531,13 @@ impl<'s> Framer<'s> {
             bare: true,
             max_depth,
         };
-        let (record, envelope, len) = match quick::record(rest, reading) {
-            Some((record, len)) => (record, None, len),
+        let quick = match quick::record(rest, reading) {
+            Some((record, len)) => Some((record, None, len)),
+            // The Lambda's input: an EventBridge event.
+            None => quick::event(rest, max_depth).map(|(e, record, len)| (record, Some(e), len)),
+        };
+        let (record, envelope, len) = match quick {
+            Some(read) => read,
             None => {
                 let read = leading_value(rest)?;
                 if !framed_alike(rest.get(..read.2)?, max_depth) {

@@ -12,9 +12,10 @@
 //! what the serde read would reject; its records equal the serde read's field for field
 //! (the tests below hold it to that at every byte of damaged records).
 
+use super::classify::is_cloudtrail;
 use super::frame::quote_or_backslash;
 use super::parts;
-use super::record::{Field, Parameters, Record, Select};
+use super::record::{Envelope, Field, Parameters, Record, Select};
 
 /// Nesting this pass follows before it leaves the record to serde: it recurses once per level,
 /// and no CloudTrail record comes near this.
@@ -167,6 +168,85 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
         }
     }
     Some((record, scan.at))
+}
+
+/// An EventBridge event carrying a CloudTrail record at the start of `bytes`, when it is
+/// plainly one and plainly well formed, as the one-pass serde read (`classify::leading_event`)
+/// reads it: its envelope (each field a plain string or `null`, once), its `detail` read as
+/// [`record`] reads a record whole, a CloudTrail detail type, no record's name or log file's
+/// `Records` at the top. `None`: read it with serde.
+pub(super) fn event(bytes: &[u8], max_depth: u32) -> Option<(Envelope, Box<Record>, usize)> {
+    let mut scan = Scan {
+        bytes,
+        at: 0,
+        nesting: max_depth.min(MAX_NESTING),
+    };
+    scan.eat(b'{')?;
+    scan.blank();
+    let mut envelope = Envelope::default();
+    let mut record = None;
+    let mut seen = 0u8;
+    loop {
+        let key = scan.plain_string()?;
+        scan.blank();
+        scan.eat(b':')?;
+        scan.blank();
+        let (bit, slot) = match key {
+            b"id" => (1, &mut envelope.id),
+            b"detail-type" => (2, &mut envelope.detail_type),
+            b"source" => (4, &mut envelope.source),
+            b"account" => (8, &mut envelope.account),
+            b"region" => (16, &mut envelope.region),
+            b"time" => (32, &mut envelope.time),
+            b"detail" => {
+                // As the serde read: another kind of event is left before its detail is read.
+                let other = seen & 2 != 0 && !is_cloudtrail(&envelope);
+                if record.is_some() || other || scan.peek()? != b'{' {
+                    return None;
+                }
+                let reading = Reading {
+                    select: None,
+                    bare: false,
+                    // The detail is the envelope's level 2.
+                    max_depth: scan.nesting.checked_sub(1)?,
+                };
+                let (read, used) = self::record(bytes.get(scan.at..)?, reading)?;
+                record = Some(read);
+                scan.at += used;
+                (0, &mut None)
+            }
+            b"Records" | b"eventName" | b"eventSource" => return None,
+            _ => {
+                scan.value(1)?;
+                (0, &mut None)
+            }
+        };
+        if bit != 0 {
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            let text = match scan.peek()? {
+                b'"' => Some(scan.plain_string()?),
+                b'n' => scan.literal(b"null").map(|()| None)?,
+                _ => return None,
+            };
+            *slot = text
+                .map(|t| std::str::from_utf8(t).map(str::to_owned))
+                .transpose()
+                .ok()?;
+        }
+        scan.blank();
+        match scan.next()? {
+            b',' => scan.blank(),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    if !plain_text(bytes.get(..scan.at)?) || !is_cloudtrail(&envelope) {
+        return None;
+    }
+    Some((envelope, record?, scan.at))
 }
 
 /// How many known fields there are: [`Field`]'s variants before `Other`.
@@ -355,7 +435,7 @@ impl<'b> Scan<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::classify::{leading_bare, leading_record};
+    use crate::decode::classify::{leading_bare, leading_event, leading_record};
     use crate::decode::record::parse_part;
 
     /// Records as CloudTrail writes them, none of them watched: nested parts, numbers,
@@ -509,28 +589,110 @@ mod tests {
         assert!(leading_record(&bad_utf8, Some(&select)).is_some());
     }
 
+    /// The sample record inside an EventBridge event, as EventBridge writes one.
+    fn event_text() -> String {
+        format!(
+            r#"{{"version":"0","id":"6f8c","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"111122223333","time":"2024-05-06T13:36:08Z","region":"us-east-1","resources":[],"detail":{}}}"#,
+            RECORDS[0]
+        )
+    }
+
+    fn event_agrees(bytes: &[u8]) -> bool {
+        let Some((envelope, record, used)) = event(bytes, 128) else {
+            return false;
+        };
+        let serde = leading_event(bytes);
+        assert_eq!(
+            serde.map(|(e, r, n)| format!("{e:?} {r:?} {n}")),
+            Some(format!("{envelope:?} {record:?} {used}")),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+        true
+    }
+
+    #[test]
+    fn a_plain_event_is_read_quickly_and_as_serde_reads_it() {
+        let text = event_text();
+        assert!(event_agrees(text.as_bytes()));
+        let (envelope, record, _) = event(text.as_bytes(), 128).unwrap();
+        assert_eq!(envelope.source.as_deref(), Some("aws.iam"));
+        assert_eq!(record.event_name.as_deref(), Some("RunInstances"));
+        // Left to serde: another detail type (before or after the detail), a key twice, a
+        // record's name at the top, a detail that is no object, too deep for the limit.
+        for other in [
+            text.replace("AWS API Call via CloudTrail", "Object Created"),
+            text.replace(r#""detail-type":"AWS API Call via CloudTrail","#, "")
+                .replace(
+                    r#""resources":[],"#,
+                    r#""resources":[],"detail-type":"Scheduled Event","#,
+                ),
+            text.replace(r#""region""#, r#""region":"x","region""#),
+            text.replace(r#""resources""#, r#""eventName":"x","resources""#),
+            text.replace(r#""detail":{"#, r#""detail":[],"x":{"#),
+        ] {
+            assert!(event(other.as_bytes(), 128).is_none(), "{other}");
+        }
+        // The detail nests one level deeper than the record alone: over the limit, left
+        // (serde's read does not know the limit; framing then reports it).
+        let depth = (1..20)
+            .find(|&max_depth| {
+                let alone = Reading {
+                    max_depth,
+                    ..reading(None, false)
+                };
+                super::record(RECORDS[0].as_bytes(), alone).is_some()
+            })
+            .unwrap();
+        assert!(depth > 3, "{depth}");
+        assert!(event(text.as_bytes(), depth).is_none());
+        assert!(event(text.as_bytes(), depth + 1).is_some());
+        assert!(leading_event(text.as_bytes()).is_some());
+    }
+
+    /// `bytes` damaged at `at`: the byte replaced by each byte that matters to JSON, removed,
+    /// doubled, or cut there.
+    fn damaged_at(bytes: &[u8], at: usize) -> Vec<Vec<u8>> {
+        const BYTES: &[u8] = b"\"\\{}[],: 0-.eE+u9nx\x01\x7f\xc3\xff";
+        let mut cases: Vec<Vec<u8>> = BYTES
+            .iter()
+            .map(|&b| {
+                let mut damaged = bytes.to_vec();
+                damaged[at] = b;
+                damaged
+            })
+            .collect();
+        let mut removed = bytes.to_vec();
+        removed.remove(at);
+        let mut doubled = bytes.to_vec();
+        doubled.insert(at, bytes[at]);
+        cases.extend([removed, doubled, bytes[..at].to_vec()]);
+        cases
+    }
+
+    /// As for records: every byte of the event damaged; whatever the quick read takes, the
+    /// serde read takes the same.
+    #[test]
+    fn damage_at_any_byte_never_makes_the_quick_event_read_differ_from_serde() {
+        let text = event_text();
+        let event = text.as_bytes();
+        let mut accepted = 0;
+        for at in 0..event.len() {
+            let cases = damaged_at(event, at);
+            accepted += cases.iter().filter(|case| event_agrees(case)).count();
+        }
+        assert!(accepted > 1000, "{accepted}");
+    }
+
     /// Every byte of each record replaced by bytes that matter to JSON, removed, or doubled:
     /// whatever the quick read accepts, serde reads the same, in each reading.
     #[test]
     fn damage_at_any_byte_never_makes_the_quick_read_differ_from_serde() {
-        const BYTES: &[u8] = b"\"\\{}[],: 0-.eE+u9nx\x01\x7f\xc3\xff";
         let mut accepted = [0; 3];
         for record in RECORDS {
             let record = record.as_bytes();
             for at in 0..record.len() {
-                let mut cases: Vec<Vec<u8>> = BYTES
-                    .iter()
-                    .map(|&b| {
-                        let mut damaged = record.to_vec();
-                        damaged[at] = b;
-                        damaged
-                    })
-                    .collect();
-                let mut removed = record.to_vec();
-                removed.remove(at);
-                let mut doubled = record.to_vec();
-                doubled.insert(at, record[at]);
-                cases.extend([removed, doubled, record[..at].to_vec()]);
+                let cases = damaged_at(record, at);
                 for (n, reading) in readings().into_iter().enumerate() {
                     accepted[n] += cases.iter().filter(|c| agrees_with(c, reading)).count();
                 }
