@@ -682,16 +682,13 @@ mod tests {
         assert!(taken > 500 && left > 1000, "{taken} taken, {left} left");
     }
 
-    /// Items as the decoder gives them for `bytes` in memory, with records read in place where
-    /// they can be or every one framed first; and how many were read in place, at the top and
-    /// as elements.
-    fn items(bytes: &[u8], limits: Limits<'_>, in_place: bool) -> (Vec<String>, [usize; 2]) {
+    /// Items as the decoder gives them for `bytes` in memory under `limits` (which say
+    /// whether records may be read in place or are all framed first), and how many records the
+    /// top-level framer read in place.
+    fn items(bytes: &[u8], limits: Limits<'_>) -> (Vec<String>, usize) {
         use super::super::frame::{Framer, Step};
         let mut framer = Framer::new(limits, true, 1, 0);
-        if !in_place {
-            framer = framer.framing_only();
-        }
-        let (mut out, mut read) = (Vec::new(), [0, 0]);
+        let (mut out, mut read) = (Vec::new(), 0);
         loop {
             match framer.next(bytes, 0, true) {
                 Step::Frame(frame) => {
@@ -701,9 +698,7 @@ mod tests {
                     });
                 }
                 Step::Item(item) => {
-                    if let Item::Record { position, .. } = &item {
-                        read[usize::from(position.index.is_some())] += 1;
-                    }
+                    read += usize::from(matches!(item, Item::Record { .. }));
                     out.push(format!("{item:?}"));
                 }
                 Step::NeedMore | Step::End => return (out, read),
@@ -712,14 +707,18 @@ mod tests {
     }
 
     /// Reading a record where it starts (a top-level object, an element of a top-level array
-    /// or of a log file's `Records`) gives exactly the items that framing it and then
-    /// classifying its frame gives: on every sample record and event and their variants, alone,
-    /// in arrays, in a log file, one per line, followed by more, and with limits they cross.
+    /// or of a log file's `Records`, a line of JSON Lines) gives exactly the items that framing
+    /// it and then classifying its frame gives: on every sample record and event and their
+    /// variants, alone, in arrays, in a log file, one per line, followed by more, pretty-printed,
+    /// and with limits they cross.
     #[test]
     fn a_record_read_in_place_is_the_item_its_frame_gives() {
         let mut inputs = objects();
         inputs.extend(events());
-        let (mut cases, mut read) = (0, [0, 0]);
+        let mut cases = 0;
+        // Records read in place: given alone (the first three shapes), as elements of an
+        // array, as elements of `Records`.
+        let mut read = [0; 3];
         for bytes in inputs {
             let text = String::from_utf8_lossy(&bytes);
             let mut shapes = vec![
@@ -734,26 +733,35 @@ mod tests {
             if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
                 shapes.push(serde_json::to_vec_pretty(&value).unwrap());
             }
-            for shape in shapes {
+            for (shape_index, shape) in shapes.iter().enumerate() {
                 for (max_record_bytes, max_depth) in [(1 << 20, 128), (600, 128), (1 << 20, 3)] {
                     let limits = Limits {
                         select: None,
                         max_record_bytes,
                         max_depth,
+                        reads_in_place: false,
                     };
-                    let (framed, none) = items(&shape, limits, false);
-                    assert_eq!(none, [0, 0], "{text}");
-                    let (in_place, n) = items(&shape, limits, true);
+                    let (framed, none) = items(shape, limits);
+                    assert_eq!(none, 0, "{text}");
+                    let limits = Limits {
+                        reads_in_place: true,
+                        ..limits
+                    };
+                    let (in_place, n) = items(shape, limits);
                     assert_eq!(in_place, framed, "{text}");
                     cases += 1;
-                    read = [read[0] + n[0], read[1] + n[1]];
+                    match shape_index {
+                        4 => read[1] += n,
+                        5 => read[2] += n,
+                        _ => read[0] += n,
+                    }
                 }
             }
         }
-        // Both reads in place are exercised (most variants are damaged, or over a limit).
+        // Each read in place is exercised (most variants are damaged, or over a limit).
         assert!(
-            read[0] > 10_000 && read[1] > 10_000,
-            "{read:?} records read in place (top, elements) in {cases} cases"
+            read.iter().all(|&n| n > 5_000),
+            "{read:?} records read in place (alone, in arrays, in Records) in {cases} cases"
         );
     }
 

@@ -31,6 +31,9 @@ pub(crate) struct Limits<'s> {
     pub max_record_bytes: u64,
     pub max_depth: u32,
     pub select: Option<Select<'s>>,
+    /// Whether a valid record may be read where it starts instead of framed first (off only
+    /// in tests, which compare the two; carried into the lines of JSON Lines).
+    pub reads_in_place: bool,
 }
 
 /// What a frame holds, for the classifier.
@@ -180,9 +183,6 @@ pub(crate) struct Framer<'s> {
     /// Top-level values started so far.
     pub top_values: u64,
     ended: bool,
-    /// Whether a valid record may be read where it starts instead of framed first (off only
-    /// in tests, which compare the two).
-    reads_in_place: bool,
 }
 
 enum Scan {
@@ -242,20 +242,15 @@ fn string_stop(rest: &[u8], lines: bool) -> Option<usize> {
     memchr::memchr3(b'"', b'\\', b'\n', tail).map(|n| n + SHORT)
 }
 
-/// The first `"` or `\` in `rest`, eight bytes at a time (the zero-byte test of each word
-/// XORed with the byte sought; its first hit is exact): most strings end within a few words,
-/// before a vector search would have started.
+/// The first `"` or `\` in `rest`, eight bytes at a time (see [`special_bytes`]): most strings
+/// end within a few words, before a vector search would have started.
 pub(super) fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let mut words = rest.chunks_exact(8);
     let mut offset = 0;
     for word in words.by_ref() {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
-        let v = u64::from_le_bytes(bytes);
-        let hits = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\')));
+        let hits = special_bytes(u64::from_le_bytes(bytes), false);
         if hits != 0 {
             return Some(offset + hits.trailing_zeros() as usize / 8);
         }
@@ -266,6 +261,21 @@ pub(super) fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'"' || b == b'\\')
         .map(|n| offset + n)
+}
+
+/// The high bit set in each byte of `word` (read little-endian) that is `"` or `\`, and with
+/// `controls` each byte below 0x20: the zero-byte test of the word XORed with each byte sought,
+/// and the less-than test. The first hit (the lowest bit) is exact; a borrow can mark a byte
+/// above a hit, which is all a search for the first needs.
+pub(super) fn special_bytes(word: u64, controls: bool) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let hits = zero(word ^ (ONES * u64::from(b'"'))) | zero(word ^ (ONES * u64::from(b'\\')));
+    match controls {
+        true => hits | (word.wrapping_sub(ONES * 0x20) & !word & HIGH),
+        false => hits,
+    }
 }
 
 fn is_blank(b: u8) -> bool {
@@ -294,15 +304,7 @@ impl<'s> Framer<'s> {
             top_line: line,
             top_values: 0,
             ended: false,
-            reads_in_place: true,
         }
-    }
-
-    /// Frames every record, as if nothing could be read in place.
-    #[cfg(test)]
-    pub(super) fn framing_only(mut self) -> Self {
-        self.reads_in_place = false;
-        self
     }
 
     /// The first offset still needed: bytes before it may be dropped from the window. Counts
@@ -520,7 +522,7 @@ impl<'s> Framer<'s> {
     /// it to frame it cost as much as reading it (a 2 KB policy escaped in a string stops the
     /// scan at every quote).
     fn whole_value(&mut self, index: Option<u64>, window: &[u8], base: u64) -> Option<Step> {
-        if !self.reads_in_place {
+        if !self.limits.reads_in_place {
             return None;
         }
         let rest = self.rest_within_limit(window, base)?;
@@ -538,6 +540,8 @@ impl<'s> Framer<'s> {
         };
         let (record, envelope, len) = match quick {
             Some(read) => read,
+            // As in `whole_record`.
+            None if opens_a_line(rest) => return None,
             None => {
                 let read = leading_value(rest)?;
                 if !framed_alike(rest.get(..read.2)?, max_depth) {
@@ -566,7 +570,7 @@ impl<'s> Framer<'s> {
     /// told it otherwise: a read and a vectorised check instead of a scan to frame it and a
     /// parse.
     fn whole_record(&mut self, index: u64, window: &[u8], base: u64) -> Option<Step> {
-        if !self.reads_in_place {
+        if !self.limits.reads_in_place {
             return None;
         }
         let rest = self.rest_within_limit(window, base)?;
@@ -583,6 +587,9 @@ impl<'s> Framer<'s> {
         };
         let (record, len) = match quick::record(rest, reading) {
             Some(read) => read,
+            // A pretty-printed record (a line break before its first key) would be read whole
+            // by serde and then refused for its line breaks: framed at once.
+            None if opens_a_line(rest) => return None,
             None => {
                 let (record, len) = leading_record(rest, self.limits.select)?;
                 if !framed_alike(rest.get(..len)?, max_depth) {
@@ -1068,6 +1075,13 @@ fn framed_alike(bytes: &[u8], max_depth: u32) -> bool {
     true
 }
 
+/// Whether the object `bytes` starts with goes on to a new line after its `{`.
+fn opens_a_line(bytes: &[u8]) -> bool {
+    let after = bytes.get(1..).unwrap_or_default();
+    let next = after.iter().find(|&&b| b != b' ' && b != b'\t');
+    matches!(next, Some(b'\n' | b'\r'))
+}
+
 fn opens_a_document(start: u64, end: u64, window: &[u8], base: u64) -> bool {
     let line = window
         .get(start.saturating_sub(base) as usize..end.saturating_sub(base) as usize)
@@ -1113,6 +1127,7 @@ mod tests {
         select: None,
         max_record_bytes: 64,
         max_depth: 4,
+        reads_in_place: true,
     };
 
     /// Frames as `role#index:bytes` (`!` marks a cut-off one), framing errors as `error: ...`,

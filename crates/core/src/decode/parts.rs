@@ -14,6 +14,8 @@
 
 use serde_json::{Map, Number, Value};
 
+use super::frame::special_bytes;
+
 /// Deeper values are left to serde_json, whose own limit (128) then decides.
 const MAX_DEPTH: usize = 64;
 
@@ -133,10 +135,23 @@ impl Reader<'_> {
     /// After `"`: the string's text, unescaped.
     fn string(&mut self) -> Option<String> {
         let rest = self.bytes.get(self.at..)?;
+        let plain = plain_run(rest);
+        match *rest.get(plain)? {
+            // No escape (most strings, every key): one copy of the exact size.
+            b'"' => {
+                let text = std::str::from_utf8(rest.get(..plain)?).ok()?.to_owned();
+                self.at += plain + 1;
+                return Some(text);
+            }
+            b'\\' => {}
+            // Control bytes are not allowed raw in a JSON string.
+            _ => return None,
+        }
         // Sized for the rest of the text (a string is no longer than that), and given back
         // below: growing from nothing copied a 2 KB document ten times.
         let mut out = Vec::with_capacity(rest.len().min(MAX_RESERVE));
-        let mut i = 0;
+        out.extend_from_slice(rest.get(..plain)?);
+        let mut i = plain;
         loop {
             // Eight plain bytes at a time, and then the plain ones before the first that is not.
             while let Some(word) = rest.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
@@ -172,7 +187,6 @@ impl Reader<'_> {
                         _ => return None,
                     });
                 }
-                // Control bytes are not allowed raw in a JSON string.
                 0..=0x1f => return None,
                 _ => out.push(b),
             }
@@ -236,16 +250,29 @@ impl Reader<'_> {
 }
 
 /// How many of the eight bytes of `word` (little-endian) come before the first `"`, `\` or
-/// control byte: the zero-byte test of each word XORed with the byte sought, and the
-/// less-than test for controls, whose first hit is exact.
+/// control byte.
 fn first_special(word: u64) -> usize {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let hits = zero(word ^ (ONES * u64::from(b'"')))
-        | zero(word ^ (ONES * u64::from(b'\\')))
-        | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
-    hits.trailing_zeros() as usize / 8
+    special_bytes(word, true).trailing_zeros() as usize / 8
+}
+
+/// How many bytes of `rest` come before the first `"`, `\` or control byte (all of them when
+/// there is none).
+fn plain_run(rest: &[u8]) -> usize {
+    let mut words = rest.chunks_exact(8);
+    let mut offset = 0;
+    for word in words.by_ref() {
+        let plain = <[u8; 8]>::try_from(word).map_or(0, |w| first_special(u64::from_le_bytes(w)));
+        offset += plain;
+        if plain < 8 {
+            return offset;
+        }
+    }
+    let tail = words.remainder();
+    offset
+        + tail
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(tail.len())
 }
 
 #[cfg(test)]

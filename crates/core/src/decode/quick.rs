@@ -1,16 +1,20 @@
-//! The quick read of a log-file record that the selection turns down.
+//! The quick read: a record (skimmed or whole) or an EventBridge event carrying one, in one
+//! pass of our own.
 //!
 //! In a real trail almost every record is an event no rule watches, and reading one through
 //! serde costs three times what skimming its bytes does: every top-level key is parsed and
-//! matched, every string of a kept field is checked, the raw parts are captured. Here such a
-//! record is read in one pass of our own when it is plainly well formed: keys without
+//! matched, every string of a kept field is checked, the raw parts are captured. A record read
+//! whole (a watched one, an event given alone, the Lambda's EventBridge event) pays the same
+//! layers, and its `requestParameters` were scanned once for the capture and again for their
+//! value. Here a record is read in one pass when it is plainly well formed: keys without
 //! escapes, known text fields that are plain strings or `null`, JSON that this pass accepts only
 //! where serde_json accepts it too (strings, escapes, numbers, literals, nesting), no control
-//! byte and valid UTF-8 anywhere. Anything else (a watched record, an escaped key, a number
-//! where text was expected, a repeated field, damage of any kind) is left to the serde read,
-//! which reports it exactly as before. So this path never decides an error and never accepts
-//! what the serde read would reject; its records equal the serde read's field for field
-//! (the tests below hold it to that at every byte of damaged records).
+//! byte and valid UTF-8 anywhere; a record read whole has its parameters parsed on the way
+//! ([`parts::plain_prefix`]). Anything else (an escaped key, a number where text was expected,
+//! a repeated field, damage of any kind) is left to the serde read, which reports it exactly
+//! as before. So this path never decides an error and never accepts what the serde read would
+//! reject; its records equal the serde read's field for field (the tests below hold it to that
+//! at every byte of damaged records, in each reading).
 
 use super::classify::is_cloudtrail;
 use super::frame::quote_or_backslash;
@@ -98,11 +102,7 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
         } else {
             // Any text field: a plain string or `null` only, here (its UTF-8 is checked with
             // the whole record's).
-            *kept.get_mut(field as usize)? = match scan.peek()? {
-                b'"' => Some(scan.plain_string()?),
-                b'n' => scan.literal(b"null").map(|()| None)?,
-                _ => return None,
-            };
+            *kept.get_mut(field as usize)? = scan.text()?;
             if let (Some(select), false, true) = (reading.select, decided, seen & both == both) {
                 let name = |field: Field| {
                     let text = kept.get(field as usize).copied().flatten();
@@ -137,15 +137,13 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
         return None;
     }
     let owned = |text: Option<&str>| text.map(str::to_owned);
-    if let Some(select) = reading.select {
+    if !decided {
         // A record without both names is read whole by serde, whatever it is.
-        if seen & both != both {
-            return None;
-        }
-        if !select(source.unwrap_or_default(), name.unwrap_or_default()) {
-            let record = Record::skimmed(owned(source), owned(name), owned(id));
-            return Some((Box::new(record), scan.at));
-        }
+        return None;
+    }
+    if !whole {
+        let record = Record::skimmed(owned(source), owned(name), owned(id));
+        return Some((Box::new(record), scan.at));
     }
     let mut record = Box::<Record>::default();
     for field in Field::KNOWN {
@@ -191,13 +189,13 @@ pub(super) fn event(bytes: &[u8], max_depth: u32) -> Option<(Envelope, Box<Recor
         scan.blank();
         scan.eat(b':')?;
         scan.blank();
-        let (bit, slot) = match key {
-            b"id" => (1, &mut envelope.id),
-            b"detail-type" => (2, &mut envelope.detail_type),
-            b"source" => (4, &mut envelope.source),
-            b"account" => (8, &mut envelope.account),
-            b"region" => (16, &mut envelope.region),
-            b"time" => (32, &mut envelope.time),
+        let field = match key {
+            b"id" => Some((1, &mut envelope.id)),
+            b"detail-type" => Some((2, &mut envelope.detail_type)),
+            b"source" => Some((4, &mut envelope.source)),
+            b"account" => Some((8, &mut envelope.account)),
+            b"region" => Some((16, &mut envelope.region)),
+            b"time" => Some((32, &mut envelope.time)),
             b"detail" => {
                 // As the serde read: another kind of event is left before its detail is read.
                 let other = seen & 2 != 0 && !is_cloudtrail(&envelope);
@@ -213,25 +211,21 @@ pub(super) fn event(bytes: &[u8], max_depth: u32) -> Option<(Envelope, Box<Recor
                 let (read, used) = self::record(bytes.get(scan.at..)?, reading)?;
                 record = Some(read);
                 scan.at += used;
-                (0, &mut None)
+                None
             }
             b"Records" | b"eventName" | b"eventSource" => return None,
             _ => {
                 scan.value(1)?;
-                (0, &mut None)
+                None
             }
         };
-        if bit != 0 {
+        if let Some((bit, slot)) = field {
             if seen & bit != 0 {
                 return None;
             }
             seen |= bit;
-            let text = match scan.peek()? {
-                b'"' => Some(scan.plain_string()?),
-                b'n' => scan.literal(b"null").map(|()| None)?,
-                _ => return None,
-            };
-            *slot = text
+            *slot = scan
+                .text()?
                 .map(|t| std::str::from_utf8(t).map(str::to_owned))
                 .transpose()
                 .ok()?;
@@ -302,6 +296,15 @@ impl<'b> Scan<'b> {
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at.checked_add(word.len())?;
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// A text field's value as this pass reads one: a plain string (its content) or `null`.
+    fn text(&mut self) -> Option<Option<&'b [u8]>> {
+        match self.peek()? {
+            b'"' => self.plain_string().map(Some),
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => None,
+        }
     }
 
     /// A string without escapes; its content.
@@ -436,7 +439,6 @@ impl<'b> Scan<'b> {
 mod tests {
     use super::*;
     use crate::decode::classify::{leading_bare, leading_event, leading_record};
-    use crate::decode::record::parse_part;
 
     /// Records as CloudTrail writes them, none of them watched: nested parts, numbers,
     /// booleans, escapes and non-ASCII text in values, an unknown field, `null`s.
@@ -488,10 +490,12 @@ mod tests {
             "{}",
             String::from_utf8_lossy(bytes)
         );
-        // The parameters parsed on the way are what their text reads as.
+        // The parameters parsed on the way are what serde_json reads their text as (not
+        // `parse_part`, which may use the same reader).
         if let Some(mut parameters) = quick.request_parameters.clone() {
             let text = parameters.text().to_owned();
-            assert_eq!(parameters.take_value(), parse_part(Some(&text)), "{text}");
+            let serde = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+            assert_eq!(parameters.take_value(), serde, "{text}");
         }
         true
     }

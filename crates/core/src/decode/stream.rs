@@ -70,6 +70,7 @@ impl Options {
             max_record_bytes: self.max_record_bytes,
             max_depth: self.max_depth,
             select,
+            reads_in_place: true,
         }
     }
 }

@@ -151,8 +151,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The value of a key that is not read: plain text only, and not a read key in another
-    /// case.
+    /// The value of a key that is not read here: plain text only, and never under one of
+    /// [`NAMES`] in any case (another spelling of a read key, a second `Version` or
+    /// `Statement`, a statement's element at the document's level or the other way round),
+    /// which the visitors judge.
     fn unknown(&mut self, key: &str) -> Option<()> {
         if NAMES.iter().any(|name| name.eq_ignore_ascii_case(key)) {
             return None;
