@@ -587,8 +587,9 @@ impl<'s> Framer<'s> {
         };
         let (record, len) = match quick::record(rest, reading) {
             Some(read) => read,
-            // A pretty-printed record (a line break before its first key) would be read whole
-            // by serde and then refused for its line breaks: framed at once.
+            // A pretty-printed record (a line break, or a lone `\r`, before its first key) would
+            // be read whole by serde and then most likely refused for its line breaks: framed
+            // at once, which gives the same items.
             None if opens_a_line(rest) => return None,
             None => {
                 let (record, len) = leading_record(rest, self.limits.select)?;
