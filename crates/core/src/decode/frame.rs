@@ -497,11 +497,7 @@ impl<'s> Framer<'s> {
         *expect = Expect::Comma;
         let role = if *records { Role::Record } else { Role::Value };
         if b == b'{' {
-            let whole = match role {
-                Role::Record => self.whole_record(element, window, base),
-                _ => self.whole_value(Some(element), window, base),
-            };
-            if let Some(step) = whole {
+            if let Some(step) = self.in_place(role, Some(element), window, base) {
                 return Some(step);
             }
         }
@@ -516,34 +512,55 @@ impl<'s> Framer<'s> {
         Some(most.and_then(|n| rest.get(..n)).unwrap_or(rest))
     }
 
-    /// An object given alone (or as an element of a top-level array) read where it starts,
-    /// when classifying its frame would read it at once as a record and framing could not have
-    /// told it otherwise (as [`Framer::whole_record`]): most inputs are one event, and scanning
-    /// it to frame it cost as much as reading it (a 2 KB policy escaped in a string stops the
-    /// scan at every quote).
-    fn whole_value(&mut self, index: Option<u64>, window: &[u8], base: u64) -> Option<Step> {
+    /// A record read where it starts, when it is valid and framing could not have told it
+    /// otherwise: a read and a vectorised check instead of a scan to frame it and a parse. An
+    /// element of `Records` (`role` [`Role::Record`]) is read as a record under the selection;
+    /// an object given alone or in a top-level array only when classifying its frame would read
+    /// it at once as a record (a bare record, or an EventBridge event carrying one): most inputs
+    /// are one event, and scanning it to frame it cost as much as reading it (a 2 KB policy
+    /// escaped in a string stops the scan at every quote).
+    fn in_place(
+        &mut self,
+        role: Role,
+        index: Option<u64>,
+        window: &[u8],
+        base: u64,
+    ) -> Option<Step> {
         if !self.limits.reads_in_place {
             return None;
         }
         let rest = self.rest_within_limit(window, base)?;
         let max_depth = self.limits.max_depth;
-        // As in `whole_record`: the quick read, else serde's and the conservative check.
+        let element = role == Role::Record;
         let reading = quick::Reading {
-            select: None,
-            bare: true,
+            select: if element { self.limits.select } else { None },
+            bare: !element,
             max_depth,
         };
+        // A record the quick read takes has no line break (no control byte at all) and nests
+        // no deeper than `max_depth`: framing would take it as it is. `framed_alike` is the
+        // conservative test for the serde read, which does not know the nesting (it counts
+        // every bracket, those in strings too); a record it turns away is framed, then read
+        // the same way.
         let quick = match quick::record(rest, reading) {
             Some((record, len)) => Some((record, None, len)),
             // The Lambda's input: an EventBridge event.
-            None => quick::event(rest, max_depth).map(|(e, record, len)| (record, Some(e), len)),
+            None if !element => quick::event(rest, max_depth)
+                .map(|(envelope, record, len)| (record, Some(envelope), len)),
+            None => None,
         };
         let (record, envelope, len) = match quick {
             Some(read) => read,
-            // As in `whole_record`.
+            // A pretty-printed record (a line break, or a lone `\r`, before its first key) would
+            // be read whole by serde and then most likely refused for its line breaks: framed
+            // at once, which gives the same items.
             None if opens_a_line(rest) => return None,
             None => {
-                let read = leading_value(rest)?;
+                let read = match element {
+                    true => leading_record(rest, self.limits.select)
+                        .map(|(record, len)| (record, None, len)),
+                    false => leading_value(rest),
+                }?;
                 if !framed_alike(rest.get(..read.2)?, max_depth) {
                     return None;
                 }
@@ -562,54 +579,6 @@ impl<'s> Framer<'s> {
             position: Position {
                 line: self.top_line,
                 index,
-            },
-        }))
-    }
-
-    /// A record of a log file read where it starts, when it is valid and framing could not have
-    /// told it otherwise: a read and a vectorised check instead of a scan to frame it and a
-    /// parse.
-    fn whole_record(&mut self, index: u64, window: &[u8], base: u64) -> Option<Step> {
-        if !self.limits.reads_in_place {
-            return None;
-        }
-        let rest = self.rest_within_limit(window, base)?;
-        let max_depth = self.limits.max_depth;
-        // A record the quick read takes has no line break (no control byte at all) and nests
-        // no deeper than `max_depth`: framing would take it as it is. `framed_alike` is the
-        // conservative test for the serde read, which does not know the nesting (it counts
-        // every bracket, those in strings too); a record it turns away is framed, then read
-        // the same way.
-        let reading = quick::Reading {
-            select: self.limits.select,
-            bare: false,
-            max_depth,
-        };
-        let (record, len) = match quick::record(rest, reading) {
-            Some(read) => read,
-            // A pretty-printed record (a line break, or a lone `\r`, before its first key) would
-            // be read whole by serde and then most likely refused for its line breaks: framed
-            // at once, which gives the same items.
-            None if opens_a_line(rest) => return None,
-            None => {
-                let (record, len) = leading_record(rest, self.limits.select)?;
-                if !framed_alike(rest.get(..len)?, max_depth) {
-                    return None;
-                }
-                (record, len)
-            }
-        };
-        if len as u64 > self.limits.max_record_bytes {
-            return None;
-        }
-        self.pos += len as u64;
-        self.fragment = false;
-        Some(Step::Item(Item::Record {
-            record,
-            envelope: None,
-            position: Position {
-                line: self.top_line,
-                index: Some(index),
             },
         }))
     }
@@ -695,7 +664,7 @@ impl<'s> Framer<'s> {
                 self.fragment |= b == b':' && after_string;
                 Some(self.error_at("expected value", at, window, base))
             }
-            b'{' => match self.whole_value(None, window, base) {
+            b'{' => match self.in_place(Role::Value, None, window, base) {
                 Some(step) => Some(step),
                 None => self.open_frame(b, Role::Value, None, window, base),
             },

@@ -543,7 +543,8 @@ impl Identity {
     }
 }
 
-/// Parses a raw JSON part into a value; `None` for a missing part or JSON `null`.
+/// Parses a raw JSON part into a value; `Value::Null` for a missing part, JSON `null`, or text
+/// that is not JSON.
 pub fn parse_part(raw: Option<&str>) -> Value {
     raw.and_then(super::parts::value).unwrap_or(Value::Null)
 }
