@@ -245,21 +245,42 @@ fn string_stop(rest: &[u8], lines: bool) -> Option<usize> {
 /// The first `"` or `\` in `rest`, eight bytes at a time (see [`special_bytes`]): most strings
 /// end within a few words, before a vector search would have started.
 pub(super) fn quote_or_backslash(rest: &[u8]) -> Option<usize> {
+    first_hit(
+        rest,
+        |word| special_bytes(word, false),
+        |b| b == b'"' || b == b'\\',
+    )
+}
+
+/// The first `"`, `\`, control byte or byte beyond ASCII in `rest`, eight bytes at a time: where
+/// a string that is plainly JSON (and plainly UTF-8) ends, or needs a closer look.
+pub(super) fn plain_stop(rest: &[u8]) -> Option<usize> {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    first_hit(
+        rest,
+        |word| special_bytes(word, true) | (word & HIGH),
+        |b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b),
+    )
+}
+
+/// The first byte of `rest` that `hit` takes: `hits` marks them in each word of eight (the
+/// lowest mark exact), `hit` judges the bytes after the last whole word.
+fn first_hit(rest: &[u8], hits: impl Fn(u64) -> u64, hit: impl Fn(u8) -> bool) -> Option<usize> {
     let mut words = rest.chunks_exact(8);
     let mut offset = 0;
     for word in words.by_ref() {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
-        let hits = special_bytes(u64::from_le_bytes(bytes), false);
-        if hits != 0 {
-            return Some(offset + hits.trailing_zeros() as usize / 8);
+        let marks = hits(u64::from_le_bytes(bytes));
+        if marks != 0 {
+            return Some(offset + marks.trailing_zeros() as usize / 8);
         }
         offset += 8;
     }
     words
         .remainder()
         .iter()
-        .position(|&b| b == b'"' || b == b'\\')
+        .position(|&b| hit(b))
         .map(|n| offset + n)
 }
 
@@ -1099,6 +1120,36 @@ mod tests {
         max_depth: 4,
         reads_in_place: true,
     };
+
+    /// The word-at-a-time searches find what a byte-by-byte one finds: every byte value at
+    /// every offset of plain text of every length up to three words, with a second hit after it.
+    #[test]
+    fn word_searches_find_the_first_byte_sought() {
+        let quote = |b: u8| b == b'"' || b == b'\\';
+        let plain = |b: u8| quote(b) || !(0x20..0x80).contains(&b);
+        for len in 0..24 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    // A later hit must not hide an earlier one (nor a borrow mark one early).
+                    if at + 1 < len {
+                        text[at + 1] = 0;
+                    }
+                    for (search, sought) in [
+                        (
+                            quote_or_backslash as fn(&[u8]) -> Option<usize>,
+                            &quote as &dyn Fn(u8) -> bool,
+                        ),
+                        (plain_stop, &plain),
+                    ] {
+                        let expected = text.iter().position(|&c| sought(c));
+                        assert_eq!(search(&text), expected, "{text:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// Frames as `role#index:bytes` (`!` marks a cut-off one), framing errors as `error: ...`,
     /// valid one-line records read in place as `Record#index read`.

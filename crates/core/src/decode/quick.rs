@@ -17,7 +17,7 @@
 //! at every byte of damaged records, in each reading).
 
 use super::classify::is_cloudtrail;
-use super::frame::quote_or_backslash;
+use super::frame::plain_stop;
 use super::parts;
 use super::record::{Envelope, Field, Parameters, Record, Select};
 
@@ -44,6 +44,7 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
         bytes,
         at: 0,
         nesting: reading.max_depth.min(MAX_NESTING),
+        high: false,
     };
     if scan.nesting == 0 {
         return None;
@@ -64,6 +65,8 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
     let mut whole = reading.select.is_none();
     let mut decided = whole;
     let mut parameters = None;
+    // The names as the selection was given them (`None`: `null`), for a record it turns down.
+    let mut names = (None, None);
     loop {
         let field = Field::of_bytes(scan.plain_string()?);
         if reading.bare && field == Field::Classifier {
@@ -104,12 +107,14 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
             // the whole record's).
             *kept.get_mut(field as usize)? = scan.text()?;
             if let (Some(select), false, true) = (reading.select, decided, seen & both == both) {
-                let name = |field: Field| {
+                let name = |field: Field| -> Option<Option<&str>> {
                     let text = kept.get(field as usize).copied().flatten();
-                    std::str::from_utf8(text.unwrap_or_default()).ok()
+                    text.map(std::str::from_utf8).transpose().ok()
                 };
-                whole = select(name(Field::EventSource)?, name(Field::EventName)?);
+                let (source, name) = (name(Field::EventSource)?, name(Field::EventName)?);
+                whole = select(source.unwrap_or_default(), name.unwrap_or_default());
                 decided = true;
+                names = (source, name);
             }
         }
         scan.blank();
@@ -119,7 +124,16 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
             _ => return None,
         }
     }
-    if !plain_text(bytes.get(..scan.at)?) {
+    // Every string was scanned for control bytes and bytes past ASCII on the way, and outside
+    // strings this pass takes nothing but ASCII, so only a record with such a byte is read
+    // again (for UTF-8). A record read whole also had its parameters parsed by `parts`, which
+    // is held to the same check here.
+    let checked = bytes.get(..scan.at)?;
+    let plain = match whole {
+        true => plain_text(checked),
+        false => !scan.high || std::str::from_utf8(checked).is_ok(),
+    };
+    if !plain {
         return None;
     }
     let text = |field: Field| -> Option<Option<&str>> {
@@ -128,22 +142,22 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
             .transpose()
             .ok()
     };
-    let (source, name, id) = (
-        text(Field::EventSource)?,
-        text(Field::EventName)?,
-        text(Field::EventId)?,
-    );
-    if reading.bare && source.is_none() && name.is_none() {
-        return None;
-    }
-    let owned = |text: Option<&str>| text.map(str::to_owned);
     if !decided {
         // A record without both names is read whole by serde, whatever it is.
         return None;
     }
     if !whole {
+        let owned = |text: Option<&str>| text.map(str::to_owned);
+        let (source, name) = names;
+        if reading.bare && source.is_none() && name.is_none() {
+            return None;
+        }
+        let id = text(Field::EventId)?;
         let record = Record::skimmed(owned(source), owned(name), owned(id));
         return Some((Box::new(record), scan.at));
+    }
+    if reading.bare && text(Field::EventSource)?.is_none() && text(Field::EventName)?.is_none() {
+        return None;
     }
     let mut record = Box::<Record>::default();
     for field in Field::KNOWN {
@@ -178,6 +192,7 @@ pub(super) fn event(bytes: &[u8], max_depth: u32) -> Option<(Envelope, Box<Recor
         bytes,
         at: 0,
         nesting: max_depth.min(MAX_NESTING),
+        high: false,
     };
     scan.eat(b'{')?;
     scan.blank();
@@ -269,6 +284,8 @@ struct Scan<'b> {
     at: usize,
     /// The deepest level followed; the record is level 1.
     nesting: u32,
+    /// Whether a string held a byte past ASCII (its UTF-8 is checked with the whole record's).
+    high: bool,
 }
 
 impl<'b> Scan<'b> {
@@ -311,10 +328,9 @@ impl<'b> Scan<'b> {
     fn plain_string(&mut self) -> Option<&'b [u8]> {
         self.eat(b'"')?;
         let start = self.at;
-        let n = quote_or_backslash(self.bytes.get(start..)?)?;
-        self.at = start + n;
+        let end = self.stop()?;
         match self.next()? {
-            b'"' => self.bytes.get(start..start + n),
+            b'"' => self.bytes.get(start..end),
             _ => None,
         }
     }
@@ -323,11 +339,27 @@ impl<'b> Scan<'b> {
     fn string(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            let n = quote_or_backslash(self.bytes.get(self.at..)?)?;
-            self.at += n;
+            self.stop()?;
             match self.next()? {
                 b'"' => return Some(()),
                 _ => self.escape()?,
+            }
+        }
+    }
+
+    /// Inside a string: on to the next `"` or `\` (where it stops, returned), past bytes
+    /// beyond ASCII (noted); `None` at a control byte, which serde_json rejects in a string.
+    fn stop(&mut self) -> Option<usize> {
+        loop {
+            let rest = self.bytes.get(self.at..)?;
+            self.at += plain_stop(rest)?;
+            match self.peek()? {
+                b'"' | b'\\' => return Some(self.at),
+                b if b >= 0x80 => {
+                    self.high = true;
+                    self.at += 1;
+                }
+                _ => return None,
             }
         }
     }
