@@ -161,11 +161,11 @@ impl Reader<'_> {
                     i += 8;
                     continue;
                 }
-                // Byte by byte: a copy of a length not known here would be a call to `memcpy`,
-                // and in an escaped policy document the runs are a few bytes long.
-                for &b in word.iter().take(plain) {
-                    out.push(b);
-                }
+                // The whole word and then back to its plain bytes: a copy of a length not known
+                // here would be a call to `memcpy`, and in an escaped policy document the runs
+                // are a few bytes long.
+                out.extend_from_slice(&word);
+                out.truncate(out.len() - (8 - plain));
                 i += plain;
                 break;
             }
