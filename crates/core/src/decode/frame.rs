@@ -1122,7 +1122,8 @@ mod tests {
     };
 
     /// The word-at-a-time searches find what a byte-by-byte one finds: every byte value at
-    /// every offset of plain text of every length up to three words, with a second hit after it.
+    /// every offset of plain text of every length up to 23 bytes (two whole words and the rest
+    /// past them), with a second hit after it.
     #[test]
     fn word_searches_find_the_first_byte_sought() {
         let quote = |b: u8| b == b'"' || b == b'\\';
@@ -1132,7 +1133,7 @@ mod tests {
                 for b in 0..=255u8 {
                     let mut text = vec![b'a'; len];
                     text[at] = b;
-                    // A later hit must not hide an earlier one (nor a borrow mark one early).
+                    // A hit right after must not hide the first.
                     if at + 1 < len {
                         text[at + 1] = 0;
                     }

@@ -103,8 +103,8 @@ pub(super) fn record(bytes: &[u8], reading: Reading<'_>) -> Option<(Box<Record>,
             let raw = bytes.get(start..scan.at)?;
             *kept.get_mut(field as usize)? = (raw != b"null").then_some(raw);
         } else {
-            // Any text field: a plain string or `null` only, here (its UTF-8 is checked with
-            // the whole record's).
+            // Any text field: a plain string or `null` only, here (its UTF-8 is checked when
+            // it is converted: the names at once, for the selection).
             *kept.get_mut(field as usize)? = scan.text()?;
             if let (Some(select), false, true) = (reading.select, decided, seen & both == both) {
                 let name = |field: Field| -> Option<Option<&str>> {
@@ -573,6 +573,14 @@ mod tests {
         let (whole, _) = turned_down(watched.as_bytes()).unwrap();
         assert_eq!(whole.event_type.as_deref(), Some("AwsApiCall"));
         assert!(agrees_all(watched.as_bytes()));
+        // Text past ASCII, read in one pass too: in a key, in the names given to the selection,
+        // in the id a turned-down record keeps, in a value it skims.
+        let accented =
+            r#"{"eventSource":"s.amazonaws.com","eventName":"Décrire","é":"ü","eventID":"ü-1"}"#;
+        assert!(agrees_all(accented.as_bytes()));
+        let (quick, _) = turned_down(accented.as_bytes()).unwrap();
+        assert_eq!(quick.event_name.as_deref(), Some("Décrire"));
+        assert_eq!(quick.event_id.as_deref(), Some("ü-1"));
     }
 
     #[test]
