@@ -265,7 +265,11 @@ pub(super) fn plain_stop(rest: &[u8]) -> Option<usize> {
 
 /// The first byte of `rest` that `hit` takes: `hits` marks them in each word of eight (the
 /// lowest mark exact), `hit` judges the bytes after the last whole word.
-fn first_hit(rest: &[u8], hits: impl Fn(u64) -> u64, hit: impl Fn(u8) -> bool) -> Option<usize> {
+pub(super) fn first_hit(
+    rest: &[u8],
+    hits: impl Fn(u64) -> u64,
+    hit: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut words = rest.chunks_exact(8);
     let mut offset = 0;
     for word in words.by_ref() {

@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::frame::special_bytes;
+use super::frame::{first_hit, special_bytes};
 
 /// Deeper values are left to serde_json, whose own limit (128) then decides.
 const MAX_DEPTH: usize = 64;
@@ -258,21 +258,12 @@ fn first_special(word: u64) -> usize {
 /// How many bytes of `rest` come before the first `"`, `\` or control byte (all of them when
 /// there is none).
 fn plain_run(rest: &[u8]) -> usize {
-    let mut words = rest.chunks_exact(8);
-    let mut offset = 0;
-    for word in words.by_ref() {
-        let plain = <[u8; 8]>::try_from(word).map_or(0, |w| first_special(u64::from_le_bytes(w)));
-        offset += plain;
-        if plain < 8 {
-            return offset;
-        }
-    }
-    let tail = words.remainder();
-    offset
-        + tail
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .unwrap_or(tail.len())
+    first_hit(
+        rest,
+        |word| special_bytes(word, true),
+        |b| b == b'"' || b == b'\\' || b < 0x20,
+    )
+    .unwrap_or(rest.len())
 }
 
 #[cfg(test)]
