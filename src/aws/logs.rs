@@ -6,12 +6,12 @@
 use std::collections::HashSet;
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use aws_sdk_cloudwatchlogs::Client;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::error::{error_code, AwsError, ErrorKind};
+use super::rest_json::{Call, Failure, NoRegion, Request, CLOUDWATCH_LOGS, LOGS_TARGET};
 use super::{CallCounter, Lazy};
 use crate::finding::Finding;
 use crate::log_events::{
@@ -41,8 +41,66 @@ pub enum WriteError {
     },
 }
 
+/// The three operations the writer makes (awsJson1.1 through [`super::rest_json`]: the
+/// generated aws-sdk-cloudwatchlogs crate cost 61 s of release CPU for them).
+struct LogsCalls {
+    put: Call<PutLogEventsOutput>,
+    create_stream: Call<Empty>,
+    create_group: Call<Empty>,
+}
+
+/// PutLogEvents' input, as the generated serializer writes it (no sequence token: CloudWatch
+/// Logs ignores them since 2023).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutLogEvents<'a> {
+    log_group_name: &'a str,
+    log_stream_name: &'a str,
+    log_events: Vec<InputLogEvent<'a>>,
+}
+
+#[derive(Serialize)]
+struct InputLogEvent<'a> {
+    timestamp: i64,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogStream<'a> {
+    log_group_name: &'a str,
+    log_stream_name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogGroup<'a> {
+    log_group_name: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PutLogEventsOutput {
+    #[serde(default)]
+    rejected_log_events_info: Option<RejectedLogEventsInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RejectedLogEventsInfo {
+    too_new_log_event_start_index: Option<i64>,
+    too_old_log_event_end_index: Option<i64>,
+    expired_log_event_end_index: Option<i64>,
+}
+
+/// An answer with nothing to read (CreateLogGroup, CreateLogStream).
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
 pub struct CloudWatchWriter {
-    client: Lazy<Client>,
+    /// Built at the first write (a Lambda that finds nothing never builds them); without a
+    /// region every write fails, naming it.
+    calls: Lazy<Result<LogsCalls, NoRegion>>,
     group: String,
     instance: String,
     /// Streams known to exist: a first write to a stream that already exists costs nothing
@@ -53,8 +111,20 @@ pub struct CloudWatchWriter {
 
 impl CloudWatchWriter {
     pub fn new(config: &SdkConfig, calls: &CallCounter, group: &str, instance: &str) -> Self {
+        let (config, counter) = (config.clone(), calls.clone());
         CloudWatchWriter {
-            client: counted_client!(aws_sdk_cloudwatchlogs, config, calls),
+            calls: super::lazy(move || {
+                Ok(LogsCalls {
+                    put: Call::new(&config, CLOUDWATCH_LOGS, "PutLogEvents", &counter)?,
+                    create_stream: Call::new(
+                        &config,
+                        CLOUDWATCH_LOGS,
+                        "CreateLogStream",
+                        &counter,
+                    )?,
+                    create_group: Call::new(&config, CLOUDWATCH_LOGS, "CreateLogGroup", &counter)?,
+                })
+            }),
             group: group.to_owned(),
             instance: instance.to_owned(),
             ready: HashSet::new(),
@@ -104,29 +174,41 @@ impl CloudWatchWriter {
 
     /// One batch into one stream; why, when it was not written.
     async fn put(&mut self, stream: &str, lines: &[LogLine]) -> Result<(), AwsError> {
-        let events: Vec<InputLogEvent> = lines
-            .iter()
-            .map(|l| {
-                InputLogEvent::builder()
-                    .timestamp(l.timestamp_ms)
-                    .message(&l.message)
-                    .build()
-                    .map_err(|e| AwsError::new(PUT, ErrorKind::NotSent(e.to_string())))
-            })
-            .collect::<Result<_, _>>()?;
+        let calls = match &**self.calls {
+            Ok(calls) => calls,
+            Err(e) => return Err(AwsError::new(PUT, ErrorKind::NotSent(e.to_string()))),
+        };
+        let request = || {
+            let log_events = lines
+                .iter()
+                .map(|l| InputLogEvent {
+                    timestamp: l.timestamp_ms,
+                    message: &l.message,
+                })
+                .collect();
+            Request::aws_json(
+                LOGS_TARGET,
+                "PutLogEvents",
+                &PutLogEvents {
+                    log_group_name: &self.group,
+                    log_stream_name: stream,
+                    log_events,
+                },
+            )
+        };
         if !self.ready.contains(stream) {
             // Each container writes to streams of its own, so a first write always needs the
             // stream created: do it before the write rather than after a failed one.
-            self.create_stream(stream).await?;
+            create_stream(calls, &self.group, stream).await?;
             self.ready.insert(stream.to_owned());
         }
-        let mut answer = self.send(stream, events.clone()).await;
+        let mut answer = calls.put.send(request()).await;
         if let Err(e) = &answer {
             // The group (or stream) was deleted under a running function: create it again
             // and retry once.
             if error_code(e) == Some("ResourceNotFoundException") {
-                self.create_stream(stream).await?;
-                answer = self.send(stream, events).await;
+                create_stream(calls, &self.group, stream).await?;
+                answer = calls.put.send(request()).await;
             }
         }
         let out = answer.map_err(|e| AwsError::from_sdk(PUT, &e))?;
@@ -143,58 +225,48 @@ impl CloudWatchWriter {
         }
         Ok(())
     }
+}
 
-    async fn send(
-        &self,
-        stream: &str,
-        events: Vec<InputLogEvent>,
-    ) -> Result<
-        aws_sdk_cloudwatchlogs::operation::put_log_events::PutLogEventsOutput,
-        aws_sdk_cloudwatchlogs::error::SdkError<
-            aws_sdk_cloudwatchlogs::operation::put_log_events::PutLogEventsError,
-        >,
-    > {
-        self.client
-            .put_log_events()
-            .log_group_name(&self.group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
+/// Creates the stream, and the group first when the group is missing too.
+async fn create_stream(calls: &LogsCalls, group: &str, stream: &str) -> Result<(), AwsError> {
+    let stream = LogStream {
+        log_group_name: group,
+        log_stream_name: stream,
+    };
+    let create = || {
+        calls
+            .create_stream
+            .send(Request::aws_json(LOGS_TARGET, "CreateLogStream", &stream))
+    };
+    match create().await {
+        Ok(_) => return Ok(()),
+        Err(e) if already_exists(&e) => return Ok(()),
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
+        Err(e) => return Err(AwsError::from_sdk(CREATE_STREAM, &e)),
     }
+    let group = LogGroup {
+        log_group_name: group,
+    };
+    match calls
+        .create_group
+        .send(Request::aws_json(LOGS_TARGET, "CreateLogGroup", &group))
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if already_exists(&e) => {}
+        Err(e) => return Err(AwsError::from_sdk("logs:CreateLogGroup", &e)),
+    }
+    match create().await {
+        Ok(_) => Ok(()),
+        Err(e) if already_exists(&e) => Ok(()),
+        Err(e) => Err(AwsError::from_sdk(CREATE_STREAM, &e)),
+    }
+}
 
-    /// Creates the stream, and the group first when the group is missing too.
-    async fn create_stream(&self, stream: &str) -> Result<(), AwsError> {
-        let create = || {
-            self.client
-                .create_log_stream()
-                .log_group_name(&self.group)
-                .log_stream_name(stream)
-                .send()
-        };
-        match create().await {
-            Ok(_) => return Ok(()),
-            Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => return Ok(()),
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
-            Err(e) => return Err(AwsError::from_sdk(CREATE_STREAM, &e)),
-        }
-        match self
-            .client
-            .create_log_group()
-            .log_group_name(&self.group)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
-            Err(e) => return Err(AwsError::from_sdk("logs:CreateLogGroup", &e)),
-        }
-        match create().await {
-            Ok(_) => Ok(()),
-            Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => Ok(()),
-            Err(e) => Err(AwsError::from_sdk(CREATE_STREAM, &e)),
-        }
-    }
+/// A group or stream someone else created first (another container, a deploy) is as good as
+/// one this call created.
+fn already_exists(e: &Failure) -> bool {
+    error_code(e) == Some("ResourceAlreadyExistsException")
 }
 
 /// This container's id for stream names: the id Lambda gave the function's own log stream

@@ -1,20 +1,25 @@
-//! Calls to AWS services that speak REST-JSON (Smithy's `restJson1`: Amazon Connect, AWS
-//! Security Hub, Amazon Lex V2 and V1 model building) through the SDK's own orchestrator
-//! (`aws-smithy-runtime`), without the service's generated client crate.
+//! Calls to AWS services that speak JSON (Smithy's `restJson1`: Amazon Connect, AWS Security
+//! Hub, Amazon Lex V2 and V1 model building; `awsJson1_1`: CloudWatch Logs; `awsJson1_0`:
+//! DynamoDB) through the SDK's own orchestrator (`aws-smithy-runtime`), without the service's
+//! generated client crate.
 //!
-//! Why: rolewarden makes one call to each of these services (`connect:ListInstances`,
-//! `securityhub:BatchImportFindings`, `lex:ListBots`, `lex:GetBots`), and their generated crates
-//! were the largest of the build: aws-sdk-connect 168 s, aws-sdk-securityhub 85 s and
-//! aws-sdk-lexmodelsv2 50 s of CPU in the arm64 release build, about half as much again in the
-//! test build, for thousands of operations and types never used (see the README's Performance
-//! section). What a call needs besides its body is the runtime the
+//! Why: rolewarden makes one to three calls to each of these services (`connect:ListInstances`,
+//! `securityhub:BatchImportFindings`, `lex:ListBots`, `lex:GetBots`; `logs:CreateLogGroup`,
+//! `logs:CreateLogStream`, `logs:PutLogEvents`; `dynamodb:BatchGetItem`, `dynamodb:Query`,
+//! `dynamodb:BatchWriteItem`), and their generated crates were the largest of the build:
+//! aws-sdk-connect 168 s, aws-sdk-securityhub 85 s and aws-sdk-lexmodelsv2 50 s of CPU in the
+//! arm64 release build, about half as much again in the test build; aws-sdk-cloudwatchlogs 61 s
+//! and 45 s, aws-sdk-dynamodb 37 s and 28 s on the fifth session's slower machine, for thousands
+//! of operations and types never used (see the README's Performance section). What a call needs besides its body is the runtime the
 //! generated clients use themselves, registered here as they register it: SigV4 signing with the
 //! configuration's credentials and identity cache, the endpoint (`AWS_ENDPOINT_URL_<SERVICE>`,
 //! `AWS_ENDPOINT_URL`, FIPS and dual-stack), standard retries with the SDK's classifiers,
 //! timeouts, the user-agent, invocation-id and recursion-detection headers, and the operation's
 //! `Metadata`, so [`super::CallCounter`] counts `Connect:ListInstances` exactly as before.
 //! Errors are the SDK's [`SdkError`], so [`super::AwsError::from_sdk`] reads them unchanged.
-//! The bodies are ours (serde), which is what the generated code does too.
+//! The bodies are ours (serde), which is what the generated code does too. The two protocols
+//! differ only in how a request names its operation (method and path, or `POST /` with an
+//! `x-amz-target` header) and in the body's content type; answers and errors read the same.
 
 use std::fmt;
 
@@ -101,6 +106,48 @@ pub const LEX_V2: Service = Service {
     gov_fips_is_regular: false,
 };
 
+/// CloudWatch Logs, the findings sink (`awsJson1_1`: [`Request::aws_json`] with [`LOGS_TARGET`]).
+pub const CLOUDWATCH_LOGS: Service = Service {
+    id: "CloudWatch Logs",
+    sdk_name: "cloudwatchlogs",
+    signing_name: "logs",
+    host: "logs",
+    fips_host: None,
+    gov_fips_is_regular: true,
+};
+
+/// DynamoDB, the finding state (`awsJson1_0`: [`Request::aws_json`] with [`DYNAMODB_TARGET`]).
+/// Its regional endpoint always; the generated client's account-based endpoints
+/// (`<account>.ddb.<region>.amazonaws.com`, when the credentials name their account) reach the
+/// same tables, and its `local` region (DynamoDB Local on localhost:8000) is
+/// `AWS_ENDPOINT_URL_DYNAMODB` here.
+pub const DYNAMODB: Service = Service {
+    id: "DynamoDB",
+    sdk_name: "dynamodb",
+    signing_name: "dynamodb",
+    host: "dynamodb",
+    fips_host: None,
+    gov_fips_is_regular: true,
+};
+
+/// How an awsJson service names an operation: the `x-amz-target` prefix
+/// (`Logs_20140328.PutLogEvents`) and the protocol version's content type.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonTarget {
+    prefix: &'static str,
+    content_type: &'static str,
+}
+
+pub const LOGS_TARGET: JsonTarget = JsonTarget {
+    prefix: "Logs_20140328",
+    content_type: AWS_JSON_1_1,
+};
+
+pub const DYNAMODB_TARGET: JsonTarget = JsonTarget {
+    prefix: "DynamoDB_20120810",
+    content_type: AWS_JSON_1_0,
+};
+
 /// Lex V1's model building API (past its end of support; bots left there are still listed).
 pub const LEX_V1: Service = Service {
     id: "Lex Model Building Service",
@@ -120,7 +167,14 @@ pub struct Request {
     /// A body that cannot be written as JSON fails the call before it is sent, as the SDK's
     /// own serializers do (`SdkError::ConstructionFailure`).
     body: Option<Result<Vec<u8>, serde_json::Error>>,
+    content_type: &'static str,
+    /// awsJson's operation name (`x-amz-target`); restJson names it by method and path.
+    target: Option<String>,
 }
+
+const REST_JSON: &str = "application/json";
+const AWS_JSON_1_0: &str = "application/x-amz-json-1.0";
+const AWS_JSON_1_1: &str = "application/x-amz-json-1.1";
 
 /// What a query value may hold unescaped: RFC 3986's unreserved characters, which SigV4's
 /// canonical query string also leaves as they are.
@@ -148,6 +202,8 @@ impl Request {
             method: "GET",
             path_and_query,
             body: None,
+            content_type: REST_JSON,
+            target: None,
         }
     }
 
@@ -167,6 +223,18 @@ impl Request {
             method: "DELETE",
             path_and_query: path.to_owned(),
             body: None,
+            content_type: REST_JSON,
+            target: None,
+        }
+    }
+
+    /// awsJson's `POST /` of `operation` (`PutLogEvents`) of the service `target` names, with
+    /// `body` as JSON.
+    pub fn aws_json(target: JsonTarget, operation: &str, body: &impl Serialize) -> Self {
+        Request {
+            content_type: target.content_type,
+            target: Some(format!("{}.{operation}", target.prefix)),
+            ..Self::with_body("POST", "/", body)
         }
     }
 
@@ -175,6 +243,8 @@ impl Request {
             method,
             path_and_query: path.to_owned(),
             body: Some(serde_json::to_vec(body)),
+            content_type: REST_JSON,
+            target: None,
         }
     }
 
@@ -182,11 +252,14 @@ impl Request {
         let mut request = HttpRequest::new(SdkBody::empty());
         request.set_method(self.method)?;
         request.set_uri(self.path_and_query.as_str())?;
+        if let Some(target) = self.target {
+            request.headers_mut().insert("x-amz-target", target);
+        }
         if let Some(body) = self.body {
             let body = body?;
             request
                 .headers_mut()
-                .insert("content-type", "application/json");
+                .insert("content-type", self.content_type);
             request
                 .headers_mut()
                 .insert("content-length", body.len().to_string());
@@ -196,7 +269,7 @@ impl Request {
     }
 }
 
-/// A service's refusal (any answer outside 2xx), with the error code restJson1 puts in the
+/// A service's refusal (any answer outside 2xx), with the error code both protocols put in the
 /// `x-amzn-ErrorType` header or the body's `__type`/`code`, and the message.
 #[derive(Debug)]
 pub struct ServiceError {
@@ -581,6 +654,14 @@ mod tests {
                 LEX_V1,
                 include_str!("../../tests/fixtures/endpoints/lexmodelbuilding.json"),
             ),
+            (
+                CLOUDWATCH_LOGS,
+                include_str!("../../tests/fixtures/endpoints/cloudwatchlogs.json"),
+            ),
+            (
+                DYNAMODB,
+                include_str!("../../tests/fixtures/endpoints/dynamodb.json"),
+            ),
         ];
         let mut checked = 0;
         for (service, text) in fixtures {
@@ -590,6 +671,10 @@ mod tests {
                 let Some(region) = case["region"].as_str() else {
                     continue;
                 };
+                // DynamoDB Local's pseudo-region (see [`DYNAMODB`]): an endpoint variable here.
+                if region == "local" {
+                    continue;
+                }
                 let got = resolve(
                     service,
                     region,
@@ -606,7 +691,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 134);
+        assert_eq!(checked, 229);
     }
 
     #[test]
@@ -661,6 +746,50 @@ mod tests {
             Request::get("/instance", &[("nextToken", None)]).path_and_query,
             "/instance"
         );
+    }
+
+    #[test]
+    fn aws_json_names_its_operation_in_a_header_and_posts_to_the_root() {
+        let request = Request::aws_json(
+            LOGS_TARGET,
+            "CreateLogGroup",
+            &serde_json::json!({"logGroupName": "g"}),
+        )
+        .into_http()
+        .unwrap();
+        assert_eq!(request.method(), "POST");
+        assert_eq!(request.uri(), "/");
+        let headers = request.headers();
+        assert_eq!(
+            headers.get("x-amz-target"),
+            Some("Logs_20140328.CreateLogGroup")
+        );
+        assert_eq!(
+            headers.get("content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+        assert_eq!(
+            request.body().bytes(),
+            Some(&br#"{"logGroupName":"g"}"#[..])
+        );
+
+        let query = Request::aws_json(DYNAMODB_TARGET, "Query", &serde_json::json!({}))
+            .into_http()
+            .unwrap();
+        assert_eq!(
+            query.headers().get("x-amz-target"),
+            Some("DynamoDB_20120810.Query")
+        );
+        assert_eq!(
+            query.headers().get("content-type"),
+            Some("application/x-amz-json-1.0")
+        );
+
+        let rest = Request::post("/findings/import", &serde_json::json!({}))
+            .into_http()
+            .unwrap();
+        assert_eq!(rest.headers().get("content-type"), Some("application/json"));
+        assert_eq!(rest.headers().get("x-amz-target"), None);
     }
 
     fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {

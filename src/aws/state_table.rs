@@ -8,11 +8,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use aws_sdk_dynamodb::Client;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::error::AwsError;
+use super::error::{AwsError, ErrorKind};
+use super::rest_json::{Call, NoRegion, Request, DYNAMODB, DYNAMODB_TARGET};
 use super::{CallCounter, Lazy};
 use crate::finding::{Finding, Status};
 use crate::lifecycle::{Record, Store};
@@ -45,15 +45,129 @@ pub enum StateError {
 
 /// `--state dynamodb:TABLE`, `STATE_TABLE`.
 pub struct StateTable {
-    client: Lazy<Client>,
+    /// Built at the first call; without a region every call fails, naming it.
+    calls: Lazy<Result<TableCalls, NoRegion>>,
     table: String,
+}
+
+/// The three operations (awsJson1.0 through [`super::rest_json`]: the generated
+/// aws-sdk-dynamodb crate cost 37 s of release CPU and 28 s of the test build's for them).
+struct TableCalls {
+    get: Call<BatchGetAnswer>,
+    query: Call<QueryAnswer>,
+    write: Call<BatchWriteAnswer>,
+}
+
+/// An attribute as DynamoDB's JSON writes it (`{"S": "text"}`). Every attribute rolewarden
+/// writes is a string; one of another type (a column of the user's own) is kept as it came
+/// and never read as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AttributeValue {
+    S(String),
+    #[serde(untagged)]
+    Other(serde_json::Value),
+}
+
+impl AttributeValue {
+    /// The text of a string attribute, as the SDK's `as_s` gives it.
+    pub fn as_s(&self) -> Option<&String> {
+        match self {
+            AttributeValue::S(text) => Some(text),
+            AttributeValue::Other(_) => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchGet<'a> {
+    request_items: HashMap<&'a str, KeysAndAttributes>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeysAndAttributes {
+    keys: Vec<Item>,
+    #[serde(default)]
+    consistent_read: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchGetAnswer {
+    #[serde(default)]
+    responses: HashMap<String, Vec<Item>>,
+    #[serde(default)]
+    unprocessed_keys: HashMap<String, KeysAndAttributes>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Query<'a> {
+    table_name: &'a str,
+    index_name: &'a str,
+    key_condition_expression: &'a str,
+    expression_attribute_values: Item,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exclusive_start_key: Option<Item>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct QueryAnswer {
+    #[serde(default)]
+    items: Vec<Item>,
+    #[serde(default)]
+    last_evaluated_key: Option<Item>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchWrite<'a> {
+    request_items: HashMap<&'a str, Vec<WriteRequest>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WriteRequest {
+    put_request: PutRequest,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRequest {
+    item: Item,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchWriteAnswer {
+    #[serde(default)]
+    unprocessed_items: HashMap<String, Vec<WriteRequest>>,
 }
 
 impl StateTable {
     pub fn new(config: &SdkConfig, calls: &CallCounter, table: &str) -> Self {
+        let (config, counter) = (config.clone(), calls.clone());
         StateTable {
-            client: counted_client!(aws_sdk_dynamodb, config, calls),
+            calls: super::lazy(move || {
+                Ok(TableCalls {
+                    get: Call::new(&config, DYNAMODB, "BatchGetItem", &counter)?,
+                    query: Call::new(&config, DYNAMODB, "Query", &counter)?,
+                    write: Call::new(&config, DYNAMODB, "BatchWriteItem", &counter)?,
+                })
+            }),
             table: table.to_owned(),
+        }
+    }
+
+    /// The calls, or the error every call of `operation` fails with when there is no region.
+    fn calls(&self, operation: &'static str) -> Result<&TableCalls, StateError> {
+        match &**self.calls {
+            Ok(calls) => Ok(calls),
+            Err(e) => {
+                Err(self.call_error(AwsError::new(operation, ErrorKind::NotSent(e.to_string()))))
+            }
         }
     }
 
@@ -121,7 +235,7 @@ pub fn to_item(record: &Record) -> Result<Item, EncodeError> {
 
 /// The record of an item; what is wrong with it, if it is not one.
 pub fn from_item(item: &Item) -> Result<Record, String> {
-    let get = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let get = |name: &str| item.get(name).and_then(AttributeValue::as_s).cloned();
     let need = |name: &str| get(name).ok_or_else(|| format!("an item without `{name}`"));
     let account = need("account")?;
     let id = need("id")?;
@@ -148,17 +262,14 @@ impl Store for StateTable {
     type Error = StateError;
 
     async fn records(&self, ids: &BTreeSet<(String, String)>) -> Result<Vec<Record>, StateError> {
+        let calls = self.calls(GET)?;
         let mut records = Vec::new();
         let ids: Vec<&(String, String)> = ids.iter().collect();
         for chunk in ids.chunks(GET_BATCH) {
-            let keys: Vec<Item> = chunk.iter().map(|(a, i)| key(a, i)).collect();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| self.item_error(e.to_string()))?,
-            );
+            let mut pending = Some(KeysAndAttributes {
+                keys: chunk.iter().map(|(a, i)| key(a, i)).collect(),
+                consistent_read: Some(true),
+            });
             let mut attempts = 0;
             while let Some(request) = pending.take() {
                 attempts += 1;
@@ -167,25 +278,20 @@ impl Store for StateTable {
                         "{GET}: keys still unprocessed after {BATCH_ATTEMPTS} calls"
                     )));
                 }
-                let answer = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
+                let body = BatchGet {
+                    request_items: HashMap::from([(self.table.as_str(), request)]),
+                };
+                let mut answer = calls
+                    .get
+                    .send(Request::aws_json(DYNAMODB_TARGET, "BatchGetItem", &body))
                     .await
                     .map_err(|e| self.call_error(AwsError::from_sdk(GET, &e)))?;
-                for item in answer
-                    .responses
-                    .as_ref()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
+                for item in answer.responses.get(&self.table).into_iter().flatten() {
                     records.push(from_item(item).map_err(|e| self.item_error(e))?);
                 }
                 pending = answer
                     .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
+                    .remove(&self.table)
                     .filter(|k| !k.keys.is_empty());
             }
         }
@@ -193,21 +299,23 @@ impl Store for StateTable {
     }
 
     async fn open(&self, open_key: &str) -> Result<Vec<Record>, StateError> {
+        let calls = self.calls(QUERY)?;
         let mut records = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(OPEN_INDEX)
-                .key_condition_expression("open_key = :k")
-                .expression_attribute_values(":k", text(open_key))
-                .set_exclusive_start_key(start.take())
-                .send()
+            let body = Query {
+                table_name: &self.table,
+                index_name: OPEN_INDEX,
+                key_condition_expression: "open_key = :k",
+                expression_attribute_values: HashMap::from([(":k".to_owned(), text(open_key))]),
+                exclusive_start_key: start.take(),
+            };
+            let answer = calls
+                .query
+                .send(Request::aws_json(DYNAMODB_TARGET, "Query", &body))
                 .await
                 .map_err(|e| self.call_error(AwsError::from_sdk(QUERY, &e)))?;
-            for item in answer.items() {
+            for item in &answer.items {
                 records.push(from_item(item).map_err(|e| self.item_error(e))?);
             }
             match answer.last_evaluated_key {
@@ -218,15 +326,14 @@ impl Store for StateTable {
     }
 
     async fn put(&self, records: &[Record]) -> Result<(), StateError> {
+        let calls = self.calls(WRITE)?;
         for chunk in records.chunks(WRITE_BATCH) {
             let mut requests = Vec::with_capacity(chunk.len());
             for record in chunk {
                 let item = to_item(record).map_err(|e| self.item_error(e.to_string()))?;
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|e| self.item_error(e.to_string()))?;
-                requests.push(WriteRequest::builder().put_request(put).build());
+                requests.push(WriteRequest {
+                    put_request: PutRequest { item },
+                });
             }
             let mut attempts = 0;
             while !requests.is_empty() {
@@ -237,16 +344,20 @@ impl Store for StateTable {
                         requests.len()
                     )));
                 }
-                let answer = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut requests))
-                    .send()
+                let body = BatchWrite {
+                    request_items: HashMap::from([(
+                        self.table.as_str(),
+                        std::mem::take(&mut requests),
+                    )]),
+                };
+                let mut answer = calls
+                    .write
+                    .send(Request::aws_json(DYNAMODB_TARGET, "BatchWriteItem", &body))
                     .await
                     .map_err(|e| self.call_error(AwsError::from_sdk(WRITE, &e)))?;
                 requests = answer
                     .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
+                    .remove(&self.table)
                     .unwrap_or_default();
             }
         }
@@ -257,6 +368,25 @@ impl Store for StateTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_are_dynamodb_json_and_other_types_are_kept_unread() {
+        assert_eq!(
+            serde_json::to_value(key("111122223333", "abc")).ok(),
+            Some(serde_json::json!({"account": {"S": "111122223333"}, "id": {"S": "abc"}}))
+        );
+        let text = r#"{"id":{"S":"abc"},"n":{"N":"5"},"m":{"M":{"a":{"S":"x"}}},"s":{"S":5}}"#;
+        let item: Item = serde_json::from_str(text).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(item["id"].as_s().map(String::as_str), Some("abc"));
+        for name in ["n", "m", "s"] {
+            assert_eq!(item[name].as_s(), None, "{name}");
+        }
+        // Sent back (an unprocessed key, a start key) as it came.
+        assert_eq!(
+            serde_json::to_value(&item).ok(),
+            serde_json::from_str::<serde_json::Value>(text).ok()
+        );
+    }
 
     #[test]
     fn an_item_reads_back_as_its_record() {
@@ -283,7 +413,7 @@ mod tests {
         let item = to_item(&record).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(
             item.get("open_key")
-                .and_then(|v| v.as_s().ok())
+                .and_then(AttributeValue::as_s)
                 .map(String::as_str),
             Some("policy#111122223333#role:a:b")
         );
@@ -298,7 +428,7 @@ mod tests {
         let item = to_item(&huge).unwrap_or_else(|e| unreachable!("{e}"));
         let stored = item
             .get("finding")
-            .and_then(|v| v.as_s().ok())
+            .and_then(AttributeValue::as_s)
             .map_or(0, String::len);
         assert!(stored <= MAX_EVENT_BYTES, "{stored}");
         assert!(from_item(&item).is_ok_and(|r| r.finding.truncated));

@@ -240,8 +240,7 @@ async fn findings_land_in_the_log_group_field_for_field() {
         "{}",
         stderr(&out)
     );
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let stored: Vec<Value> = aws::read_log_group(&logs, &group)
+    let stored: Vec<Value> = aws::read_log_group(&config, &group)
         .await
         .iter()
         .map(|m| serde_json::from_str(m).unwrap())
@@ -295,8 +294,7 @@ async fn twenty_five_thousand_findings_arrive_complete_and_in_order() {
     let puts = calls.snapshot()["CloudWatch Logs:PutLogEvents"];
     assert!(expected >= 3, "{expected}");
     assert_eq!(puts, expected, "{:?}", calls.snapshot());
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let stored = aws::read_log_group(&logs, &group).await;
+    let stored = aws::read_log_group(&config, &group).await;
     assert_eq!(stored.len(), 25_000);
     for (i, message) in stored.iter().enumerate() {
         let f: Finding = serde_json::from_str(message).unwrap();
@@ -314,8 +312,7 @@ async fn an_oversize_finding_arrives_truncated_and_marked() {
         .write(&[synthetic(1, 300 * 1024), synthetic(2, 10)])
         .await
         .unwrap();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let stored = aws::read_log_group(&logs, &group).await;
+    let stored = aws::read_log_group(&config, &group).await;
     assert_eq!(stored.len(), 2);
     assert!(stored[0].len() + 26 <= 256 * 1024, "{}", stored[0].len());
     let big: Finding = serde_json::from_str(&stored[0]).unwrap();
@@ -335,14 +332,14 @@ async fn a_deleted_log_group_is_recreated() {
     let calls = CallCounter::default();
     let mut writer = CloudWatchWriter::new(&config, &calls, &group, "c1");
     writer.write(&[synthetic(1, 10)]).await.unwrap();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    logs.delete_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
+    aws::logs_call(
+        &config,
+        "DeleteLogGroup",
+        serde_json::json!({ "logGroupName": group }),
+    )
+    .await;
     writer.write(&[synthetic(2, 10)]).await.unwrap();
-    let stored = aws::read_log_group(&logs, &group).await;
+    let stored = aws::read_log_group(&config, &group).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(
         serde_json::from_str::<Finding>(&stored[0]).unwrap().id,
@@ -471,8 +468,7 @@ async fn events_from_another_account_are_judged_from_the_event_alone() {
         r.api_calls
     );
     assert_eq!(r.findings.len(), 1, "PR005 only: {r:?}");
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let stored = aws::read_log_group(&logs, &group).await;
+    let stored = aws::read_log_group(&config, &group).await;
     let pr005: Finding = serde_json::from_str(&stored[0]).unwrap();
     assert_eq!(pr005.rule_id, "PR005");
     assert_eq!(

@@ -10,10 +10,6 @@ use crate::aws_sweep::create_role;
 use crate::common::aws::{self, read_log_group, unique, OwnServer};
 use crate::common::TestSink;
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
-};
 use rolewarden::aws::accounts::Accounts;
 use rolewarden::aws::state_table::{StateTable, OPEN_INDEX};
 use rolewarden::aws::CallCounter;
@@ -24,44 +20,25 @@ use serde_json::Value;
 
 /// The table as template.yaml declares it.
 pub(crate) async fn create_table(config: &SdkConfig) -> String {
+    use rolewarden::aws::rest_json::{Call, Request, DYNAMODB, DYNAMODB_TARGET};
     let name = unique("rolewarden-state");
-    let attribute = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    aws_sdk_dynamodb::Client::new(config)
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("account"))
-        .attribute_definitions(attribute("id"))
-        .attribute_definitions(attribute("open_key"))
-        .key_schema(key("account", KeyType::Hash))
-        .key_schema(key("id", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(OPEN_INDEX)
-                .key_schema(key("open_key", KeyType::Hash))
-                .key_schema(key("id", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let key = |n: &str, t: &str| serde_json::json!({"AttributeName": n, "KeyType": t});
+    let attributes = ["account", "id", "open_key"]
+        .map(|n| serde_json::json!({"AttributeName": n, "AttributeType": "S"}));
+    let body = serde_json::json!({
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": attributes,
+        "KeySchema": [key("account", "HASH"), key("id", "RANGE")],
+        "GlobalSecondaryIndexes": [{
+            "IndexName": OPEN_INDEX,
+            "KeySchema": [key("open_key", "HASH"), key("id", "RANGE")],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    });
+    Call::<Value>::new(config, DYNAMODB, "CreateTable", &CallCounter::default())
+        .unwrap()
+        .send(Request::aws_json(DYNAMODB_TARGET, "CreateTable", &body))
         .await
         .unwrap();
     name
@@ -83,7 +60,7 @@ fn app(config: &SdkConfig, group: &str, table: &str) -> App {
 }
 
 async fn log(config: &SdkConfig, group: &str) -> Vec<Value> {
-    read_log_group(&aws_sdk_cloudwatchlogs::Client::new(config), group)
+    read_log_group(config, group)
         .await
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())

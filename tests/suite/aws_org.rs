@@ -420,9 +420,7 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
     let batch = write_json(dir.path(), "batch.json", &sqs_event(&messages));
     let answered = answer(&invoke(port, &name, &batch), &log);
     assert_eq!(answered, json!({"batchItemFailures": []}));
-
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&org.central);
-    let written = by_account(&rt.block_on(aws::read_log_group(&logs, &group)));
+    let written = by_account(&rt.block_on(aws::read_log_group(&org.central, &group)));
     let first = of(&written, &org.first);
     let second = of(&written, &org.second);
     let third = of(&written, &org.third);
@@ -463,7 +461,7 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
     );
     let evaluated = answer(&invoke(port, &name, &event), &log);
     assert_eq!(evaluated["status"], "evaluated", "{evaluated}");
-    let written = by_account(&rt.block_on(aws::read_log_group(&logs, &group)));
+    let written = by_account(&rt.block_on(aws::read_log_group(&org.central, &group)));
     let pr006: Vec<&Value> = of(&written, &org.second)
         .iter()
         .filter(|f| f["rule_id"] == "PR006")
@@ -496,7 +494,7 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
             &[("222233334444", &org.first), ("111122223333", &org.second)],
         );
         answer(&invoke(port, &name, &event), &log);
-        let written = by_account(&rt.block_on(aws::read_log_group(&logs, &group)));
+        let written = by_account(&rt.block_on(aws::read_log_group(&org.central, &group)));
         let tr003: Vec<&Value> = of(&written, &org.second)
             .iter()
             .filter(|f| f["rule_id"] == "TR003" && f["event"]["id"] == event_id)

@@ -437,8 +437,7 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
     assert_eq!(r.status, "evaluated");
     assert!(!r.findings.is_empty());
     assert_eq!(r.api_calls["S3:GetObject"], 1);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let written = aws::read_log_group(&logs, group).await;
+    let written = aws::read_log_group(&config, group).await;
     for id in &r.findings {
         assert!(
             written.iter().any(|line| line.contains(id.as_str())),
@@ -498,7 +497,7 @@ async fn the_function_reads_new_log_files_and_batch_tasks() {
         assert_eq!(r.treat_missing_keys_as.as_deref(), Some("PermanentFailure"));
     }
     // The missing and the corrupt object are RW000 findings naming their keys.
-    let written = aws::read_log_group(&logs, group).await;
+    let written = aws::read_log_group(&config, group).await;
     for key in [missing.as_str(), corrupt] {
         assert!(
             written
@@ -587,8 +586,7 @@ fn trail_invocations_through_the_runtime_api() {
             .unwrap()
             .contains(&missing));
     }
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let written = rt.block_on(aws::read_log_group(&logs, &group));
+    let written = rt.block_on(aws::read_log_group(&config, &group));
     for id in &ids {
         assert!(
             written.iter().any(|l| l.contains(id.as_str().unwrap())),

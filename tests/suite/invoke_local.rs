@@ -241,8 +241,7 @@ async fn with_aws_the_function_enriches_and_writes_to_the_log_group() {
         assert_eq!(answer_ids(&section.answer), want, "{sample}\n{stdout}");
         answered.extend(want);
     }
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let stored: Vec<Value> = aws::read_log_group(&logs, &group)
+    let stored: Vec<Value> = aws::read_log_group(&config, &group)
         .await
         .iter()
         .map(|m| serde_json::from_str(m).unwrap())

@@ -234,10 +234,8 @@ fn every_sample_through_the_lambda_runtime_api() {
     }
     assert!(all_expected.len() > 40, "{}", all_expected.len());
     assert!(all_expected.iter().flatten().any(|f| f.rule_id == "PR006"));
-
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let stored: Vec<Finding> = rt
-        .block_on(aws::read_log_group(&logs, &group))
+        .block_on(aws::read_log_group(&config, &group))
         .iter()
         .map(|m| serde_json::from_str(m).unwrap())
         .collect();

@@ -151,8 +151,7 @@ fn the_checker_fails_on_a_dropped_field_and_an_invalid_value() {
 
 /// The log group's messages as JSON Lines.
 async fn log_group_lines(config: &aws_config::SdkConfig, group: &str) -> String {
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    let mut lines = crate::common::aws::read_log_group(&logs, group)
+    let mut lines = crate::common::aws::read_log_group(config, group)
         .await
         .join("\n");
     lines.push('\n');

@@ -211,42 +211,67 @@ pub async fn seed_policy(iam: &aws_sdk_iam::Client, name: &str, document: &str) 
         .unwrap()
 }
 
+/// A CloudWatch Logs call of `config`'s account and region, through the same JSON call layer
+/// the writer uses (rolewarden has no generated CloudWatch Logs client; the answer is read here
+/// field by field, as the service documents it).
+pub async fn logs_call(
+    config: &SdkConfig,
+    operation: &'static str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    use rolewarden::aws::rest_json::{Call, Request, CLOUDWATCH_LOGS, LOGS_TARGET};
+    Call::<serde_json::Value>::new(config, CLOUDWATCH_LOGS, operation, &Default::default())
+        .unwrap()
+        .send(Request::aws_json(LOGS_TARGET, operation, &body))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "logs:{operation}: {}",
+                rolewarden::aws::AwsError::from_sdk("logs", &e)
+            )
+        })
+}
+
 /// Every message of every stream of a log group, stream by stream in name order, each stream
 /// read from its head to the end (GetLogEvents signals the end by returning its own token).
-pub async fn read_log_group(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Vec<String> {
-    let streams = logs
-        .describe_log_streams()
-        .log_group_name(group)
-        .send()
-        .await
-        .unwrap()
-        .log_streams
-        .unwrap_or_default();
-    let mut names: Vec<String> = streams
+pub async fn read_log_group(config: &SdkConfig, group: &str) -> Vec<String> {
+    let streams = logs_call(
+        config,
+        "DescribeLogStreams",
+        serde_json::json!({ "logGroupName": group }),
+    )
+    .await;
+    let mut names: Vec<String> = streams["logStreams"]
+        .as_array()
         .into_iter()
-        .filter_map(|s| s.log_stream_name)
+        .flatten()
+        .filter_map(|s| s["logStreamName"].as_str().map(str::to_owned))
         .collect();
     names.sort();
     let mut out = Vec::new();
     for stream in names {
         let mut token: Option<String> = None;
         loop {
-            let page = logs
-                .get_log_events()
-                .log_group_name(group)
-                .log_stream_name(&stream)
-                .start_from_head(true)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .unwrap();
-            let events = page.events.unwrap_or_default();
-            let empty = events.is_empty();
-            out.extend(events.into_iter().filter_map(|e| e.message));
-            if empty || page.next_forward_token == token {
+            let mut ask = serde_json::json!({
+                "logGroupName": group,
+                "logStreamName": stream,
+                "startFromHead": true,
+            });
+            if let Some(token) = &token {
+                ask["nextToken"] = token.as_str().into();
+            }
+            let page = logs_call(config, "GetLogEvents", ask).await;
+            let events = page["events"].as_array().cloned().unwrap_or_default();
+            out.extend(
+                events
+                    .iter()
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned)),
+            );
+            let next = page["nextForwardToken"].as_str().map(str::to_owned);
+            if events.is_empty() || next == token {
                 break;
             }
-            token = page.next_forward_token;
+            token = next;
         }
     }
     out
