@@ -69,7 +69,7 @@ pub struct Accounts {
     /// Each account's reader, until shortly before its credentials expire, or why there is
     /// none, for a minute.
     assumed: TtlCache<String, Result<Arc<AccountReader>, String>>,
-    organizations: Lazy<aws_sdk_organizations::Client>,
+    organizations: super::organization::OrganizationsClient,
     /// The organization, for the IAM cache's TTL (a failure for a minute).
     organization: TtlCache<(), Lookup<Organization>>,
 }
@@ -248,8 +248,8 @@ impl Accounts {
         if let Some(known) = self.organization.get(&()) {
             return known;
         }
-        let answer = match self.organizations.describe_organization().send().await {
-            Ok(out) => match out.organization.and_then(|o| o.id) {
+        let answer = match super::organization::organization_id(&self.organizations).await {
+            Ok(id) => match id {
                 Some(id) => {
                     let accounts = super::organization::organization_accounts(&self.organizations)
                         .await
@@ -261,9 +261,7 @@ impl Accounts {
                     "organizations:DescribeOrganization: the answer names no organization".into(),
                 ),
             },
-            Err(e) => Lookup::Unavailable(
-                AwsError::from_sdk("organizations:DescribeOrganization", &e).to_string(),
-            ),
+            Err(e) => Lookup::Unavailable(e.to_string()),
         };
         match answer {
             Lookup::Found(_) => self.organization.insert((), answer.clone()),

@@ -9,7 +9,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::error::AwsError;
+use super::error::{AwsError, ErrorKind};
+use super::rest_json::{
+    self, Call, NoRegion, Request, ORGANIZATIONS, ORGANIZATIONS_TARGET, SQS, SQS_TARGET,
+};
 use super::{CallCounter, Lazy};
 use aws_config::SdkConfig;
 
@@ -137,16 +140,102 @@ pub enum PlanError {
 
 /// The organization's accounts and the sweep queue.
 pub struct Planner {
-    organizations: Lazy<aws_sdk_organizations::Client>,
-    sqs: Lazy<aws_sdk_sqs::Client>,
+    organizations: OrganizationsClient,
+    sqs: Lazy<Result<Call<SendMessageBatchAnswer>, NoRegion>>,
     queue_url: String,
 }
 
+/// Organizations' two calls (awsJson1.1 through [`super::rest_json`]: the generated
+/// aws-sdk-organizations crate cost 34 s of release CPU and 26 s of the test build's for them),
+/// built at the first call; without a region every call fails, naming it.
+pub type OrganizationsClient = Lazy<Result<OrganizationCalls, NoRegion>>;
+
+pub struct OrganizationCalls {
+    describe: Call<DescribeOrganizationAnswer>,
+    list: Call<ListAccountsPage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeOrganizationAnswer {
+    #[serde(default)]
+    organization: Option<OrganizationId>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct OrganizationId {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAccounts<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<&'a str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAccountsPage {
+    #[serde(default, deserialize_with = "rest_json::list")]
+    accounts: Vec<Account>,
+    #[serde(default)]
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Account {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SendMessageBatch<'a> {
+    queue_url: &'a str,
+    entries: Vec<BatchEntry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchEntry {
+    id: String,
+    message_body: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SendMessageBatchAnswer {
+    #[serde(default, deserialize_with = "rest_json::list")]
+    successful: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "rest_json::list")]
+    failed: Vec<BatchFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchFailure {
+    id: String,
+    code: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+const SEND: &str = "sqs:SendMessageBatch";
+const LIST: &str = "organizations:ListAccounts";
+const DESCRIBE: &str = "organizations:DescribeOrganization";
+
 impl Planner {
     pub fn new(config: &SdkConfig, calls: &CallCounter, queue_url: &str) -> Self {
+        let (sqs_config, counter) = (config.clone(), calls.clone());
         Planner {
             organizations: organizations_client(config, calls),
-            sqs: counted_client!(aws_sdk_sqs, config, calls),
+            sqs: super::lazy(move || Call::new(&sqs_config, SQS, "SendMessageBatch", &counter)),
             queue_url: queue_url.to_owned(),
         }
     }
@@ -166,24 +255,36 @@ impl Planner {
     ) -> Result<usize, PlanError> {
         let mut sent = 0;
         for chunk in requests.chunks(BATCH) {
-            let mut call = self.sqs.send_message_batch().queue_url(&self.queue_url);
-            for (i, request) in chunk.iter().enumerate() {
-                let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(request.to_body(region))
-                    .build()
-                    .map_err(|e| PlanError::Queue {
-                        accounts: vec![request.account.clone()],
+            let accounts = || chunk.iter().map(|r| r.account.clone()).collect();
+            let send = match &**self.sqs {
+                Ok(send) => send,
+                Err(e) => {
+                    return Err(PlanError::Queue {
+                        accounts: accounts(),
                         sent,
-                        reason: e.to_string(),
-                    })?;
-                call = call.entries(entry);
-            }
-            let answer = call.send().await.map_err(|e| PlanError::Queue {
-                accounts: chunk.iter().map(|r| r.account.clone()).collect(),
-                sent,
-                reason: AwsError::from_sdk("sqs:SendMessageBatch", &e).to_string(),
-            })?;
+                        reason: AwsError::new(SEND, ErrorKind::NotSent(e.to_string())).to_string(),
+                    })
+                }
+            };
+            let body = SendMessageBatch {
+                queue_url: &self.queue_url,
+                entries: chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, request)| BatchEntry {
+                        id: i.to_string(),
+                        message_body: request.to_body(region),
+                    })
+                    .collect(),
+            };
+            let answer = send
+                .send(Request::aws_json(SQS_TARGET, "SendMessageBatch", &body))
+                .await
+                .map_err(|e| PlanError::Queue {
+                    accounts: accounts(),
+                    sent,
+                    reason: AwsError::from_sdk(SEND, &e).to_string(),
+                })?;
             if !answer.failed.is_empty() {
                 let accounts = answer
                     .failed
@@ -209,36 +310,71 @@ impl Planner {
     }
 }
 
-/// The organization's ACTIVE accounts, sorted.
-pub async fn organization_accounts(
-    client: &aws_sdk_organizations::Client,
-) -> Result<Vec<String>, PlanError> {
-    use aws_sdk_organizations::types::AccountStatus;
-    let mut pages = client.list_accounts().into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(|e| PlanError::List(AwsError::from_sdk("organizations:ListAccounts", &e)))?;
-        for account in page.accounts.unwrap_or_default() {
-            if account.status != Some(AccountStatus::Active) {
-                continue;
-            }
-            if let Some(id) = account.id.filter(|id| is_account_id(id)) {
-                out.push(id);
-            }
-        }
+/// The calls, or the error `operation` fails with when there is no region.
+fn calls<'a>(
+    client: &'a OrganizationsClient,
+    operation: &'static str,
+) -> Result<&'a OrganizationCalls, AwsError> {
+    match &***client {
+        Ok(calls) => Ok(calls),
+        Err(e) => Err(AwsError::new(operation, ErrorKind::NotSent(e.to_string()))),
     }
+}
+
+/// The organization's ACTIVE accounts, sorted.
+pub async fn organization_accounts(client: &OrganizationsClient) -> Result<Vec<String>, PlanError> {
+    let list = &calls(client, LIST).map_err(PlanError::List)?.list;
+    let accounts = list
+        .list(
+            |token| {
+                Request::aws_json(
+                    ORGANIZATIONS_TARGET,
+                    "ListAccounts",
+                    &ListAccounts { next_token: token },
+                )
+            },
+            |page, accounts| {
+                accounts.extend(page.accounts);
+                page.next_token
+            },
+        )
+        .await
+        .map_err(|e| PlanError::List(AwsError::from_sdk(LIST, &e)))?;
+    let mut out: Vec<String> = accounts
+        .into_iter()
+        .filter(|a| a.status.as_deref() == Some("ACTIVE"))
+        .filter_map(|a| a.id.filter(|id| is_account_id(id)))
+        .collect();
     out.sort();
     out.dedup();
     Ok(out)
 }
 
-/// A client for `organizations:ListAccounts` (the CLI's `--organization`).
-pub fn organizations_client(
-    config: &SdkConfig,
-    calls: &CallCounter,
-) -> Lazy<aws_sdk_organizations::Client> {
-    counted_client!(aws_sdk_organizations, config, calls)
+/// The id of the credentials' organization (`DescribeOrganization`); `None` when the answer
+/// names none.
+pub async fn organization_id(client: &OrganizationsClient) -> Result<Option<String>, AwsError> {
+    calls(client, DESCRIBE)?
+        .describe
+        .send(Request::aws_json(
+            ORGANIZATIONS_TARGET,
+            "DescribeOrganization",
+            &serde_json::json!({}),
+        ))
+        .await
+        .map(|answer| answer.organization.and_then(|o| o.id))
+        .map_err(|e| AwsError::from_sdk(DESCRIBE, &e))
+}
+
+/// The client for `organizations:DescribeOrganization` and `ListAccounts` (the CLI's
+/// `--organization`, the planner, the account view).
+pub fn organizations_client(config: &SdkConfig, calls: &CallCounter) -> OrganizationsClient {
+    let (config, counter) = (config.clone(), calls.clone());
+    super::lazy(move || {
+        Ok(OrganizationCalls {
+            describe: Call::new(&config, ORGANIZATIONS, "DescribeOrganization", &counter)?,
+            list: Call::new(&config, ORGANIZATIONS, "ListAccounts", &counter)?,
+        })
+    })
 }
 
 #[cfg(test)]

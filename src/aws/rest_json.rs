@@ -77,6 +77,10 @@ pub struct Service {
     pub fips_host: Option<&'static str>,
     /// In aws-us-gov, the FIPS endpoint without dual-stack is the regular one (Connect's).
     pub gov_fips_is_regular: bool,
+    /// A global service (Organizations): called in its partition's global region
+    /// (`us-east-1` for every region of `aws`) and signed for it, whatever the configured
+    /// region; in aws-us-gov its regular endpoints are FIPS, dual-stack or not.
+    pub global: bool,
 }
 
 pub const CONNECT: Service = Service {
@@ -86,6 +90,7 @@ pub const CONNECT: Service = Service {
     host: "connect",
     fips_host: None,
     gov_fips_is_regular: true,
+    global: false,
 };
 
 pub const SECURITY_HUB: Service = Service {
@@ -95,6 +100,7 @@ pub const SECURITY_HUB: Service = Service {
     host: "securityhub",
     fips_host: None,
     gov_fips_is_regular: false,
+    global: false,
 };
 
 pub const LEX_V2: Service = Service {
@@ -104,6 +110,7 @@ pub const LEX_V2: Service = Service {
     host: "models-v2-lex",
     fips_host: None,
     gov_fips_is_regular: false,
+    global: false,
 };
 
 /// CloudWatch Logs, the findings sink (`awsJson1_1`: [`Request::aws_json`] with [`LOGS_TARGET`]).
@@ -114,6 +121,7 @@ pub const CLOUDWATCH_LOGS: Service = Service {
     host: "logs",
     fips_host: None,
     gov_fips_is_regular: true,
+    global: false,
 };
 
 /// DynamoDB, the finding state (`awsJson1_0`: [`Request::aws_json`] with [`DYNAMODB_TARGET`]).
@@ -128,6 +136,29 @@ pub const DYNAMODB: Service = Service {
     host: "dynamodb",
     fips_host: None,
     gov_fips_is_regular: true,
+    global: false,
+};
+
+/// Organizations, the organization's accounts (`awsJson1_1`, [`ORGANIZATIONS_TARGET`]).
+pub const ORGANIZATIONS: Service = Service {
+    id: "Organizations",
+    sdk_name: "organizations",
+    signing_name: "organizations",
+    host: "organizations",
+    fips_host: None,
+    gov_fips_is_regular: true,
+    global: true,
+};
+
+/// SQS, the organization sweep's queue (`awsJson1_0`, [`SQS_TARGET`]).
+pub const SQS: Service = Service {
+    id: "SQS",
+    sdk_name: "sqs",
+    signing_name: "sqs",
+    host: "sqs",
+    fips_host: None,
+    gov_fips_is_regular: true,
+    global: false,
 };
 
 /// How an awsJson service names an operation: the `x-amz-target` prefix
@@ -136,16 +167,34 @@ pub const DYNAMODB: Service = Service {
 pub struct JsonTarget {
     prefix: &'static str,
     content_type: &'static str,
+    /// SQS moved from the query protocol to JSON and keeps its old error codes
+    /// (`AWS.SimpleQueueService.NonExistentQueue`) for clients that ask with
+    /// `x-amzn-query-mode`, as the generated client does; [`ServiceError`] reads them.
+    query_mode: bool,
 }
 
 pub const LOGS_TARGET: JsonTarget = JsonTarget {
     prefix: "Logs_20140328",
     content_type: AWS_JSON_1_1,
+    query_mode: false,
 };
 
 pub const DYNAMODB_TARGET: JsonTarget = JsonTarget {
     prefix: "DynamoDB_20120810",
     content_type: AWS_JSON_1_0,
+    query_mode: false,
+};
+
+pub const ORGANIZATIONS_TARGET: JsonTarget = JsonTarget {
+    prefix: "AWSOrganizationsV20161128",
+    content_type: AWS_JSON_1_1,
+    query_mode: false,
+};
+
+pub const SQS_TARGET: JsonTarget = JsonTarget {
+    prefix: "AmazonSQS",
+    content_type: AWS_JSON_1_0,
+    query_mode: true,
 };
 
 /// Lex V1's model building API (past its end of support; bots left there are still listed).
@@ -156,6 +205,7 @@ pub const LEX_V1: Service = Service {
     host: "models.lex",
     fips_host: Some("models-fips.lex"),
     gov_fips_is_regular: false,
+    global: false,
 };
 
 /// One request: method, path with its query (relative: the operation holds the endpoint) and
@@ -170,6 +220,7 @@ pub struct Request {
     content_type: &'static str,
     /// awsJson's operation name (`x-amz-target`); restJson names it by method and path.
     target: Option<String>,
+    query_mode: bool,
 }
 
 const REST_JSON: &str = "application/json";
@@ -204,6 +255,7 @@ impl Request {
             body: None,
             content_type: REST_JSON,
             target: None,
+            query_mode: false,
         }
     }
 
@@ -225,6 +277,7 @@ impl Request {
             body: None,
             content_type: REST_JSON,
             target: None,
+            query_mode: false,
         }
     }
 
@@ -234,6 +287,7 @@ impl Request {
         Request {
             content_type: target.content_type,
             target: Some(format!("{}.{operation}", target.prefix)),
+            query_mode: target.query_mode,
             ..Self::with_body("POST", "/", body)
         }
     }
@@ -245,6 +299,7 @@ impl Request {
             body: Some(serde_json::to_vec(body)),
             content_type: REST_JSON,
             target: None,
+            query_mode: false,
         }
     }
 
@@ -254,6 +309,9 @@ impl Request {
         request.set_uri(self.path_and_query.as_str())?;
         if let Some(target) = self.target {
             request.headers_mut().insert("x-amz-target", target);
+        }
+        if self.query_mode {
+            request.headers_mut().insert("x-amzn-query-mode", "true");
         }
         if let Some(body) = self.body {
             let body = body?;
@@ -291,7 +349,14 @@ impl ServiceError {
                 .iter()
                 .find_map(|name| body.get(name).and_then(serde_json::Value::as_str))
         };
-        // `Code:http://internal.amazon.com/...` in the header, `namespace#Code` in the body.
+        // SQS's query-compatible code first (`AWS.SimpleQueueService.NonExistentQueue;Sender`),
+        // as its generated client reads it; then `Code:http://internal.amazon.com/...` in the
+        // header, `namespace#Code` in the body.
+        let query_code = answer
+            .headers()
+            .get("x-amzn-query-error")
+            .and_then(|c| c.split(';').next())
+            .filter(|c| !c.is_empty());
         let code = answer
             .headers()
             .get("x-amzn-errortype")
@@ -299,6 +364,7 @@ impl ServiceError {
             .and_then(|c| c.split(':').next())
             .and_then(|c| c.rsplit('#').next())
             .filter(|c| !c.is_empty());
+        let code = query_code.or(code);
         let message = field(&["message", "Message", "errorMessage"]);
         let mut meta = ErrorMetadata::builder();
         if let Some(code) = code {
@@ -423,7 +489,10 @@ where
         name: &'static str,
         calls: &CallCounter,
     ) -> Self {
-        let endpoint = match endpoint(config, service, &region) {
+        let Endpoint {
+            url: endpoint,
+            signing_region,
+        } = match endpoint(config, service, &region) {
             Ok(endpoint) => endpoint,
             Err(e) => return Call { operation: Err(e) },
         };
@@ -432,7 +501,9 @@ where
         // What the generated client puts in the configuration and runtime components.
         let mut layer = Layer::new(service.id);
         layer.store_put(SigningName::from_static(service.signing_name));
-        layer.store_put(SigningRegion::from(region.clone()));
+        layer.store_put(SigningRegion::from(
+            signing_region.map_or_else(|| region.clone(), Region::from_static),
+        ));
         layer.store_put(region);
         let mut signing_options = SigningOptions::default();
         signing_options.double_uri_encode = true;
@@ -565,13 +636,20 @@ where
     }
 }
 
+/// Where a call goes, and the region it is signed for when that is not the configured one.
+#[derive(Debug, PartialEq)]
+struct Endpoint {
+    url: String,
+    signing_region: Option<&'static str>,
+}
+
 /// Where `service`'s calls go: `AWS_ENDPOINT_URL_<SERVICE>` (or the profile's `endpoint_url`
 /// for the service), else `AWS_ENDPOINT_URL`, else the service's regional endpoint.
 fn endpoint(
     config: &SdkConfig,
     service: Service,
     region: &Region,
-) -> Result<String, EndpointError> {
+) -> Result<Endpoint, EndpointError> {
     let configured = if config.get_origin("endpoint_url").is_client_config() {
         None
     } else {
@@ -601,15 +679,25 @@ fn resolve(
     fips: bool,
     dual_stack: bool,
     custom: Option<String>,
-) -> Result<String, EndpointError> {
+) -> Result<Endpoint, EndpointError> {
     if let Some(url) = custom {
+        // Signed for the configured region, as the generated clients' rules sign a custom
+        // endpoint (global services included).
         return match (fips, dual_stack) {
             (true, _) => Err(EndpointError::FipsWithCustomEndpoint),
             (_, true) => Err(EndpointError::DualStackWithCustomEndpoint),
-            _ => Ok(url),
+            _ => Ok(Endpoint {
+                url,
+                signing_region: None,
+            }),
         };
     }
     let partition = Partition::of(region);
+    let (region, signing_region) = if service.global {
+        (partition.global_region, Some(partition.global_region))
+    } else {
+        (region, None)
+    };
     let suffix = if dual_stack {
         partition.dual_stack_suffix
     } else {
@@ -617,6 +705,7 @@ fn resolve(
     };
     let host = match (fips, dual_stack) {
         (false, _) => service.host.to_owned(),
+        (true, _) if partition.id == "aws-us-gov" && service.global => service.host.to_owned(),
         (true, false) if partition.id == "aws-us-gov" && service.gov_fips_is_regular => {
             service.host.to_owned()
         }
@@ -626,7 +715,10 @@ fn resolve(
         },
         (true, _) => format!("{}-fips", service.host),
     };
-    Ok(format!("https://{host}.{region}.{suffix}"))
+    Ok(Endpoint {
+        url: format!("https://{host}.{region}.{suffix}"),
+        signing_region,
+    })
 }
 
 #[cfg(test)]
@@ -662,6 +754,11 @@ mod tests {
                 DYNAMODB,
                 include_str!("../../tests/fixtures/endpoints/dynamodb.json"),
             ),
+            (
+                ORGANIZATIONS,
+                include_str!("../../tests/fixtures/endpoints/organizations.json"),
+            ),
+            (SQS, include_str!("../../tests/fixtures/endpoints/sqs.json")),
         ];
         let mut checked = 0;
         for (service, text) in fixtures {
@@ -684,19 +781,24 @@ mod tests {
                 );
                 match case["url"].as_str() {
                     Some(url) => {
-                        assert_eq!(got.as_deref().ok(), Some(url), "{} {case}", service.id)
+                        let got = got.as_ref().ok().map(|e| e.url.as_str());
+                        assert_eq!(got, Some(url), "{} {case}", service.id)
                     }
                     None => assert!(got.is_err(), "{} {case}: {got:?}", service.id),
                 }
                 checked += 1;
             }
         }
-        assert_eq!(checked, 229);
+        assert_eq!(checked, 297);
     }
 
     #[test]
     fn regions_of_partitions_the_cases_leave_out() {
-        let at = |region| resolve(SECURITY_HUB, region, false, false, None).unwrap();
+        let at = |region| {
+            resolve(SECURITY_HUB, region, false, false, None)
+                .unwrap()
+                .url
+        };
         assert_eq!(
             at("eusc-de-east-1"),
             "https://securityhub.eusc-de-east-1.amazonaws.eu"
@@ -710,8 +812,53 @@ mod tests {
             "https://securityhub.us-isof-south-1.csp.hci.ic.gov"
         );
         assert_eq!(
-            resolve(LEX_V1, "cn-north-1", true, false, None).unwrap(),
+            resolve(LEX_V1, "cn-north-1", true, false, None)
+                .unwrap()
+                .url,
             "https://models.lex-fips.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    /// The generated client's rules for a global service, on regions its test cases leave out:
+    /// every region of a partition calls and signs for the partition's global region, except
+    /// through a custom endpoint, which is signed for the configured region.
+    #[test]
+    fn a_global_service_is_called_and_signed_in_its_partitions_global_region() {
+        let global = |region, fips| resolve(ORGANIZATIONS, region, fips, false, None).unwrap();
+        assert_eq!(
+            global("eu-west-1", false),
+            Endpoint {
+                url: "https://organizations.us-east-1.amazonaws.com".into(),
+                signing_region: Some("us-east-1"),
+            }
+        );
+        assert_eq!(
+            global("cn-north-1", true),
+            Endpoint {
+                url: "https://organizations-fips.cn-northwest-1.amazonaws.com.cn".into(),
+                signing_region: Some("cn-northwest-1"),
+            }
+        );
+        assert_eq!(
+            global("us-gov-east-1", true),
+            Endpoint {
+                url: "https://organizations.us-gov-west-1.amazonaws.com".into(),
+                signing_region: Some("us-gov-west-1"),
+            }
+        );
+        let custom = Some("http://127.0.0.1:5000".to_owned());
+        assert_eq!(
+            resolve(ORGANIZATIONS, "eu-west-1", false, false, custom).unwrap(),
+            Endpoint {
+                url: "http://127.0.0.1:5000".into(),
+                signing_region: None,
+            }
+        );
+        assert_eq!(
+            resolve(SQS, "eu-west-1", false, false, None)
+                .unwrap()
+                .signing_region,
+            None
         );
     }
 
@@ -827,6 +974,18 @@ mod tests {
         ));
         assert_eq!(e.code(), Some("InvalidAccessException"));
         assert_eq!(e.message(), Some("not subscribed"));
+
+        // SQS asked in query mode: the query protocol's code, as its generated client reads it.
+        let e = ServiceError::read(&answer(
+            400,
+            &[(
+                "x-amzn-query-error",
+                "AWS.SimpleQueueService.NonExistentQueue;Sender",
+            )],
+            r#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"gone"}"#,
+        ));
+        assert_eq!(e.code(), Some("AWS.SimpleQueueService.NonExistentQueue"));
+        assert_eq!(e.message(), Some("gone"));
 
         let e = ServiceError::read(&answer(400, &[], r#"{"code":"ThrottlingException"}"#));
         assert_eq!(e.code(), Some("ThrottlingException"));

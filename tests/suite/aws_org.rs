@@ -89,24 +89,10 @@ async fn admin_of(central: &SdkConfig, _url: &str, account: &str) -> SdkConfig {
 async fn organization() -> Organization {
     let server = OwnServer::start_organization();
     let central = aws::config_for(&server.url).await;
-    let org = aws_sdk_organizations::Client::new(&central);
-    org.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
+    aws::organizations_call(&central, "CreateOrganization", json!({"FeatureSet": "ALL"})).await;
     let mut members = Vec::new();
     for name in ["first", "second", "third"] {
-        let status = org
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap()
-            .create_account_status
-            .unwrap();
-        members.push(status.account_id.unwrap());
+        members.push(aws::create_account(&central, name).await);
     }
     let [first, second, third] = <[String; 3]>::try_from(members).unwrap();
 
@@ -248,17 +234,17 @@ fn ids(findings: &[Value]) -> BTreeSet<String> {
 }
 
 /// An SQS event as Lambda delivers it, from messages received off the queue.
-fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
+fn sqs_event(messages: &[Value]) -> Value {
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
             json!({
-                "messageId": m.message_id,
-                "receiptHandle": m.receipt_handle,
-                "body": m.body,
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
                 "attributes": {"ApproximateReceiveCount": "1"},
                 "messageAttributes": {},
-                "md5OfBody": m.md5_of_body,
+                "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
                 "eventSourceARN": format!("arn:aws:sqs:us-east-1:{CENTRAL}:rolewarden-sweep"),
                 "awsRegion": "us-east-1"
@@ -268,19 +254,17 @@ fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
     json!({ "Records": records })
 }
 
-async fn receive_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+/// Every message on the queue (SQS's JSON: `MessageId`, `ReceiptHandle`, `Body`, `MD5OfBody`).
+async fn receive_all(sqs: &SdkConfig, url: &str) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
-        let page = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
+        let answer = aws::sqs_call(
+            sqs,
+            "ReceiveMessage",
+            json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 600}),
+        )
+        .await;
+        let page = answer["Messages"].as_array().cloned().unwrap_or_default();
         if page.is_empty() {
             return out;
         }
@@ -365,12 +349,15 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
         .unwrap();
     let org = rt.block_on(organization());
     let url = org.server.url.clone();
-    let sqs = aws_sdk_sqs::Client::new(&org.central);
-    let queue = rt
-        .block_on(sqs.create_queue().queue_name(unique("sweep")).send())
+    let sqs = &org.central;
+    let queue = rt.block_on(aws::sqs_call(
+        sqs,
+        "CreateQueue",
+        json!({"QueueName": unique("sweep")}),
+    ))["QueueUrl"]
+        .as_str()
         .unwrap()
-        .queue_url
-        .unwrap();
+        .to_owned();
     let group = format!("/rolewarden/{}", unique("org"));
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("bootstrap.log");
@@ -400,11 +387,11 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
     ];
     every.sort();
     assert_eq!(planned["planned"], json!(every));
-    let messages = rt.block_on(receive_all(&sqs, &queue));
+    let messages = rt.block_on(receive_all(sqs, &queue));
     let mut queued: Vec<String> = messages
         .iter()
         .map(|m| {
-            let body: Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
+            let body: Value = serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
             assert_eq!(body["detail-type"], "Account Sweep");
             assert!(body["detail"]["regions"]
                 .as_array()
@@ -544,10 +531,10 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
         ],
         &log,
     );
-    let pair: Vec<aws_sdk_sqs::types::Message> = messages
+    let pair: Vec<Value> = messages
         .iter()
         .filter(|m| {
-            let body = m.body.as_deref().unwrap();
+            let body = m["Body"].as_str().unwrap();
             body.contains(CENTRAL) || body.contains(&org.first)
         })
         .cloned()
@@ -557,8 +544,8 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
     let answered = answer(&invoke(port, &name, &batch), &log);
     let first_id = pair
         .iter()
-        .find(|m| m.body.as_deref().unwrap().contains(&org.first))
-        .and_then(|m| m.message_id.clone())
+        .find(|m| m["Body"].as_str().unwrap().contains(&org.first))
+        .and_then(|m| m["MessageId"].as_str().map(str::to_owned))
         .unwrap();
     assert_eq!(
         answered,
@@ -727,21 +714,10 @@ fn fifty_accounts_cost_the_formula_plus_one_assume_role_each() {
     let central = rt.block_on(aws::config_for(&server.url));
     let seeding = std::time::Instant::now();
     let members: Vec<String> = rt.block_on(async {
-        let org = aws_sdk_organizations::Client::new(&central);
-        org.create_organization().send().await.unwrap();
+        aws::organizations_call(&central, "CreateOrganization", json!({})).await;
         let mut members = Vec::new();
         for i in 0..MEMBERS {
-            let id = org
-                .create_account()
-                .account_name(format!("member-{i}"))
-                .email(format!("member-{i}@example.com"))
-                .send()
-                .await
-                .unwrap()
-                .create_account_status
-                .unwrap()
-                .account_id
-                .unwrap();
+            let id = aws::create_account(&central, &format!("member-{i}")).await;
             let admin = admin_of(&central, &server.url, &id).await;
             let iam = aws_sdk_iam::Client::new(&admin);
             seed_role(&iam, READER, "/", &reader_trust(None), &[], &[]).await;

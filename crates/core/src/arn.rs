@@ -15,6 +15,9 @@ pub struct Partition {
     pub id: &'static str,
     pub suffix: &'static str,
     pub dual_stack_suffix: &'static str,
+    /// Where a global service of the partition (Organizations) is called and signed for: the
+    /// SDK table's `implicitGlobalRegion`.
+    pub global_region: &'static str,
 }
 
 impl Partition {
@@ -24,47 +27,78 @@ impl Partition {
         const TABLE: [(&str, Partition); 7] = [
             (
                 "us-gov-",
-                Partition::new("aws-us-gov", "amazonaws.com", "api.aws"),
+                Partition::new("aws-us-gov", "amazonaws.com", "api.aws", "us-gov-west-1"),
             ),
             (
                 "cn-",
-                Partition::new("aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+                Partition::new(
+                    "aws-cn",
+                    "amazonaws.com.cn",
+                    "api.amazonwebservices.com.cn",
+                    "cn-northwest-1",
+                ),
             ),
             (
                 "eusc-de-",
-                Partition::new("aws-eusc", "amazonaws.eu", "api.amazonwebservices.eu"),
+                Partition::new(
+                    "aws-eusc",
+                    "amazonaws.eu",
+                    "api.amazonwebservices.eu",
+                    "eusc-de-east-1",
+                ),
             ),
             (
                 "us-iso-",
-                Partition::new("aws-iso", "c2s.ic.gov", "api.aws.ic.gov"),
+                Partition::new("aws-iso", "c2s.ic.gov", "api.aws.ic.gov", "us-iso-east-1"),
             ),
             (
                 "us-isob-",
-                Partition::new("aws-iso-b", "sc2s.sgov.gov", "api.aws.scloud"),
+                Partition::new(
+                    "aws-iso-b",
+                    "sc2s.sgov.gov",
+                    "api.aws.scloud",
+                    "us-isob-east-1",
+                ),
             ),
             (
                 "eu-isoe-",
-                Partition::new("aws-iso-e", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+                Partition::new(
+                    "aws-iso-e",
+                    "cloud.adc-e.uk",
+                    "api.cloud-aws.adc-e.uk",
+                    "eu-isoe-west-1",
+                ),
             ),
             (
                 "us-isof-",
-                Partition::new("aws-iso-f", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+                Partition::new(
+                    "aws-iso-f",
+                    "csp.hci.ic.gov",
+                    "api.aws.hci.ic.gov",
+                    "us-isof-south-1",
+                ),
             ),
         ];
         TABLE
             .iter()
             .find(|(prefix, _)| region.starts_with(prefix))
             .map_or(
-                Partition::new("aws", "amazonaws.com", "api.aws"),
+                Partition::new("aws", "amazonaws.com", "api.aws", "us-east-1"),
                 |(_, partition)| *partition,
             )
     }
 
-    const fn new(id: &'static str, suffix: &'static str, dual_stack_suffix: &'static str) -> Self {
+    const fn new(
+        id: &'static str,
+        suffix: &'static str,
+        dual_stack_suffix: &'static str,
+        global_region: &'static str,
+    ) -> Self {
         Partition {
             id,
             suffix,
             dual_stack_suffix,
+            global_region,
         }
     }
 }

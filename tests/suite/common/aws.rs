@@ -211,25 +211,69 @@ pub async fn seed_policy(iam: &aws_sdk_iam::Client, name: &str, document: &str) 
         .unwrap()
 }
 
-/// A CloudWatch Logs call of `config`'s account and region, through the same JSON call layer
-/// the writer uses (rolewarden has no generated CloudWatch Logs client; the answer is read here
+/// A call of `config`'s account and region to an awsJson service, through the same call layer
+/// rolewarden uses (it has no generated client for these services; the answer is read here
 /// field by field, as the service documents it).
+pub async fn json_call(
+    config: &SdkConfig,
+    service: rolewarden::aws::rest_json::Service,
+    target: rolewarden::aws::rest_json::JsonTarget,
+    operation: &'static str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    use rolewarden::aws::rest_json::{Call, Request};
+    Call::<serde_json::Value>::new(config, service, operation, &Default::default())
+        .unwrap()
+        .send(Request::aws_json(target, operation, &body))
+        .await
+        .unwrap_or_else(|e| {
+            let e = rolewarden::aws::AwsError::from_sdk(operation, &e);
+            panic!("{}:{operation}: {e}", service.id)
+        })
+}
+
+/// A CloudWatch Logs call (see [`json_call`]).
 pub async fn logs_call(
     config: &SdkConfig,
     operation: &'static str,
     body: serde_json::Value,
 ) -> serde_json::Value {
-    use rolewarden::aws::rest_json::{Call, Request, CLOUDWATCH_LOGS, LOGS_TARGET};
-    Call::<serde_json::Value>::new(config, CLOUDWATCH_LOGS, operation, &Default::default())
-        .unwrap()
-        .send(Request::aws_json(LOGS_TARGET, operation, &body))
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "logs:{operation}: {}",
-                rolewarden::aws::AwsError::from_sdk("logs", &e)
-            )
-        })
+    use rolewarden::aws::rest_json::{CLOUDWATCH_LOGS, LOGS_TARGET};
+    json_call(config, CLOUDWATCH_LOGS, LOGS_TARGET, operation, body).await
+}
+
+/// An Organizations call (see [`json_call`]).
+pub async fn organizations_call(
+    config: &SdkConfig,
+    operation: &'static str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    use rolewarden::aws::rest_json::{ORGANIZATIONS, ORGANIZATIONS_TARGET};
+    json_call(config, ORGANIZATIONS, ORGANIZATIONS_TARGET, operation, body).await
+}
+
+/// An SQS call (see [`json_call`]).
+pub async fn sqs_call(
+    config: &SdkConfig,
+    operation: &'static str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    use rolewarden::aws::rest_json::{SQS, SQS_TARGET};
+    json_call(config, SQS, SQS_TARGET, operation, body).await
+}
+
+/// A new account of the organization `config`'s account manages: its id.
+pub async fn create_account(config: &SdkConfig, name: &str) -> String {
+    let answer = organizations_call(
+        config,
+        "CreateAccount",
+        serde_json::json!({"AccountName": name, "Email": format!("{name}@example.com")}),
+    )
+    .await;
+    answer["CreateAccountStatus"]["AccountId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("CreateAccount answered {answer}"))
+        .to_owned()
 }
 
 /// Every message of every stream of a log group, stream by stream in name order, each stream
