@@ -332,8 +332,9 @@ async fn a_deleted_log_group_is_recreated() {
     let calls = CallCounter::default();
     let mut writer = CloudWatchWriter::new(&config, &calls, &group, "c1");
     writer.write(&[synthetic(1, 10)]).await.unwrap();
-    aws::logs_call(
+    aws::json_call(
         &config,
+        aws::LOGS,
         "DeleteLogGroup",
         serde_json::json!({ "logGroupName": group }),
     )

@@ -89,7 +89,13 @@ async fn admin_of(central: &SdkConfig, _url: &str, account: &str) -> SdkConfig {
 async fn organization() -> Organization {
     let server = OwnServer::start_organization();
     let central = aws::config_for(&server.url).await;
-    aws::organizations_call(&central, "CreateOrganization", json!({"FeatureSet": "ALL"})).await;
+    aws::json_call(
+        &central,
+        aws::ORGANIZATIONS,
+        "CreateOrganization",
+        json!({"FeatureSet": "ALL"}),
+    )
+    .await;
     let mut members = Vec::new();
     for name in ["first", "second", "third"] {
         members.push(aws::create_account(&central, name).await);
@@ -258,8 +264,9 @@ fn sqs_event(messages: &[Value]) -> Value {
 async fn receive_all(sqs: &SdkConfig, url: &str) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
-        let answer = aws::sqs_call(
+        let answer = aws::json_call(
             sqs,
+            aws::SQS,
             "ReceiveMessage",
             json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 600}),
         )
@@ -350,8 +357,9 @@ fn the_schedule_plans_and_the_queue_sweeps_every_account_of_the_organization() {
     let org = rt.block_on(organization());
     let url = org.server.url.clone();
     let sqs = &org.central;
-    let queue = rt.block_on(aws::sqs_call(
+    let queue = rt.block_on(aws::json_call(
         sqs,
+        aws::SQS,
         "CreateQueue",
         json!({"QueueName": unique("sweep")}),
     ))["QueueUrl"]
@@ -714,7 +722,13 @@ fn fifty_accounts_cost_the_formula_plus_one_assume_role_each() {
     let central = rt.block_on(aws::config_for(&server.url));
     let seeding = std::time::Instant::now();
     let members: Vec<String> = rt.block_on(async {
-        aws::organizations_call(&central, "CreateOrganization", json!({})).await;
+        aws::json_call(
+            &central,
+            aws::ORGANIZATIONS,
+            "CreateOrganization",
+            json!({}),
+        )
+        .await;
         let mut members = Vec::new();
         for i in 0..MEMBERS {
             let id = aws::create_account(&central, &format!("member-{i}")).await;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_iam::config::Credentials;
+use rolewarden::aws::rest_json;
 
 /// The server's URL. The AWS tests are `#[ignore]`d so a plain `cargo test` passes without it;
 /// run them through scripts/test.sh.
@@ -211,13 +212,22 @@ pub async fn seed_policy(iam: &aws_sdk_iam::Client, name: &str, document: &str) 
         .unwrap()
 }
 
+/// An awsJson service the tests call: its endpoint rules and how it names operations.
+pub type JsonService = (
+    rolewarden::aws::rest_json::Service,
+    rolewarden::aws::rest_json::JsonTarget,
+);
+
+pub const LOGS: JsonService = (rest_json::CLOUDWATCH_LOGS, rest_json::LOGS_TARGET);
+pub const ORGANIZATIONS: JsonService = (rest_json::ORGANIZATIONS, rest_json::ORGANIZATIONS_TARGET);
+pub const SQS: JsonService = (rest_json::SQS, rest_json::SQS_TARGET);
+
 /// A call of `config`'s account and region to an awsJson service, through the same call layer
 /// rolewarden uses (it has no generated client for these services; the answer is read here
 /// field by field, as the service documents it).
 pub async fn json_call(
     config: &SdkConfig,
-    service: rolewarden::aws::rest_json::Service,
-    target: rolewarden::aws::rest_json::JsonTarget,
+    (service, target): JsonService,
     operation: &'static str,
     body: serde_json::Value,
 ) -> serde_json::Value {
@@ -232,40 +242,11 @@ pub async fn json_call(
         })
 }
 
-/// A CloudWatch Logs call (see [`json_call`]).
-pub async fn logs_call(
-    config: &SdkConfig,
-    operation: &'static str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    use rolewarden::aws::rest_json::{CLOUDWATCH_LOGS, LOGS_TARGET};
-    json_call(config, CLOUDWATCH_LOGS, LOGS_TARGET, operation, body).await
-}
-
-/// An Organizations call (see [`json_call`]).
-pub async fn organizations_call(
-    config: &SdkConfig,
-    operation: &'static str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    use rolewarden::aws::rest_json::{ORGANIZATIONS, ORGANIZATIONS_TARGET};
-    json_call(config, ORGANIZATIONS, ORGANIZATIONS_TARGET, operation, body).await
-}
-
-/// An SQS call (see [`json_call`]).
-pub async fn sqs_call(
-    config: &SdkConfig,
-    operation: &'static str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    use rolewarden::aws::rest_json::{SQS, SQS_TARGET};
-    json_call(config, SQS, SQS_TARGET, operation, body).await
-}
-
 /// A new account of the organization `config`'s account manages: its id.
 pub async fn create_account(config: &SdkConfig, name: &str) -> String {
-    let answer = organizations_call(
+    let answer = json_call(
         config,
+        ORGANIZATIONS,
         "CreateAccount",
         serde_json::json!({"AccountName": name, "Email": format!("{name}@example.com")}),
     )
@@ -279,8 +260,9 @@ pub async fn create_account(config: &SdkConfig, name: &str) -> String {
 /// Every message of every stream of a log group, stream by stream in name order, each stream
 /// read from its head to the end (GetLogEvents signals the end by returning its own token).
 pub async fn read_log_group(config: &SdkConfig, group: &str) -> Vec<String> {
-    let streams = logs_call(
+    let streams = json_call(
         config,
+        LOGS,
         "DescribeLogStreams",
         serde_json::json!({ "logGroupName": group }),
     )
@@ -304,7 +286,7 @@ pub async fn read_log_group(config: &SdkConfig, group: &str) -> Vec<String> {
             if let Some(token) = &token {
                 ask["nextToken"] = token.as_str().into();
             }
-            let page = logs_call(config, "GetLogEvents", ask).await;
+            let page = json_call(config, LOGS, "GetLogEvents", ask).await;
             let events = page["events"].as_array().cloned().unwrap_or_default();
             out.extend(
                 events
