@@ -9,19 +9,41 @@ SERVER_PIDS=()
 step() { printf '\n==> [%ds] %s\n' "$SECONDS" "$*"; }
 
 # ensure_venv DIR REQUIREMENTS: a venv at DIR with exactly the pinned requirements. A marker
-# holding the requirements' checksum skips the install when nothing changed.
+# holding the requirements' checksum skips the install when nothing changed. Installed by uv
+# (pinned in scripts/requirements/uv.txt, itself installed by pip into .venv-uv once): pip took
+# about 115 s of CPU for the three venvs of scripts/test.sh, uv about 5 s, CPU the compilers
+# running beside the installs need. uv compiles no bytecode (Python compiles a module when it
+# first imports it).
 ensure_venv() {
-  local dir="$1" req="$2" sum
-  sum=$(sha256sum "$req" | cut -d' ' -f1)
-  if [ -f "$dir/.requirements.sha256" ] && [ "$(cat "$dir/.requirements.sha256")" = "$sum" ]; then
-    return 0
-  fi
+  local dir="$1" req="$2"
+  venv_is_current "$dir" "$req" && return 0
+  ensure_uv
   rm -rf "$dir"
-  python3 -m venv "$dir"
-  # --no-compile: Python compiles a module when it first imports it; compiling every file of
-  # checkov, SAM and moto up front is CPU the compiler running beside the installs needs.
-  "$dir/bin/pip" install --quiet --disable-pip-version-check --no-compile -r "$req"
-  echo "$sum" >"$dir/.requirements.sha256"
+  "$ROOT/.venv-uv/bin/uv" venv --quiet --python "$(command -v python3)" "$dir"
+  "$ROOT/.venv-uv/bin/uv" pip install --quiet --python "$dir/bin/python" -r "$req"
+  sha256sum "$req" | cut -d' ' -f1 >"$dir/.requirements.sha256"
+}
+
+# venv_is_current DIR REQUIREMENTS: DIR was installed from these requirements as they are now.
+venv_is_current() {
+  local sum
+  sum=$(sha256sum "$2" | cut -d' ' -f1)
+  [ -f "$1/.requirements.sha256" ] && [ "$(cat "$1/.requirements.sha256")" = "$sum" ]
+}
+
+# ensure_uv: .venv-uv with the pinned uv, installed by pip. Several installs start at once
+# (scripts/test.sh), so one installs it while the others wait on the lock.
+ensure_uv() {
+  local req="$ROOT/scripts/requirements/uv.txt"
+  mkdir -p "$ROOT/target"
+  (
+    flock 9
+    venv_is_current "$ROOT/.venv-uv" "$req" && exit 0
+    rm -rf "$ROOT/.venv-uv"
+    python3 -m venv "$ROOT/.venv-uv"
+    "$ROOT/.venv-uv/bin/pip" install --quiet --disable-pip-version-check --no-compile -r "$req"
+    sha256sum "$req" | cut -d' ' -f1 >"$ROOT/.venv-uv/.requirements.sha256"
+  ) 9>"$ROOT/target/uv.lock"
 }
 
 # free_port: a TCP port nobody listens on now (the kernel picks it).

@@ -25,11 +25,12 @@ SECONDS=0
 mkdir -p target
 
 step "python tools into .venv* in the background (moto_server, cargo-lambda; SAM, cfn-lint; checkov; pinned in scripts/requirements/)"
-# pip waits on the network and unpacking, the compiler on the CPU: the venvs install while cargo
-# compiles, and each step that needs one waits for it. Their logs are printed if they fail.
-# setsid: each its own process group, so a step that fails stops pip too (it went on writing
-# into .venv* after the script had ended).
-# One command a line under `set -e`: in `a && b` errexit is off inside `a`, so a failed pip
+# The installs (uv, scripts/lib.sh: ensure_venv) wait on the network, the compiler on the CPU:
+# the venvs install while cargo compiles, and each step that needs one waits for it. Their logs
+# are printed if they fail.
+# setsid: each its own process group, so a step that fails stops the installer too (pip went on
+# writing into .venv* after the script had ended).
+# One command a line under `set -e`: in `a && b` errexit is off inside `a`, so a failed install
 # would still have written the venv's marker.
 setsid bash -c 'set -euo pipefail; source scripts/lib.sh
   ensure_venv .venv scripts/requirements/test.txt' >target/venv-test.log 2>&1 &
