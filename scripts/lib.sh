@@ -11,9 +11,10 @@ step() { printf '\n==> [%ds] %s\n' "$SECONDS" "$*"; }
 # ensure_venv DIR REQUIREMENTS: a venv at DIR with exactly the pinned requirements. A marker
 # holding the requirements' checksum skips the install when nothing changed. Installed by uv
 # (pinned in scripts/requirements/uv.txt, itself installed by pip into .venv-uv once): pip took
-# about 115 s of CPU for the three venvs of scripts/test.sh, uv about 5 s, CPU the compilers
+# about 115 s of CPU for the three venvs of scripts/test.sh, uv about 13 s, CPU the compilers
 # running beside the installs need. uv compiles no bytecode (Python compiles a module when it
-# first imports it).
+# first imports it). Unlike `python3 -m venv`, a uv venv holds no setuptools: a tool that
+# imports `pkg_resources` must list it (scripts/requirements/compare.txt does, for parliament).
 ensure_venv() {
   local dir="$1" req="$2"
   venv_is_current "$dir" "$req" && return 0

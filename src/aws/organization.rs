@@ -146,7 +146,7 @@ pub struct Planner {
 }
 
 /// Organizations' two calls (awsJson1.1 through [`super::rest_json`]: the generated
-/// aws-sdk-organizations crate cost 34 s of release CPU and 26 s of the test build's for them),
+/// aws-sdk-organizations crate cost 35 s of release CPU and 26 s of the test build's for them),
 /// built at the first call; without a region every call fails, naming it.
 pub type OrganizationsClient = Lazy<Result<OrganizationCalls, NoRegion>>;
 
@@ -190,8 +190,18 @@ struct ListAccountsPage {
 struct Account {
     #[serde(default)]
     id: Option<String>,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, `CLOSED`: what `Status` said until
+    /// Organizations retired it (September 2026; its own documentation names `State` instead).
+    #[serde(default)]
+    state: Option<String>,
     #[serde(default)]
     status: Option<String>,
+}
+
+impl Account {
+    fn is_active(&self) -> bool {
+        self.state.as_deref().or(self.status.as_deref()) == Some("ACTIVE")
+    }
 }
 
 #[derive(Serialize)]
@@ -342,7 +352,7 @@ pub async fn organization_accounts(client: &OrganizationsClient) -> Result<Vec<S
         .map_err(|e| PlanError::List(AwsError::from_sdk(LIST, &e)))?;
     let mut out: Vec<String> = accounts
         .into_iter()
-        .filter(|a| a.status.as_deref() == Some("ACTIVE"))
+        .filter(Account::is_active)
         .filter_map(|a| a.id.filter(|id| is_account_id(id)))
         .collect();
     out.sort();
@@ -401,6 +411,22 @@ mod tests {
             panic!("a request with a bad account is a request that says why");
         };
         assert!(why.contains("`12`"), "{why}");
+    }
+
+    #[test]
+    fn an_account_is_active_by_its_state_or_else_its_retired_status() {
+        let read = |text: &str| serde_json::from_str::<Account>(text).map(|a| a.is_active());
+        assert!(matches!(read(r#"{"Id":"1","State":"ACTIVE"}"#), Ok(true)));
+        assert!(matches!(read(r#"{"Id":"1","Status":"ACTIVE"}"#), Ok(true)));
+        assert!(matches!(
+            read(r#"{"Id":"1","State":"SUSPENDED","Status":"ACTIVE"}"#),
+            Ok(false)
+        ));
+        assert!(matches!(
+            read(r#"{"Id":"1","State":"PENDING_CLOSURE"}"#),
+            Ok(false)
+        ));
+        assert!(matches!(read(r#"{"Id":"1"}"#), Ok(false)));
     }
 
     #[test]

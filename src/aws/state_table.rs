@@ -88,7 +88,7 @@ struct BatchGet<'a> {
 #[serde(rename_all = "PascalCase")]
 struct KeysAndAttributes {
     keys: Vec<Item>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     consistent_read: Option<bool>,
 }
 
@@ -289,10 +289,15 @@ impl Store for StateTable {
                 for item in answer.responses.get(&self.table).into_iter().flatten() {
                     records.push(from_item(item).map_err(|e| self.item_error(e))?);
                 }
+                // Sent again strongly consistent, whether or not the answer repeats it.
                 pending = answer
                     .unprocessed_keys
                     .remove(&self.table)
-                    .filter(|k| !k.keys.is_empty());
+                    .filter(|k| !k.keys.is_empty())
+                    .map(|k| KeysAndAttributes {
+                        consistent_read: Some(true),
+                        ..k
+                    });
             }
         }
         Ok(records)
