@@ -48,7 +48,7 @@ wait_venv() {
   fi
 }
 
-# The arm64 release Lambda (the SDK at opt-level "s", thin LTO: about 15 minutes of CPU, the
+# The arm64 release Lambda (the SDK at opt-level "s", thin LTO: 12-15 minutes of CPU, the
 # largest part of this script) builds in the background from the start, as soon as .venv holds
 # cargo-lambda and zig, in its own target directory so the cargo commands below never wait on
 # its lock. This machine has 2 cores and the script is bound by their total CPU time, so the
